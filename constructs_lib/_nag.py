@@ -1,0 +1,22 @@
+"""cdk-nag acknowledgements, each naming the one finding it covers and why.
+
+Acknowledgements are construct metadata in aws-cdk-lib itself (``Validations``), so the library
+does not depend on cdk-nag; the tests run the AwsSolutions pack over the whole app.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
+    """Acknowledge ``finding`` (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope``'s subtree."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
+
+
+def arn_placeholder(element: IConstruct) -> str:
+    """How cdk-nag prints ``GetAtt <element>.Arn`` in a finding: ``<LogicalId.Arn>``."""
+    cfn = element.node.default_child if not isinstance(element, CfnElement) else element
+    assert isinstance(cfn, CfnElement)
+    return f"<{Stack.of(element).resolve(cfn.logical_id)}.Arn>"

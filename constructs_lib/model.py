@@ -1,0 +1,216 @@
+"""A Hugging Face model on the PyTorch inference DLC, with its own least-privilege role."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct, IConstruct
+
+from . import dlc_image
+from ._nag import acknowledge
+from ._validation import is_token, raise_if_problems
+from .model_archive import write_model_archive
+
+S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+\.tar\.gz)$")
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+
+# Async payloads can be large and slow: lift the model server's request/response size caps and
+# its response timeout (900 s matches InvokeEndpointAsync's default invocation timeout).
+MODEL_SERVER_ENVIRONMENT = {
+    "MMS_MAX_REQUEST_SIZE": "2000000000",
+    "MMS_MAX_RESPONSE_SIZE": "2000000000",
+    "MMS_DEFAULT_RESPONSE_TIMEOUT": "900",
+}
+
+
+def instance_type_problems(name: str, instance_type: str) -> list[str]:
+    """Problems with a SageMaker hosting instance type such as ``ml.g5.xlarge``."""
+    if is_token(instance_type):
+        return []
+    if not isinstance(instance_type, str) or not INSTANCE_TYPE.match(instance_type):
+        return [
+            f"{name}: must look like 'ml.<family>.<size>', e.g. 'ml.g5.xlarge' "
+            f"(got {instance_type!r})"
+        ]
+    return []
+
+
+def model_data_uri_problems(name: str, uri: str | None) -> list[str]:
+    """Problems with the S3 URI of a pre-staged ``model.tar.gz``."""
+    if uri is None or is_token(uri):
+        return []
+    if not isinstance(uri, str) or not S3_URI.match(uri):
+        return [f"{name}: must be 's3://<bucket>/<key>.tar.gz' (got {uri!r})"]
+    return []
+
+
+def role_policy(role: iam.IRole) -> IConstruct:
+    """The construct holding ``role``'s grants: its default policy, else the role itself.
+
+    Depending on the policy rather than the role avoids a DependsOn that a ``GetAtt`` of the role
+    already implies (cfn-lint W3005), while still waiting for the permissions.
+    """
+    for child_id in ("DefaultPolicy", "Policy"):
+        child = role.node.try_find_child(child_id)
+        if child is not None:
+            return child
+    return role
+
+
+class HuggingFaceModel(Construct):
+    """``AWS::SageMaker::Model`` on the Hugging Face PyTorch inference DLC.
+
+    The image URI is resolved per region by mapping (no SDK call at synth time) and follows the
+    instance type: GPU families get the GPU image. ``code_dir`` (it must hold ``inference.py``) is
+    packed into a deterministic ``model.tar.gz`` asset as ``code/``. Weights come from the Hub
+    (``model_id``, pinned by ``model_revision``) or, with ``model_data_uri``, from a pre-staged
+    archive in S3 that already holds weights and ``code/`` (``python -m
+    constructs_lib.model_archive`` builds one), which shortens and de-risks cold starts.
+
+    The execution role may only pull this one image repository, read the model archive, and write
+    the endpoint's logs and metrics. Callers add what the endpoint needs (see ``AsyncEndpoint``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_dir: Path,
+        instance_type: str,
+        dlc_version: dlc_image.DlcVersion,
+        model_id: str | None = None,
+        model_revision: str | None = None,
+        model_data_uri: str | None = None,
+        task: str = "summarization",
+        environment: Mapping[str, str] | None = None,
+        role: iam.IRole | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        problems = instance_type_problems("instance_type", instance_type)
+        problems += dlc_version.problems("dlc_version")
+        problems += model_data_uri_problems("model_data_uri", model_data_uri)
+        if (model_id is None) == (model_data_uri is None):
+            problems.append("model_id / model_data_uri: give exactly one of them")
+        if model_revision is not None and model_data_uri is not None:
+            problems.append("model_revision: only applies to a Hub model_id")
+        if not Path(code_dir, "inference.py").is_file():
+            problems.append(f"code_dir: {code_dir} has no inference.py")
+        raise_if_problems("HuggingFaceModel", problems)
+
+        self.role: iam.IRole = role or iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="SageMaker execution role of the summarization model",
+        )
+        self.image_uri = dlc_image.image_uri(self, version=dlc_version, instance_type=instance_type)
+        self._grant_hosting_basics(dlc_version)
+
+        env: dict[str, str] = {"HF_TASK": task, **MODEL_SERVER_ENVIRONMENT}
+        if model_data_uri is None:
+            env["HF_MODEL_ID"] = str(model_id)
+            if model_revision:
+                env["HF_MODEL_REVISION"] = model_revision
+            archive = s3_assets.Asset(self, "CodeArchive", path=str(write_model_archive(code_dir)))
+            # The one archive object, not Asset.grant_read's whole-bucket read.
+            iam.Grant.add_to_principal(
+                grantee=self.role,
+                actions=["s3:GetObject"],
+                resource_arns=[archive.bucket.arn_for_objects(archive.s3_object_key)],
+            )
+            self.model_data_url = archive.s3_object_url
+        else:
+            match = S3_URI.match(model_data_uri)
+            assert match is not None
+            bucket, key = match.groups()
+            iam.Grant.add_to_principal(
+                grantee=self.role,
+                actions=["s3:GetObject"],
+                resource_arns=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"],
+            )
+            self.model_data_url = model_data_uri
+        env.update(environment or {})
+
+        self.cfn_model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=self.image_uri,
+                model_data_url=self.model_data_url,
+                environment=env,
+            ),
+        )
+        # The role's ARN reference already orders the model after the role; its policy (image
+        # pull, archive read) must exist too before SageMaker validates the model.
+        self.cfn_model.node.add_dependency(role_policy(self.role))
+
+    @property
+    def model_name(self) -> str:
+        return self.cfn_model.attr_model_name
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        return self.role
+
+    def _grant_hosting_basics(self, dlc_version: dlc_image.DlcVersion) -> None:
+        stack = Stack.of(self)
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            resource_arns=[dlc_image.repository_arn(self, version=dlc_version)],
+        )
+        # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+        iam.Grant.add_to_principal(
+            grantee=self.role, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"]
+        )
+        log_group_arn = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            resource_arns=[log_group_arn, f"{log_group_arn}:log-stream:*"],
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level "
+            "permissions; PutMetricData is pinned to SageMaker namespaces by a condition.",
+        )
+        for resource in (
+            "log-group:/aws/sagemaker/Endpoints/*",
+            "log-group:/aws/sagemaker/Endpoints/*:log-stream:*",
+        ):
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+                f"<AWS::AccountId>:{resource}]",
+                "The endpoint's name is generated after this role's policy exists (the endpoint "
+                "depends on it), so logs are scoped to SageMaker endpoint log groups.",
+            )
+        # PutMetricData has no resource-level permissions; the condition pins the namespaces.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={
+                    "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}
+                },
+            )
+        )

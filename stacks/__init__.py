@@ -1,0 +1,1 @@
+"""Thin stacks composing the constructs of ``constructs_lib`` from the app configuration."""

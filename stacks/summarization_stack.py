@@ -1,0 +1,97 @@
+"""The asynchronous PEGASUS summarization service: one stack class for every environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from constructs_lib.endpoint import AsyncEndpoint
+from constructs_lib.model import HuggingFaceModel
+from constructs_lib.monitoring import AsyncEndpointMonitoring
+from constructs_lib.notifications import AsyncNotifications
+from constructs_lib.scaling import AsyncEndpointScaling
+from constructs_lib.storage import AsyncInferenceStorage
+
+from .config import AppConfig
+
+MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
+
+
+class SummarizationStack(Stack):
+    """Storage, topics, the PEGASUS model, its async endpoint, scaling and monitoring.
+
+    Differences between environments arrive as ``config``; ``kwargs`` (env, tags, ...) go to
+    ``Stack``.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: AppConfig, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("termination_protection", config.termination_protection)
+        kwargs.setdefault(
+            "description",
+            f"Asynchronous PEGASUS summarization on SageMaker ({config.name})",
+        )
+        super().__init__(scope, construct_id, **kwargs)
+        removal_policy = config.cdk_removal_policy
+
+        self.storage = AsyncInferenceStorage(
+            self,
+            "Storage",
+            input_retention_days=config.input_retention_days,
+            result_retention_days=config.result_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.notifications = AsyncNotifications(
+            self,
+            "Notifications",
+            emails=config.notification_emails,
+            removal_policy=removal_policy,
+        )
+        self.model = HuggingFaceModel(
+            self,
+            "Model",
+            code_dir=MODEL_CODE_DIR,
+            instance_type=config.instance_type,
+            dlc_version=config.dlc,
+            model_id=None if config.model_data_uri else config.model_id,
+            model_revision=config.model_revision,
+            model_data_uri=config.model_data_uri,
+            environment=config.model_environment,
+        )
+        self.endpoint = AsyncEndpoint(
+            self,
+            "Endpoint",
+            model=self.model,
+            storage=self.storage,
+            notifications=self.notifications,
+            instance_type=config.instance_type,
+            initial_instance_count=config.initial_instance_count,
+            max_concurrent_invocations_per_instance=config.max_concurrent_invocations_per_instance,
+            include_response_in_notifications=config.include_response_in_notifications,
+            container_startup_timeout_seconds=config.container_startup_timeout_seconds,
+        )
+        self.scaling = AsyncEndpointScaling(
+            self, "Scaling", endpoint=self.endpoint, settings=config.scaling
+        )
+        self.monitoring = AsyncEndpointMonitoring(
+            self,
+            "Monitoring",
+            endpoint=self.endpoint,
+            settings=config.monitoring,
+            removal_policy=removal_policy,
+        )
+
+        outputs = {
+            "EndpointName": (self.endpoint.endpoint_name, "Pass to InvokeEndpointAsync"),
+            "InputLocation": (self.storage.input_uri, "Upload articles under this prefix"),
+            "OutputLocation": (self.storage.output_uri, "Summaries are written here"),
+            "FailureLocation": (self.storage.failure_uri, "Errors are written here"),
+            "SuccessTopicArn": (self.notifications.success_topic.topic_arn, "Success events"),
+            "ErrorTopicArn": (self.notifications.error_topic.topic_arn, "Error events"),
+        }
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)
