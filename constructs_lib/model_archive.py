@@ -30,9 +30,9 @@ def _files(root: Path) -> Iterator[Path]:
         if path.is_symlink():
             # A symlink in the archive breaks extraction in the container: refuse it loudly.
             raise ValueError(f"symlinks cannot go into a model archive: {path}")
-        if path.is_file() and path.name not in _EXCLUDED_NAMES:
-            if not path.name.endswith(_EXCLUDED_SUFFIXES):
-                yield path
+        excluded = path.name in _EXCLUDED_NAMES or path.name.endswith(_EXCLUDED_SUFFIXES)
+        if path.is_file() and not excluded:
+            yield path
 
 
 def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:

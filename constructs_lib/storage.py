@@ -189,7 +189,7 @@ class AsyncInferenceStorage(Construct):
                 acknowledge(
                     grantee,
                     f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]",
-                    f"Object keys are chosen per request; access is limited to the {prefix} prefix.",
+                    f"Object keys are chosen per request; access is limited to {prefix}.",
                 )
         return grant
 

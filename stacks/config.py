@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import RemovalPolicy
+from constructs_lib.monitoring import MonitoringSettings
 
 from constructs_lib._validation import ConfigurationError, check_int
 from constructs_lib.dlc_image import DlcVersion
 from constructs_lib.model import instance_type_problems, model_data_uri_problems
-from constructs_lib.monitoring import MonitoringSettings
 from constructs_lib.notifications import email_problems
 from constructs_lib.scaling import ScalingSettings
 
@@ -170,18 +170,36 @@ def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
     return float(value) if tp is float else value
 
 
-def _build(cls: Any, data: Mapping[str, Any], path: str, problems: list[str]) -> Any:
+def _build(
+    cls: Any,
+    data: Mapping[str, Any],
+    path: str,
+    problems: list[str],
+    reserved: frozenset[str] = frozenset(),
+) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     prefix = f"{path}." if path else ""
+    known = ", ".join(sorted(set(fields) - reserved))
     for key in data:
         if key not in fields:
-            problems.append(f"{prefix}{key}: unknown key (known: {', '.join(sorted(fields))})")
+            problems.append(f"{prefix}{key}: unknown key (known: {known})")
     kwargs: dict[str, Any] = {}
     before = len(problems)
-    for name in fields:
-        if name in data:
-            kwargs[name] = _convert(data[name], hints[name], f"{prefix}{name}", problems)
+    for name, field in fields.items():
+        if name not in data:
+            continue
+        value = data[name]
+        if dataclasses.is_dataclass(hints[name]) and isinstance(value, Mapping):
+            # A partial section overrides the default section key by key, not as a whole.
+            default = (
+                field.default_factory()
+                if field.default_factory is not dataclasses.MISSING
+                else field.default
+            )
+            if dataclasses.is_dataclass(default) and not isinstance(default, type):
+                value = _merge(_plain(default), value)
+        kwargs[name] = _convert(value, hints[name], f"{prefix}{name}", problems)
     if len(problems) > before:
         return None
     missing = [
@@ -196,6 +214,11 @@ def _build(cls: Any, data: Mapping[str, Any], path: str, problems: list[str]) ->
     if missing:
         return None
     return cls(**kwargs)
+
+
+def _plain(instance: Any) -> dict[str, Any]:
+    """A dataclass instance as the plain mapping configuration would spell it."""
+    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance) if f.init}
 
 
 def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,11 +289,11 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
             problems.append(f"environments.{name}: must be an object (got {section!r})")
             continue
         data = _merge(section, overrides)
-        if "name" in data:
-            problems.append(f"environments.{name}.name: set by the environment's key, not a field")
-            continue
         found: list[str] = []
-        config = _build(AppConfig, {"name": name, **data}, "", found)
+        if "name" in data:
+            found.append("name: unknown key (the environment's key in cdk.json names it)")
+            data = {k: v for k, v in data.items() if k != "name"}
+        config = _build(AppConfig, {"name": name, **data}, "", found, frozenset({"name"}))
         if config is not None:
             found += config.problems()
         problems += [f"[{name}] {p}" for p in found]

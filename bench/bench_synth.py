@@ -1,0 +1,86 @@
+"""Synthesis time of this app against an empty CDK app, through the same pinned CLI.
+
+Run with ``make bench-synth``. Each variant is synthesized ``--runs`` times (after one warm-up)
+and the median wall time is printed, with CDK's built-in template validation on (the default)
+and off (``CDK_VALIDATION=false``), since that validator dominates a small app's synth time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+EMPTY_APP = """
+import aws_cdk as cdk
+app = cdk.App()
+cdk.Stack(app, "Empty")
+app.synth()
+"""
+
+
+def empty_app_dir(parent: Path) -> Path:
+    """An app with one empty stack and this project's feature flags, so only the content differs."""
+    directory = parent / "empty-app"
+    directory.mkdir()
+    (directory / "app.py").write_text(EMPTY_APP)
+    flags = {
+        k: v
+        for k, v in json.loads((ROOT / "cdk.json").read_text())["context"].items()
+        if k.startswith("@")
+    }
+    (directory / "cdk.json").write_text(
+        json.dumps({"app": f"{PYTHON} app.py", "context": flags}, indent=2)
+    )
+    return directory
+
+
+def time_synth(app_dir: Path, outdir: Path, env: dict[str, str], runs: int) -> float:
+    timings = []
+    for attempt in range(runs + 1):
+        shutil.rmtree(outdir, ignore_errors=True)
+        start = time.perf_counter()
+        subprocess.run(
+            [str(CDK), "synth", "--quiet", "--output", str(outdir)],
+            cwd=app_dir,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if attempt:  # the first run warms caches
+            timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    base_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = empty_app_dir(Path(tmp))
+        print(f"median of {args.runs} `cdk synth --quiet` runs (after a warm-up), seconds")
+        print(f"{'validation':<22}{'empty app':>10}{'this app':>10}{'ratio':>8}")
+        for label, extra in (
+            ("built-in (default)", {}),
+            ("CDK_VALIDATION=false", {"CDK_VALIDATION": "false"}),
+        ):
+            env = {**base_env, **extra}
+            empty_s = time_synth(empty, Path(tmp) / "empty.out", env, args.runs)
+            ours_s = time_synth(ROOT, Path(tmp) / "ours.out", env, args.runs)
+            print(f"{label:<22}{empty_s:>10.2f}{ours_s:>10.2f}{ours_s / empty_s:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

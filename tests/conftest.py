@@ -1,0 +1,70 @@
+"""Shared, session-scoped synthesis: the whole app is synthesized once and every test reads it.
+
+Imports of aws_cdk stay inside fixtures: tests/model runs in the model's own virtualenv, which
+has no CDK, and pytest loads this file for it too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context of cdk.json: feature flags and the embedded default configuration."""
+    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    return context
+
+
+def synthesize(context: dict[str, Any], outdir: Path, *, nag: bool = False) -> Any:
+    """Build the app exactly as app.py does (optionally with cdk-nag) and synthesize it."""
+    import aws_cdk as cdk
+
+    from app import build_app, context_of
+    from stacks.config import load_configs
+
+    app = cdk.App(context=context, outdir=str(outdir))
+    build_app(app, load_configs(context_of(app)))
+    if nag:
+        from cdk_nag import AwsSolutionsChecks
+
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app.synth()
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The cloud assembly of the default configuration (every environment)."""
+    return synthesize(cdk_json_context(), tmp_path_factory.mktemp("cdk.out"))
+
+
+def _template(assembly: Any, environment: str) -> Any:
+    from aws_cdk.assertions import Template
+
+    return Template.from_json(
+        assembly.get_stack_by_name(f"PegasusSummarizer-{environment}").template
+    )
+
+
+@pytest.fixture(scope="session")
+def dev(assembly: Any) -> Any:
+    """Template of the dev stack (destroy on delete)."""
+    return _template(assembly, "dev")
+
+
+@pytest.fixture(scope="session")
+def prod(assembly: Any) -> Any:
+    """Template of the prod stack (retain on delete)."""
+    return _template(assembly, "prod")
+
+
+def only(template: Any, resource_type: str, props: Any = None) -> tuple[str, dict[str, Any]]:
+    """The one resource of ``resource_type`` (matching ``props``): (logical id, definition)."""
+    found = template.find_resources(resource_type, props or {})
+    assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
+    return next(iter(found.items()))

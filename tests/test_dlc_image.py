@@ -1,0 +1,116 @@
+"""The DLC image URI the stack resolves, per region, equals the SageMaker SDK catalog's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from constructs_lib.dlc_image import DlcVersion, catalog, is_gpu_instance, supported_versions
+from tests.conftest import only
+
+REGIONS = [
+    "us-east-1",
+    "eu-west-1",
+    "af-south-1",
+    "ap-northeast-3",
+    "il-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "us-gov-west-1",
+]
+
+
+def evaluate(node: Any, region: str, mappings: dict[str, Any]) -> str:
+    """Evaluate the few intrinsics an image URI uses, as CloudFormation would in ``region``."""
+    if isinstance(node, str):
+        return node
+    ((function, args),) = node.items()
+    if function == "Fn::Join":
+        separator, parts = args
+        return str(separator).join(evaluate(part, region, mappings) for part in parts)
+    if function == "Ref":
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        return {"AWS::Region": region, "AWS::URLSuffix": suffix}[args]
+    if function == "Fn::FindInMap":
+        name, key, attribute = (evaluate(a, region, mappings) for a in args)
+        return str(mappings[name][key][attribute])
+    raise AssertionError(f"unexpected intrinsic {function}")
+
+
+@pytest.fixture(scope="module")
+def image_and_mappings(dev: Any) -> tuple[Any, dict[str, Any]]:
+    _, model = only(dev, "AWS::SageMaker::Model")
+    return model["Properties"]["PrimaryContainer"]["Image"], dev.to_json()["Mappings"]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_stack_image_uri_matches_the_sdk_catalog(
+    region: str, image_and_mappings: tuple[Any, dict[str, Any]]
+) -> None:
+    from sagemaker.core import image_uris
+
+    image, mappings = image_and_mappings
+    expected = image_uris.retrieve(
+        framework="huggingface",
+        region=region,
+        version="4.51.3",
+        base_framework_version="pytorch2.6.0",
+        py_version="py312",
+        instance_type="ml.g5.xlarge",
+        image_scope="inference",
+    )
+    assert evaluate(image, region, mappings) == expected
+
+
+@pytest.mark.parametrize("key", supported_versions())
+@pytest.mark.parametrize("instance_type", ["ml.g5.xlarge", "ml.m5.xlarge"])
+def test_every_supported_version_matches_the_sdk_catalog(key: str, instance_type: str) -> None:
+    from sagemaker.core import image_uris
+
+    transformers, pytorch = key.split("/")
+    entry = catalog()["versions"][key]
+    version = DlcVersion(transformers=transformers, pytorch=pytorch)
+    expected = image_uris.retrieve(
+        framework="huggingface",
+        region="us-east-1",
+        version=transformers,
+        base_framework_version=f"pytorch{pytorch}",
+        py_version=entry["python"],
+        instance_type=instance_type,
+        image_scope="inference",
+    )
+    assert expected.endswith(
+        f"/{version.repository}:{version.tag(gpu=is_gpu_instance(instance_type))}"
+    )
+
+
+def test_committed_registry_table_is_the_sdk_catalog() -> None:
+    from sagemaker.core import image_uris
+
+    sdk = image_uris.config_for_framework("huggingface")["inference"]["versions"]
+    for key, entry in catalog()["versions"].items():
+        transformers, pytorch = key.split("/")
+        assert sdk[transformers][f"pytorch{pytorch}"]["registries"] == catalog()["registries"]
+        assert sdk[transformers][f"pytorch{pytorch}"]["container_version"] == {
+            "gpu": entry["gpu_suffix"],
+            "cpu": entry["cpu_suffix"],
+        }
+
+
+def test_environment_agnostic_stack_maps_every_catalog_region(dev: Any) -> None:
+    mappings = dev.to_json()["Mappings"]
+    (table,) = [m for m in mappings.values() if "af-south-1" in m]
+    assert {region: row["account"] for region, row in table.items()} == catalog()["registries"]
+    _, model = only(dev, "AWS::SageMaker::Model")
+    # No account is hard-coded into the image: it comes from the mapping by AWS::Region.
+    assert "763104351884" not in json.dumps(model["Properties"]["PrimaryContainer"]["Image"])
+
+
+def test_cpu_instance_gets_the_cpu_image() -> None:
+    version = DlcVersion(transformers="4.51.3", pytorch="2.6.0")
+    assert version.tag(gpu=False) == "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"
+    assert version.tag(gpu=True) == "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
+    assert is_gpu_instance("ml.g5.xlarge") and is_gpu_instance("ml.p4d.24xlarge")
+    assert not is_gpu_instance("ml.m5.xlarge") and not is_gpu_instance("ml.c6i.2xlarge")

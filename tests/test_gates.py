@@ -1,0 +1,82 @@
+"""cfn-lint and cdk-nag over every synthesized template: no findings, each acknowledgement named."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import cdk_json_context, synthesize
+
+
+def templates(assembly: Any) -> list[Path]:
+    found = sorted(Path(assembly.directory).glob("*.template.json"))
+    assert len(found) == 2, found
+    return found
+
+
+def test_cfn_lint_reports_nothing_on_any_template(assembly: Any) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    # Errors and warnings; informational hints (such as Fn::Sub over Fn::Join) are CDK's style.
+    findings = [
+        f"{path.name}: {match.rule.id} {match.message} (line {match.linenumber})"
+        for path in templates(assembly)
+        for match in lint_file(path, ManualArgs())
+    ]
+    assert findings == []
+
+
+@pytest.fixture(scope="module")
+def nag_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """cdk-nag's AwsSolutions pack over the whole app, as a validation plugin."""
+    outdir = tmp_path_factory.mktemp("nag")
+    # Synthesis raises on findings; the report says which, and the tests below show them.
+    with contextlib.suppress(Exception):
+        synthesize(cdk_json_context(), outdir, nag=True)
+    (report,) = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    assert report["pluginName"] == "AwsSolutions"
+    return dict(report)
+
+
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_finding(nag_report: dict[str, Any]) -> None:
+    unacknowledged = [
+        (v["ruleName"], [c["constructPath"] for c in v["violatingConstructs"]])
+        for v in nag_report["violations"]
+    ]
+    assert unacknowledged == []
+    assert nag_report["conclusion"] == "success"
+
+
+# Every finding we accept, and nothing else: a new wildcard must be argued for here.
+ACCEPTED = {
+    "AwsSolutions-IAM5[Resource::*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+    "log-group:/aws/sagemaker/Endpoints/*]",
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+    "log-group:/aws/sagemaker/Endpoints/*:log-stream:*]",
+}
+
+
+def test_every_acknowledgement_names_one_finding_and_a_reason(
+    nag_report: dict[str, Any], dev: Any
+) -> None:
+    (data_bucket,) = [
+        logical_id
+        for logical_id, bucket in dev.find_resources("AWS::S3::Bucket").items()
+        if "LoggingConfiguration" in bucket["Properties"]
+    ]
+    accepted = ACCEPTED | {
+        f"AwsSolutions-IAM5[Resource::<{data_bucket}.Arn>/{prefix}/*]"
+        for prefix in ("inputs", "results", "failures")
+    }
+    suppressed = nag_report["suppressedViolations"]
+    assert suppressed, "the execution role's acknowledgements should be reported"
+    for violation in suppressed:
+        rule = violation["ruleName"]
+        assert violation["acknowledgedId"] == f"AwsSolutions::{rule}"
+        assert len(violation["reason"]) > 40, violation
+        assert rule in accepted, rule
