@@ -6,3 +6,55 @@ them together; ``AsyncEndpointScaling`` scales it to and from zero; ``AsyncEndpo
 adds its dashboard and alarms. Invalid properties raise ``ConfigurationError`` listing every
 problem.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._validation import ConfigurationError
+    from .dlc_image import DlcVersion
+    from .endpoint import AsyncEndpoint
+    from .model import HuggingFaceModel
+    from .monitoring import AsyncEndpointMonitoring, MonitoringSettings
+    from .notifications import AsyncNotifications, EncryptedTopic
+    from .scaling import AsyncEndpointScaling, ScalingSettings, ScheduledCapacity
+    from .storage import AsyncInferenceStorage
+
+# Exports load on first use, so `python -m constructs_lib.capacity_planner` (pure Python) does not
+# start the CDK's Node process.
+_EXPORTS = {
+    "AsyncEndpoint": "endpoint",
+    "AsyncEndpointMonitoring": "monitoring",
+    "AsyncEndpointScaling": "scaling",
+    "AsyncInferenceStorage": "storage",
+    "AsyncNotifications": "notifications",
+    "ConfigurationError": "_validation",
+    "DlcVersion": "dlc_image",
+    "EncryptedTopic": "notifications",
+    "HuggingFaceModel": "model",
+    "MonitoringSettings": "monitoring",
+    "ScalingSettings": "scaling",
+    "ScheduledCapacity": "scaling",
+}
+__all__ = [
+    "AsyncEndpoint",
+    "AsyncEndpointMonitoring",
+    "AsyncEndpointScaling",
+    "AsyncInferenceStorage",
+    "AsyncNotifications",
+    "ConfigurationError",
+    "DlcVersion",
+    "EncryptedTopic",
+    "HuggingFaceModel",
+    "MonitoringSettings",
+    "ScalingSettings",
+    "ScheduledCapacity",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

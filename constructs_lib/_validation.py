@@ -6,6 +6,7 @@ round instead of one error per synth.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,6 +68,10 @@ def check_number(
     """Append a problem unless ``value`` is a number within the given bounds (or a token)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.append(f"{name}: must be a number (got {value!r})")
+        return
+    if not math.isfinite(value):
+        # JSON configuration can carry NaN/Infinity; tokens are never such values.
+        problems.append(f"{name}: must be a finite number (got {value!r})")
         return
     if is_token(value):
         return

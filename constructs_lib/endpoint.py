@@ -190,6 +190,9 @@ class AsyncEndpoint(Construct):
             self,
             "Endpoint",
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
+            # An update (new model code, new settings) keeps the instance count that scaling set,
+            # instead of resetting it to InitialInstanceCount: an idle endpoint stays at zero.
+            retain_all_variant_properties=True,
         )
         # SageMaker publishes a test notification while it creates the endpoint: the grants above
         # (sns:Publish, the topic key) must be attached before, not just the role created.

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import RemovalPolicy
-from constructs_lib.monitoring import MonitoringSettings
 
 from constructs_lib._validation import ConfigurationError, check_int
 from constructs_lib.dlc_image import DlcVersion
 from constructs_lib.model import instance_type_problems, model_data_uri_problems
+from constructs_lib.monitoring import MonitoringSettings
 from constructs_lib.notifications import email_problems
 from constructs_lib.scaling import ScalingSettings
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
-from constructs_lib.monitoring import AsyncEndpointMonitoring
 
 from constructs_lib.endpoint import AsyncEndpoint
 from constructs_lib.model import HuggingFaceModel
+from constructs_lib.monitoring import AsyncEndpointMonitoring
 from constructs_lib.notifications import AsyncNotifications
 from constructs_lib.scaling import AsyncEndpointScaling
 from constructs_lib.storage import AsyncInferenceStorage

@@ -125,6 +125,13 @@ def test_wrong_types_are_reported_per_field() -> None:
     )
 
 
+def test_non_finite_numbers_are_refused() -> None:
+    found = problems_of(with_environment(scaling={"target_backlog_per_instance": float("nan")}))
+    assert len(found) == 1
+    assert found[0].startswith("[dev] scaling.target_backlog_per_instance: ")
+    assert found[0].endswith("(got nan)")
+
+
 def test_problems_from_every_environment_are_listed_together() -> None:
     ctx = context()
     ctx["summarizer"]["environments"]["dev"]["max_concurrent_invocations_per_instance"] = 0

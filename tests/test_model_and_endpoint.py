@@ -151,6 +151,10 @@ def test_endpoint_waits_for_the_execution_role_policy(dev: Any) -> None:
     assert policy_id in endpoint["DependsOn"]
 
 
+def test_endpoint_updates_keep_the_scaled_instance_count(dev: Any) -> None:
+    dev.has_resource_properties("AWS::SageMaker::Endpoint", {"RetainAllVariantProperties": True})
+
+
 def test_model_waits_for_the_execution_role_policy(dev: Any) -> None:
     policy_id, _ = execution_role_policy(dev)
     _, model = only(dev, "AWS::SageMaker::Model")

@@ -1,0 +1,543 @@
+"""Autoscaling of an asynchronous endpoint: to zero when idle, back up on the first request.
+
+Three dynamic policies and optional scheduled actions act on one scalable target:
+
+- target tracking on ``ApproximateBacklogSizePerInstance`` sizes the fleet during a burst and
+  scales in (down to ``min_capacity``, which may be 0) when the queue drains;
+- a wake-up step policy adds one instance when ``HasBacklogWithoutCapacity`` reports requests
+  waiting with no instance at all (target tracking alone only wakes once the backlog exceeds the
+  target value);
+- an optional spike step policy adds several instances at once when the backlog per instance is
+  far above the target.
+
+Application Auto Scaling runs the policy that asks for the most capacity, so they combine
+rather than fight. ``docs/scaling.md`` walks through a burst and how to tune each setting.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from aws_cdk import Duration, Stack, TimeZone, Token
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._validation import check_int, check_number, is_token, raise_if_problems
+from .endpoint import AsyncEndpoint
+
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+# Application Auto Scaling uses (and creates, on first registration) this service-linked role for
+# SageMaker variants, whatever RoleARN says. Naming it keeps CDK from creating an unused role.
+SERVICE_LINKED_ROLE_NAME = (
+    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
+
+# SageMaker publishes the async backlog metrics once a minute: shorter periods see no data.
+METRIC_RESOLUTION_SECONDS = 60
+# CloudWatch: period x evaluation periods may not exceed one day.
+MAX_ALARM_WINDOW_SECONDS = 86_400
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduledCapacity:
+    """A scheduled change of the scalable target's min and/or max capacity.
+
+    ``schedule`` is an Application Auto Scaling expression: ``cron(min hour day-of-month month
+    day-of-week year)`` (six fields, one of the day fields ``?``), ``rate(N unit)`` or
+    ``at(yyyy-mm-ddThh:mm:ss)``. ``timezone`` (IANA name, default UTC) applies to cron and at.
+    Example: ``ScheduledCapacity(name="business-hours", schedule="cron(0 8 ? * MON-FRI *)",
+    min_capacity=1, timezone="Europe/Berlin")`` and a matching ``night`` action with
+    ``min_capacity=0``.
+    """
+
+    name: str
+    schedule: str
+    min_capacity: int | None = None
+    max_capacity: int | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingSettings:
+    """How the endpoint scales. Field names are the keys of ``scaling`` in ``cdk.json``.
+
+    The defaults are the Hugging Face async example's (0 to 5 instances, 5 queued requests per
+    instance, 120 s cooldowns), plus a wake-up alarm reacting to one minute of data.
+    """
+
+    min_capacity: int = 0
+    max_capacity: int = 5
+    target_backlog_per_instance: float = 5.0
+    scale_in_cooldown_seconds: int = 120
+    scale_out_cooldown_seconds: int = 120
+    # Wake-up from zero: alarm period and how many periods must report a backlog.
+    wake_up_period_seconds: int = 60
+    wake_up_evaluation_periods: int = 1
+    # Longer than a cold start (7-9 min observed), so a still-starting first instance does not
+    # earn a second one while the alarm stays in ALARM.
+    wake_up_cooldown_seconds: int = 600
+    # Spike: add spike_step_instances when backlog per instance reaches
+    # target_backlog_per_instance x spike_threshold_multiple, spike_large_step_instances at
+    # twice that. Uses scale_out_cooldown_seconds.
+    spike_enabled: bool = False
+    spike_threshold_multiple: float = 3.0
+    spike_step_instances: int = 2
+    spike_large_step_instances: int = 4
+    spike_period_seconds: int = 60
+    spike_evaluation_periods: int = 1
+    scheduled_actions: tuple[ScheduledCapacity, ...] = ()
+
+    @property
+    def spike_threshold(self) -> float:
+        """Backlog per instance at which the spike policy starts adding instances."""
+        return self.target_backlog_per_instance * self.spike_threshold_multiple
+
+    def problems(self) -> list[str]:
+        """Every problem with these settings, as ``"<field>: <what is wrong> (got <value>)"``."""
+        problems: list[str] = []
+        check_int(problems, "min_capacity", self.min_capacity, minimum=0)
+        check_int(problems, "max_capacity", self.max_capacity, minimum=1)
+        if _both_ints(self.min_capacity, self.max_capacity) and (
+            self.min_capacity > self.max_capacity
+        ):
+            problems.append(
+                f"min_capacity: must not exceed max_capacity {self.max_capacity!r} "
+                f"(got {self.min_capacity!r})"
+            )
+        _check_positive(
+            problems, "target_backlog_per_instance", self.target_backlog_per_instance, 0
+        )
+        check_int(problems, "scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, minimum=0)
+        check_int(
+            problems, "scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, minimum=0
+        )
+        problems += _alarm_problems(
+            "wake_up", self.wake_up_period_seconds, self.wake_up_evaluation_periods
+        )
+        check_int(problems, "wake_up_cooldown_seconds", self.wake_up_cooldown_seconds, minimum=0)
+        problems += self._spike_problems()
+        problems += self._schedule_problems()
+        return problems
+
+    def _spike_problems(self) -> list[str]:
+        problems: list[str] = []
+        if not isinstance(self.spike_enabled, bool):
+            problems.append(f"spike_enabled: must be true or false (got {self.spike_enabled!r})")
+        # Checked even while disabled: a bad value should not wait to surface until enabled.
+        _check_positive(problems, "spike_threshold_multiple", self.spike_threshold_multiple, 1)
+        check_int(problems, "spike_step_instances", self.spike_step_instances, minimum=1)
+        check_int(
+            problems, "spike_large_step_instances", self.spike_large_step_instances, minimum=1
+        )
+        if _both_ints(self.spike_step_instances, self.spike_large_step_instances) and (
+            self.spike_large_step_instances < self.spike_step_instances
+        ):
+            problems.append(
+                "spike_large_step_instances: must be at least spike_step_instances "
+                f"{self.spike_step_instances!r} (got {self.spike_large_step_instances!r})"
+            )
+        problems += _alarm_problems(
+            "spike", self.spike_period_seconds, self.spike_evaluation_periods
+        )
+        return problems
+
+    def _schedule_problems(self) -> list[str]:
+        actions = self.scheduled_actions
+        if not isinstance(actions, tuple | list):
+            return [f"scheduled_actions: must be a list of scheduled actions (got {actions!r})"]
+        problems: list[str] = []
+        seen: set[str] = set()
+        for index, action in enumerate(actions):
+            field = f"scheduled_actions[{index}]"
+            if not isinstance(action, ScheduledCapacity):
+                problems.append(f"{field}: must be a ScheduledCapacity (got {action!r})")
+                continue
+            problems += _action_problems(field, action, self.min_capacity, self.max_capacity)
+            if isinstance(action.name, str):
+                if action.name in seen:
+                    problems.append(
+                        f"{field}.name: must be unique among scheduled actions "
+                        f"(got {action.name!r})"
+                    )
+                seen.add(action.name)
+        return problems
+
+
+class AsyncEndpointScaling(Construct):
+    """Scales an ``AsyncEndpoint``'s variant between ``settings.min_capacity`` and
+    ``settings.max_capacity`` instances, down to zero when idle and back up on demand.
+
+    Makes a scalable target (``sagemaker:variant:DesiredInstanceCount``, using the SageMaker
+    Application Auto Scaling service-linked role rather than a new role), a target tracking policy
+    on ``ApproximateBacklogSizePerInstance``, a wake-up step policy driven by an alarm on
+    ``HasBacklogWithoutCapacity``, and, if enabled, a spike step policy and scheduled actions.
+
+    What a caller must know:
+
+    - Requests sent while no instance runs wait in the queue; the first result takes the alarm
+      period(s) plus a cold start (minutes). ``docs/scaling.md`` shows the timeline.
+    - Changing the endpoint's instance type while it is registered fails (SageMaker refuses the
+      update); deregister first. A scheduled action changes the live min/max until the next one,
+      and a deploy that changes ``min_capacity``/``max_capacity`` resets them.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: AsyncEndpoint,
+        settings: ScalingSettings,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        raise_if_problems("AsyncEndpointScaling", settings.problems())
+        self.endpoint = endpoint
+        self.settings = settings
+
+        service_linked_role = iam.Role.from_role_arn(
+            self,
+            "ServiceLinkedRole",
+            Stack.of(self).format_arn(
+                service="iam", region="", resource="role", resource_name=SERVICE_LINKED_ROLE_NAME
+            ),
+            mutable=False,
+        )
+        self.scalable_target = appscaling.ScalableTarget(
+            self,
+            "Target",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            scalable_dimension=SCALABLE_DIMENSION,
+            resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
+            min_capacity=settings.min_capacity,
+            max_capacity=settings.max_capacity,
+            role=service_linked_role,
+        )
+        # Registration needs the endpoint, and deregistration must come before the endpoint is
+        # deleted. The ResourceId's GetAtt on the endpoint name orders both already (an explicit
+        # DependsOn on top would be cfn-lint W3005); a literal endpoint name would not.
+        if not Token.is_unresolved(endpoint.endpoint_name):
+            self.scalable_target.node.add_dependency(endpoint.cfn_endpoint)
+
+        self.target_tracking_policy = self.scalable_target.scale_to_track_metric(
+            "BacklogTracking",
+            target_value=settings.target_backlog_per_instance,
+            custom_metric=endpoint.metric_approximate_backlog_size_per_instance(
+                statistic="Average"
+            ),
+            scale_in_cooldown=Duration.seconds(settings.scale_in_cooldown_seconds),
+            scale_out_cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+        )
+
+        # Step adjustment bounds are relative to the alarm threshold: [0, inf) means metric >= 1.
+        # HasBacklogWithoutCapacity is 1 only while no instance runs, so this +1 never stacks on
+        # top of what target tracking asked for once an instance is up.
+        self.wake_up_action = appscaling.StepScalingAction(
+            self,
+            "WakeUpAction",
+            scaling_target=self.scalable_target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
+            cooldown=Duration.seconds(settings.wake_up_cooldown_seconds),
+        )
+        self.wake_up_action.add_adjustment(adjustment=1, lower_bound=0)
+        self.wake_up_alarm = cloudwatch.Alarm(
+            self,
+            "WakeUpAlarm",
+            alarm_description=(
+                "Requests are waiting and the endpoint has no instance: adds one (scale from zero)."
+            ),
+            metric=endpoint.metric_has_backlog_without_capacity(
+                statistic="Average", period=Duration.seconds(settings.wake_up_period_seconds)
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=settings.wake_up_evaluation_periods,
+            # No data is no evidence of waiting requests; breaching would start instances (and
+            # keep adding them while the alarm stayed in ALARM) on a metric gap.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.wake_up_alarm.add_alarm_action(
+            cw_actions.ApplicationScalingAction(self.wake_up_action)
+        )
+
+        self.spike_action: appscaling.StepScalingAction | None = None
+        self.spike_alarm: cloudwatch.Alarm | None = None
+        if settings.spike_enabled:
+            self._add_spike_policy(endpoint, settings)
+
+        for action in settings.scheduled_actions:
+            self.scalable_target.scale_on_schedule(
+                action.name,
+                schedule=appscaling.Schedule.expression(action.schedule),
+                min_capacity=action.min_capacity,
+                max_capacity=action.max_capacity,
+                time_zone=TimeZone.of(action.timezone) if action.timezone else None,
+            )
+
+    def _add_spike_policy(self, endpoint: AsyncEndpoint, settings: ScalingSettings) -> None:
+        threshold = settings.spike_threshold
+        self.spike_action = appscaling.StepScalingAction(
+            self,
+            "SpikeAction",
+            scaling_target=self.scalable_target,
+            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
+            cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+        )
+        # [threshold, 2 x threshold) adds the step, [2 x threshold, inf) the large step.
+        self.spike_action.add_adjustment(
+            adjustment=settings.spike_step_instances, lower_bound=0, upper_bound=threshold
+        )
+        self.spike_action.add_adjustment(
+            adjustment=settings.spike_large_step_instances, lower_bound=threshold
+        )
+        self.spike_alarm = cloudwatch.Alarm(
+            self,
+            "SpikeAlarm",
+            alarm_description=(
+                f"Backlog per instance is at least {threshold:g} "
+                f"({settings.spike_threshold_multiple:g} x the target): adds instances in steps."
+            ),
+            metric=endpoint.metric_approximate_backlog_size_per_instance(
+                statistic="Average", period=Duration.seconds(settings.spike_period_seconds)
+            ),
+            threshold=threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=settings.spike_evaluation_periods,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.spike_alarm.add_alarm_action(cw_actions.ApplicationScalingAction(self.spike_action))
+
+
+# --- validation helpers -------------------------------------------------------------------------
+
+
+def _both_ints(*values: Any) -> bool:
+    return all(isinstance(v, int) and not isinstance(v, bool) and not is_token(v) for v in values)
+
+
+def _check_positive(problems: list[str], name: str, value: Any, above: float) -> None:
+    # NaN (which json.loads accepts) passes every comparison and breaks jsii's JSON: reject
+    # non-finite floats before check_number sees them.
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{name}: must be a finite number (got {value!r})")
+    else:
+        check_number(problems, name, value, exclusive_minimum=above)
+
+
+def _alarm_problems(prefix: str, period: Any, evaluation_periods: Any) -> list[str]:
+    problems: list[str] = []
+    period_name = f"{prefix}_period_seconds"
+    periods_name = f"{prefix}_evaluation_periods"
+    check_int(problems, period_name, period, minimum=METRIC_RESOLUTION_SECONDS)
+    if not problems and not is_token(period) and period % METRIC_RESOLUTION_SECONDS:
+        problems.append(
+            f"{period_name}: must be a multiple of {METRIC_RESOLUTION_SECONDS} (SageMaker "
+            f"publishes these metrics once a minute) (got {period!r})"
+        )
+    check_int(problems, periods_name, evaluation_periods, minimum=1)
+    if (
+        not problems
+        and _both_ints(period, evaluation_periods)
+        and (period * evaluation_periods > MAX_ALARM_WINDOW_SECONDS)
+    ):
+        problems.append(
+            f"{periods_name}: {period_name} x {periods_name} must be at most one day "
+            f"({MAX_ALARM_WINDOW_SECONDS} s) (got {evaluation_periods!r})"
+        )
+    return problems
+
+
+# Application Auto Scaling's ScheduledActionName: 1-256 ASCII characters without control
+# characters, ':', '/' or '|', not starting with a space.
+ACTION_NAME = re.compile(r"^(?! )[\x20-\x7e]{1,256}$")
+ACTION_NAME_FORBIDDEN = frozenset(":/|")
+
+
+def _action_problems(field: str, action: ScheduledCapacity, floor: Any, ceiling: Any) -> list[str]:
+    problems: list[str] = []
+    name = action.name
+    if (
+        not isinstance(name, str)
+        or not ACTION_NAME.match(name)
+        or (ACTION_NAME_FORBIDDEN & set(name))
+    ):
+        problems.append(
+            f"{field}.name: must be 1-256 printable ASCII characters without ':', '/' or '|', "
+            f"not starting with a space (got {name!r})"
+        )
+    schedule_problem = schedule_expression_problem(action.schedule)
+    if schedule_problem:
+        problems.append(f"{field}.schedule: {schedule_problem} (got {action.schedule!r})")
+
+    if action.min_capacity is None and action.max_capacity is None:
+        problems.append(f"{field}: give min_capacity, max_capacity or both (got neither)")
+    bounds_known = _both_ints(floor, ceiling) and floor <= ceiling
+    for key in ("min_capacity", "max_capacity"):
+        value = getattr(action, key)
+        if value is None:
+            continue
+        before = len(problems)
+        check_int(problems, f"{field}.{key}", value, minimum=0)
+        if len(problems) == before and bounds_known and not floor <= value <= ceiling:
+            problems.append(
+                f"{field}.{key}: must be within min_capacity {floor!r} and max_capacity "
+                f"{ceiling!r} (got {value!r})"
+            )
+    low, high = action.min_capacity, action.max_capacity
+    if _both_ints(low, high) and low is not None and high is not None and low > high:
+        problems.append(
+            f"{field}.min_capacity: must not exceed the action's max_capacity {high!r} "
+            f"(got {low!r})"
+        )
+
+    timezone = action.timezone
+    if timezone is not None:
+        if not isinstance(timezone, str) or not _is_known_timezone(timezone):
+            problems.append(
+                f"{field}.timezone: must be an IANA time zone name such as 'Europe/Berlin' "
+                f"(got {timezone!r})"
+            )
+        elif isinstance(action.schedule, str) and action.schedule.startswith("rate("):
+            problems.append(
+                f"{field}.timezone: only applies to cron and at schedules (got {timezone!r})"
+            )
+    return problems
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _is_known_timezone(name: str) -> bool:
+    known = _known_timezones()
+    # Without a time zone database on this machine there is nothing to check against.
+    return not known or name in known or name == "UTC"
+
+
+# --- schedule expressions -----------------------------------------------------------------------
+
+RATE = re.compile(r"^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$")
+AT = re.compile(r"^at\(([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\)$")
+CRON = re.compile(r"^cron\((.*)\)$")
+
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+@dataclass(frozen=True)
+class _CronField:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+
+    def value(self, token: str) -> int | None:
+        """The number ``token`` stands for, or None when it is not a valid value."""
+        if token.isdigit():
+            number = int(token)
+            return number if self.low <= number <= self.high else None
+        upper = token.upper()
+        if upper in self.names:
+            return self.names.index(upper) + self.low
+        return None
+
+
+CRON_FIELDS = (
+    _CronField("minutes", 0, 59),
+    _CronField("hours", 0, 23),
+    _CronField("day-of-month", 1, 31),
+    _CronField("month", 1, 12, MONTHS),
+    _CronField("day-of-week", 1, 7, WEEKDAYS),
+    _CronField("year", 1970, 2199),
+)
+DAY_OF_MONTH, DAY_OF_WEEK = 2, 4
+
+
+def schedule_expression_problem(expression: Any) -> str | None:
+    """What is wrong with an Application Auto Scaling schedule expression, or None."""
+    if not isinstance(expression, str):
+        return "must be a cron(...), rate(...) or at(...) expression"
+    if is_token(expression):
+        return None
+    if expression.startswith("rate("):
+        match = RATE.match(expression)
+        if not match or int(match.group(1)) < 1:
+            return (
+                "rate expressions look like 'rate(N unit)' with N >= 1 and unit minute(s), "
+                "hour(s) or day(s)"
+            )
+        return None
+    if expression.startswith("at("):
+        match = AT.match(expression)
+        if not match or not _is_datetime(match.group(1)):
+            return "at expressions look like 'at(yyyy-mm-ddThh:mm:ss)' with a real date and time"
+        return None
+    match = CRON.match(expression)
+    if match:
+        return _cron_problem(match.group(1))
+    return "must be a cron(...), rate(...) or at(...) expression"
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return False
+    return True
+
+
+def _cron_problem(body: str) -> str | None:
+    fields = body.split(" ")
+    if len(fields) != len(CRON_FIELDS) or any(not f for f in fields):
+        return (
+            "cron expressions need 6 space-separated fields: minutes hours day-of-month month "
+            f"day-of-week year (found {len(body.split())})"
+        )
+    for index, (spec, text) in enumerate(zip(CRON_FIELDS, fields, strict=True)):
+        if not _cron_field_ok(index, spec, text):
+            return f"cron {spec.name} field {text!r} is not valid"
+    if (fields[DAY_OF_MONTH] == "?") == (fields[DAY_OF_WEEK] == "?"):
+        return "cron expressions need '?' in exactly one of day-of-month and day-of-week"
+    return None
+
+
+def _cron_field_ok(index: int, spec: _CronField, text: str) -> bool:
+    if text == "?":
+        return index in (DAY_OF_MONTH, DAY_OF_WEEK)
+    return all(_cron_item_ok(index, spec, item) for item in text.split(","))
+
+
+def _cron_item_ok(index: int, spec: _CronField, item: str) -> bool:
+    upper = item.upper()
+    if index == DAY_OF_MONTH and re.fullmatch(r"L|LW|[0-9]{1,2}W", upper):
+        return upper in ("L", "LW") or spec.value(upper[:-1]) is not None
+    if index == DAY_OF_WEEK:
+        if upper == "L":
+            return True
+        if upper.endswith("L") and spec.value(upper[:-1]) is not None:
+            return True
+        if "#" in upper:
+            day, _, nth = upper.partition("#")
+            return spec.value(day) is not None and nth in ("1", "2", "3", "4", "5")
+    base, slash, step = item.partition("/")
+    if slash and not (step.isdigit() and int(step) >= 1):
+        return False
+    if base == "*":
+        return True
+    start, dash, end = base.partition("-")
+    if spec.value(start) is None:
+        return False
+    return not dash or spec.value(end) is not None
