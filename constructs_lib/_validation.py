@@ -32,8 +32,17 @@ def raise_if_problems(subject: str, problems: Iterable[str]) -> None:
 
 
 def is_token(value: Any) -> bool:
-    """True when ``value`` is an unresolved CDK token, which cannot be validated at synth time."""
-    return isinstance(value, str | int | float) and Token.is_unresolved(value)
+    """True when ``value`` is an unresolved CDK token, which cannot be validated at synth time.
+
+    Every ``Token.is_unresolved`` is a round trip to the CDK's Node process, and validation asks
+    hundreds of times per synth, so plain values are answered here: string tokens contain
+    ``${Token[``, number tokens are huge encoded doubles (Python floats), and ints never are.
+    """
+    if isinstance(value, str):
+        return "${Token[" in value and Token.is_unresolved(value)
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) > 1e200 and Token.is_unresolved(value)
+    return False
 
 
 def check_int(

@@ -135,6 +135,7 @@ class AsyncEndpoint(Construct):
         self.storage = storage
         self.notifications = notifications
         self.variant_name = variant_name
+        self._endpoint_name: str | None = None
         role = model.role
 
         storage.grant_read_inputs(role)
@@ -200,7 +201,10 @@ class AsyncEndpoint(Construct):
 
     @property
     def endpoint_name(self) -> str:
-        return self.cfn_endpoint.attr_endpoint_name
+        # Cached: every jsii attribute read is a round trip, and metrics ask for it dozens of times.
+        if self._endpoint_name is None:
+            self._endpoint_name = self.cfn_endpoint.attr_endpoint_name
+        return self._endpoint_name
 
     @property
     def endpoint_arn(self) -> str:
