@@ -68,3 +68,60 @@ def only(template: Any, resource_type: str, props: Any = None) -> tuple[str, dic
     found = template.find_resources(resource_type, props or {})
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.items()))
+
+
+@pytest.fixture(scope="session")
+def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-file model code folder, for construct tests that do not need the real handler."""
+    directory = tmp_path_factory.mktemp("code")
+    (directory / "inference.py").write_text("def model_fn(model_dir, context=None): ...\n")
+    return directory
+
+
+def construct_app() -> Any:
+    """An App with cdk.json's feature flags, for stacks of bare constructs."""
+    import aws_cdk as cdk
+
+    return cdk.App(context=cdk_json_context())
+
+
+def endpoint_in(
+    stack: Any,
+    code_dir: Path,
+    *,
+    endpoint_class: Any = None,
+    instance_type: str = "ml.g5.xlarge",
+    emails: tuple[str, ...] = (),
+    model_id: str = "google/pegasus-large",
+    model_revision: str | None = None,
+    **endpoint_options: Any,
+) -> Any:
+    """Storage, topics, a Hugging Face model and an async endpoint in ``stack``."""
+    from constructs_lib import (
+        AsyncEndpoint,
+        AsyncInferenceStorage,
+        AsyncNotifications,
+        DlcVersion,
+        HuggingFaceModel,
+    )
+
+    storage = AsyncInferenceStorage(stack, "Storage")
+    notifications = AsyncNotifications(stack, "Notifications", emails=emails)
+    model = HuggingFaceModel(
+        stack,
+        "Model",
+        code_dir=code_dir,
+        instance_type=instance_type,
+        dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
+        model_id=model_id,
+        model_revision=model_revision,
+    )
+    return (endpoint_class or AsyncEndpoint)(
+        stack,
+        "Endpoint",
+        model=model,
+        storage=storage,
+        notifications=notifications,
+        instance_type=instance_type,
+        **endpoint_options,
+    )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Capture, Match
 
-from tests.conftest import only
+from tests.conftest import construct_app, endpoint_in, only
 
 
 def statements(template: Any, policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -251,43 +251,20 @@ def test_execution_role_is_assumed_by_sagemaker_only(dev: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def construct_stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def construct_stack(code_dir: Path) -> Any:
     """A stack of the bare constructs with a CPU instance, e-mails and a caller role."""
     import aws_cdk as cdk
     from aws_cdk import aws_iam as iam
     from aws_cdk.assertions import Template
 
-    from constructs_lib import (
-        AsyncEndpoint,
-        AsyncInferenceStorage,
-        AsyncNotifications,
-        DlcVersion,
-        HuggingFaceModel,
-    )
-    from tests.conftest import cdk_json_context
-
-    code = tmp_path_factory.mktemp("code")
-    (code / "inference.py").write_text("")
-    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path_factory.mktemp("out")))
-    stack = cdk.Stack(app, "Constructs")
-    storage = AsyncInferenceStorage(stack, "Storage")
-    notifications = AsyncNotifications(stack, "Topics", emails=["ops@example.com"])
-    model = HuggingFaceModel(
+    stack = cdk.Stack(construct_app(), "Constructs")
+    endpoint = endpoint_in(
         stack,
-        "Model",
-        code_dir=Path(code),
+        code_dir,
         instance_type="ml.m5.xlarge",
-        dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
+        emails=("ops@example.com",),
         model_id="google/pegasus-xsum",
         model_revision="abc123",
-    )
-    endpoint = AsyncEndpoint(
-        stack,
-        "Endpoint",
-        model=model,
-        storage=storage,
-        notifications=notifications,
-        instance_type="ml.m5.xlarge",
         include_response_in_notifications=False,
     )
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())

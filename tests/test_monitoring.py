@@ -21,12 +21,9 @@ from aws_cdk.assertions import Capture, Match, Template
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
-from constructs_lib.dlc_image import DlcVersion
 from constructs_lib.endpoint import AsyncEndpoint
-from constructs_lib.model import HuggingFaceModel
 from constructs_lib.monitoring import AsyncEndpointMonitoring, MonitoringSettings
-from constructs_lib.notifications import AsyncNotifications
-from constructs_lib.storage import AsyncInferenceStorage
+from tests.conftest import construct_app, endpoint_in
 
 ASYNC = "AWS/SageMaker"
 INSTANCE = "/aws/sagemaker/Endpoints"
@@ -69,30 +66,9 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    code_dir = tmp_path_factory.mktemp("code")
-    (code_dir / "inference.py").write_text("def model_fn(model_dir, context=None): ...\n")
-    # The app's cdk.json turns this flag on; without it the access-log bucket gets a legacy ACL.
-    app = cdk.App(context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True})
-    stack = cdk.Stack(app, "MonitoringTest")
-    storage = AsyncInferenceStorage(stack, "Storage")
-    notifications = AsyncNotifications(stack, "Notifications")
-    model = HuggingFaceModel(
-        stack,
-        "Model",
-        code_dir=Path(code_dir),
-        instance_type="ml.g5.xlarge",
-        dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
-    )
-    endpoint = AsyncEndpoint(
-        stack,
-        "Endpoint",
-        model=model,
-        storage=storage,
-        notifications=notifications,
-        instance_type="ml.g5.xlarge",
-    )
+def built(code_dir: Path) -> Built:
+    stack = cdk.Stack(construct_app(), "MonitoringTest")
+    endpoint = endpoint_in(stack, code_dir)
     monitoring = AsyncEndpointMonitoring(stack, "Monitoring", endpoint=endpoint, settings=SETTINGS)
     return Built(stack, endpoint, monitoring, Template.from_stack(stack))
 

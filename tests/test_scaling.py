@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -20,17 +21,14 @@ from aws_cdk.assertions import Capture, Match, Template
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
-from constructs_lib.dlc_image import DlcVersion
 from constructs_lib.endpoint import AsyncEndpoint
-from constructs_lib.model import HuggingFaceModel
-from constructs_lib.notifications import AsyncNotifications
 from constructs_lib.scaling import (
     AsyncEndpointScaling,
     ScalingSettings,
     ScheduledCapacity,
     schedule_expression_problem,
 )
-from constructs_lib.storage import AsyncInferenceStorage
+from tests.conftest import construct_app, endpoint_in
 
 TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
 POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
@@ -93,32 +91,8 @@ class Built:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    code_dir = tmp_path_factory.mktemp("code")
-    (code_dir / "inference.py").write_text("def model_fn(model_dir, context=None): ...\n")
-    # The flag cdk.json sets: server access logs by bucket policy (the buckets enforce owner).
-    app = cdk.App(context={"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True})
-
-    def endpoint_in(stack: cdk.Stack, endpoint_class: type[AsyncEndpoint]) -> AsyncEndpoint:
-        storage = AsyncInferenceStorage(stack, "Storage")
-        notifications = AsyncNotifications(stack, "Notifications")
-        model = HuggingFaceModel(
-            stack,
-            "Model",
-            code_dir=code_dir,
-            instance_type="ml.g5.xlarge",
-            dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-            model_id="google/pegasus-large",
-        )
-        return endpoint_class(
-            stack,
-            "Endpoint",
-            model=model,
-            storage=storage,
-            notifications=notifications,
-            instance_type="ml.g5.xlarge",
-        )
-
+def built(code_dir: Path) -> Built:
+    app = construct_app()
     stacks = {}
     scalings = {}
     for name, settings, endpoint_class in (
@@ -127,7 +101,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         ("NamedEndpoint", ScalingSettings(), NamedEndpoint),
     ):
         stack = cdk.Stack(app, name)
-        endpoint = endpoint_in(stack, endpoint_class)
+        endpoint = endpoint_in(stack, code_dir, endpoint_class=endpoint_class)
         scalings[name] = AsyncEndpointScaling(
             stack, "Scaling", endpoint=endpoint, settings=settings
         )
