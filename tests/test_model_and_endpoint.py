@@ -80,7 +80,7 @@ def test_model_runs_the_hugging_face_gpu_dlc_with_hub_model_and_async_limits(dev
 
 def test_the_whole_async_inference_config(dev: Any) -> None:
     _, config = only(dev, "AWS::SageMaker::EndpointConfig")
-    _, bucket_key = only(
+    storage_key, _ = only(
         dev, "AWS::KMS::Key", {"Properties": {"Description": Match.string_like_regexp("inputs")}}
     )
     (bucket_id,) = [
@@ -88,11 +88,6 @@ def test_the_whole_async_inference_config(dev: Any) -> None:
         for i, b in dev.find_resources("AWS::S3::Bucket").items()
         if "LoggingConfiguration" in b["Properties"]
     ]
-    key_ids = {
-        i
-        for i, k in dev.find_resources("AWS::KMS::Key").items()
-        if "inputs" in k["Properties"]["Description"]
-    }
     topics = dev.find_resources("AWS::SNS::Topic")
     success = next(
         i for i, t in topics.items() if t["Properties"]["DisplayName"] == "Summaries ready"
@@ -105,7 +100,7 @@ def test_the_whole_async_inference_config(dev: Any) -> None:
         "OutputConfig": {
             "S3OutputPath": {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/results/"]]},
             "S3FailurePath": {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/failures/"]]},
-            "KmsKeyId": {"Fn::GetAtt": [next(iter(key_ids)), "Arn"]},
+            "KmsKeyId": {"Fn::GetAtt": [storage_key, "Arn"]},
             "NotificationConfig": {
                 "SuccessTopic": {"Ref": success},
                 "ErrorTopic": {"Ref": error},
@@ -116,7 +111,6 @@ def test_the_whole_async_inference_config(dev: Any) -> None:
             },
         },
     }
-    assert bucket_key
 
 
 def test_production_variant_follows_the_configuration(dev: Any) -> None:
