@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from constructs import Construct
@@ -225,8 +225,24 @@ class AsyncEndpointMonitoring(Construct):
             emails=settings.alarm_emails,
             removal_policy=removal_policy,
         )
-        # Alarms publish as the CloudWatch service, which needs the topic's key.
-        self.ops_topic.allow_service_publish("cloudwatch.amazonaws.com")
+        # Alarms publish as the CloudWatch service, which needs the topic's key. CloudWatch sends
+        # the alarm's ARN and account with the publish (aws:SourceArn / aws:SourceAccount, as
+        # AWS documents for the topic policy in "Why didn't I receive an SNS notification for my
+        # CloudWatch alarm trigger?",
+        # repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger)
+        # and SNS forwards them to KMS for encrypted topics ("Enable compatibility between event
+        # sources from AWS services and encrypted topics", docs.aws.amazon.com/sns/latest/dg/
+        # sns-key-management.html: its key-policy example carries aws:SourceArn; only EventBridge
+        # is documented as not sending these keys). So both grants admit only this account's alarms.
+        self.ops_topic.allow_service_publish(
+            "cloudwatch.amazonaws.com",
+            source_arn=Stack.of(self).format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name="*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
 
         self._create_alarms()
         self.alarms: tuple[cloudwatch.Alarm, ...] = (

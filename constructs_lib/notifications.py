@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -74,9 +74,25 @@ class EncryptedTopic(Construct):
         )
         return grant.combine(self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt"))
 
-    def allow_service_publish(self, service: str) -> None:
-        """Let an AWS service (e.g. ``cloudwatch.amazonaws.com``) publish via its own principal."""
-        principal = iam.ServicePrincipal(service)
+    def allow_service_publish(self, service: str, *, source_arn: str | None = None) -> None:
+        """Let an AWS service (e.g. ``cloudwatch.amazonaws.com``) publish via its own principal.
+
+        With ``source_arn`` (an ARN pattern of the resources that publish, e.g. this account's
+        alarms) both the topic policy and the key policy only admit requests made on behalf of
+        those resources in this account (``aws:SourceArn`` + ``aws:SourceAccount``), so another
+        account's resource cannot use the service as a confused deputy. Pass it only for services
+        that AWS documents to send those keys to SNS *and* KMS: a condition the request does not
+        carry silently drops every message (EventBridge, for one, does not send them to KMS).
+        """
+        service_principal = iam.ServicePrincipal(service)
+        principal: iam.IPrincipal = service_principal
+        if source_arn is not None:
+            principal = service_principal.with_conditions(
+                {
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                    "StringEquals": {"aws:SourceAccount": Stack.of(self).account},
+                }
+            )
         self.key.grant(principal, "kms:Decrypt", "kms:GenerateDataKey")
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(

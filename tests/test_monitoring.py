@@ -494,6 +494,27 @@ def test_ops_topic_refuses_publishing_without_tls(built: Built, ops_topic_id: st
     )
 
 
+ALARMS_OF_THIS_ACCOUNT = {
+    "ArnLike": {
+        "aws:SourceArn": {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":cloudwatch:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":alarm:*",
+                ],
+            ]
+        }
+    },
+    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+}
+
+
 def test_cloudwatch_may_publish_to_the_topic_and_use_its_key(
     built: Built, ops_topic_id: str
 ) -> None:
@@ -503,12 +524,17 @@ def test_cloudwatch_may_publish_to_the_topic_and_use_its_key(
     key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
     key = built.template.find_resources("AWS::KMS::Key")[key_id]
     cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
-    granted = [
-        action
+    statements = [
+        statement
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
         if statement["Effect"] == "Allow" and statement["Principal"] == cloudwatch
-        for action in typing.cast(list[str], statement["Action"])
     ]
+    granted = [
+        action for statement in statements for action in typing.cast(list[str], statement["Action"])
+    ]
+    # Confused deputy: only this account's alarms may use the key through CloudWatch.
+    for statement in statements:
+        assert statement["Condition"] == ALARMS_OF_THIS_ACCOUNT, statement
     # SNS calls GenerateDataKey and Decrypt on the publisher's behalf.
     for needed in ("kms:Decrypt", "kms:GenerateDataKey"):
         assert any(fnmatch.fnmatchcase(needed, action) for action in granted), (needed, granted)
@@ -526,6 +552,7 @@ def test_cloudwatch_may_publish_to_the_topic_and_use_its_key(
                                 "Principal": cloudwatch,
                                 "Action": "sns:Publish",
                                 "Resource": {"Ref": ops_topic_id},
+                                "Condition": ALARMS_OF_THIS_ACCOUNT,
                             }
                         )
                     ]
