@@ -13,12 +13,12 @@ from constructs import Construct
 
 from . import dlc_image
 from ._validation import check_int, raise_if_problems
-from .model import instance_type_problems, role_policy
+from .model import INSTANCE_METRICS_NAMESPACE, instance_type_problems, role_policy
 from .notifications import AsyncNotifications
 from .storage import AsyncInferenceStorage
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+INSTANCE_NAMESPACE = INSTANCE_METRICS_NAMESPACE
 
 # Instance families with local NVMe storage reject a volume KMS key on the endpoint config
 # (their instance store is encrypted by the hardware).

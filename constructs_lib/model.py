@@ -13,11 +13,13 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from . import dlc_image
-from ._nag import acknowledge
+from ._nag import acknowledge, checkov_skip
 from ._validation import is_token, raise_if_problems
 from .model_archive import write_model_archive
 
 S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+\.tar\.gz)$")
+# Where SageMaker's hosting agent publishes an endpoint's instance metrics.
+INSTANCE_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 # Async payloads can be large and slow: lift the model server's request/response size caps and
@@ -148,6 +150,13 @@ class HuggingFaceModel(Construct):
                 environment=env,
             ),
         )
+        if model_data_uri is None:
+            checkov_skip(
+                self.cfn_model,
+                "CKV_AWS_370",
+                "Weights come from the Hugging Face Hub, which needs the network; stage them in "
+                "S3 (model_data_uri) to run the model network-isolated.",
+            )
         # The role's ARN reference already orders the model after the role; its policy (image
         # pull, archive read) must exist too before SageMaker validates the model.
         self.cfn_model.node.add_dependency(role_policy(self.role))
@@ -191,7 +200,8 @@ class HuggingFaceModel(Construct):
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level "
-            "permissions; PutMetricData is pinned to SageMaker namespaces by a condition.",
+            "permissions; PutMetricData is pinned to the instance-metrics namespace by a "
+            "condition.",
         )
         for resource in (
             "log-group:/aws/sagemaker/Endpoints/*",
@@ -204,13 +214,14 @@ class HuggingFaceModel(Construct):
                 "The endpoint's name is generated after this role's policy exists (the endpoint "
                 "depends on it), so logs are scoped to SageMaker endpoint log groups.",
             )
-        # PutMetricData has no resource-level permissions; the condition pins the namespaces.
+        # PutMetricData has no resource-level permissions; the condition pins the namespace. The
+        # hosting agent publishes the instance metrics (CPU, memory, GPU, disk) into
+        # /aws/sagemaker/Endpoints; the AWS/SageMaker metrics are published by the service itself,
+        # and no customer may publish into an AWS/ namespace anyway. Our handler emits no metrics.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={
-                    "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}
-                },
+                conditions={"StringEquals": {"cloudwatch:namespace": INSTANCE_METRICS_NAMESPACE}},
             )
         )

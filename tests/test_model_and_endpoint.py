@@ -204,7 +204,8 @@ def test_execution_role_has_no_service_wide_wildcards(dev: Any) -> None:
         if s["Action"] == "cloudwatch:PutMetricData"
     ]
     assert metrics["Condition"] == {
-        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "AWS/SageMaker"]}
+        # Only the namespace the hosting agent writes: customers cannot publish into AWS/*.
+        "StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}
     }
 
 
