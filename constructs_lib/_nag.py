@@ -6,7 +6,7 @@ does not depend on cdk-nag; the tests run the AwsSolutions pack over the whole a
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
@@ -20,3 +20,16 @@ def arn_placeholder(element: IConstruct) -> str:
     cfn = element.node.default_child if not isinstance(element, CfnElement) else element
     assert isinstance(cfn, CfnElement)
     return f"<{Stack.of(element).resolve(cfn.logical_id)}.Arn>"
+
+
+def checkov_skip(resource: IConstruct, check_id: str, reason: str) -> None:
+    """Suppress one checkov check on ``resource``'s CloudFormation resource, with the reason.
+
+    checkov reads ``Metadata.checkov.skip`` of each resource; entries are added to what is there.
+    """
+    cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
+    assert isinstance(cfn, CfnResource), f"{resource.node.path} has no CloudFormation resource"
+    metadata = cfn.get_metadata("checkov") or {}
+    skips = [s for s in metadata.get("skip", []) if s.get("id") != check_id]
+    skips.append({"id": check_id, "comment": reason})
+    cfn.add_metadata("checkov", {**metadata, "skip": skips})

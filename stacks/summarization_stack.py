@@ -92,6 +92,10 @@ class SummarizationStack(Stack):
             "FailureLocation": (self.storage.failure_uri, "Errors are written here"),
             "SuccessTopicArn": (self.notifications.success_topic.topic_arn, "Success events"),
             "ErrorTopicArn": (self.notifications.error_topic.topic_arn, "Error events"),
+            "AccessLogsBucketName": (
+                self.storage.access_logs_bucket.bucket_name,
+                "Access logs; kept when the stack is deleted, each log expires on its own",
+            ),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -58,6 +58,7 @@ def test_stacks_stay_environment_agnostic(assembly: Any) -> None:
 def test_outputs_give_a_client_everything_it_needs(dev: Any) -> None:
     outputs = dev.find_outputs("*")
     assert sorted(outputs) == [
+        "AccessLogsBucketName",
         "EndpointName",
         "ErrorTopicArn",
         "FailureLocation",

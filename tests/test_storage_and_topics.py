@@ -111,10 +111,17 @@ def test_prod_retains_buckets_and_keys(prod: Any) -> None:
     prod.resource_count_is("Custom::S3AutoDeleteObjects", 0)
 
 
-def test_dev_destroys_and_empties_buckets(dev: Any) -> None:
-    for bucket in dev.find_resources("AWS::S3::Bucket").values():
-        assert bucket["DeletionPolicy"] == "Delete"
-    dev.resource_count_is("Custom::S3AutoDeleteObjects", 2)
+def log_bucket(template: Any) -> tuple[str, dict[str, Any]]:
+    _, bucket = data_bucket(template)
+    log_bucket_id = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    return log_bucket_id, template.to_json()["Resources"][log_bucket_id]
+
+
+def test_dev_destroys_and_empties_the_data_bucket(dev: Any) -> None:
+    data_id, bucket = data_bucket(dev)
+    assert bucket["DeletionPolicy"] == "Delete"
+    (emptier,) = dev.find_resources("Custom::S3AutoDeleteObjects").values()
+    assert emptier["Properties"]["BucketName"] == {"Ref": data_id}
     for key in dev.find_resources("AWS::KMS::Key").values():
         assert key["DeletionPolicy"] == "Delete"
         assert key["Properties"]["PendingWindowInDays"] == 7
@@ -153,3 +160,23 @@ def test_success_and_error_topics_use_one_customer_key_and_deny_plain_http(dev: 
 
 def test_no_email_subscriptions_by_default(dev: Any) -> None:
     dev.resource_count_is("AWS::SNS::Subscription", 0)
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_access_logs_outlive_the_stack_and_expire_on_their_own(
+    environment: str, request: pytest.FixtureRequest
+) -> None:
+    # Late log deliveries would fail an emptied log bucket's deletion (aws/aws-cdk#16332), so
+    # the log bucket is never deleted with the stack, in any environment: its logs expire.
+    template = request.getfixturevalue(environment)
+    log_id, bucket = log_bucket(template)
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["UpdateReplacePolicy"] == "Retain"
+    assert not template.find_resources(
+        "Custom::S3AutoDeleteObjects", {"Properties": {"BucketName": {"Ref": log_id}}}
+    )
+    (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert "Prefix" not in rule
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] >= 90
+    template.has_output("AccessLogsBucketName", {"Value": {"Ref": log_id}})
