@@ -4,6 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 MODEL_VENV := .venv-model
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 MODEL_PY := $(MODEL_VENV)/bin/python
 CDK := node_modules/.bin/cdk
@@ -31,6 +32,11 @@ $(MODEL_VENV)/.installed: requirements-model.txt
 	$(MODEL_PY) -m pip install --quiet -r requirements-model.txt
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -49,7 +55,8 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy
 
-test-cdk: $(VENV)/.installed-dev
+# The gates (tests/test_gates.py) run cfn-lint, cdk-nag and checkov over every template.
+test-cdk: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed
 	CDK_VALIDATION=false $(PY) -m pytest --ignore=tests/model -q
 
 test-model: $(MODEL_VENV)/.installed

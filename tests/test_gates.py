@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import cdk_json_context, synthesize
+from tests.conftest import ROOT, cdk_json_context, synthesize
+
+CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
 def templates(assembly: Any) -> list[Path]:
@@ -80,3 +83,33 @@ def test_every_acknowledgement_names_one_finding_and_a_reason(
         assert violation["acknowledgedId"] == f"AwsSolutions::{rule}"
         assert len(violation["reason"]) > 40, violation
         assert rule in accepted, rule
+
+
+def checkov_findings(template_files: list[Path]) -> tuple[list[str], list[str]]:
+    """checkov over ``template_files``: (failed checks, skipped checks without a reason)."""
+    assert CHECKOV.exists(), f"{CHECKOV} is missing: `make test` installs it"
+    args = [str(CHECKOV), "--framework", "cloudformation", "--compact", "-o", "json"]
+    for path in template_files:
+        args += ["-f", str(path)]
+    run = subprocess.run(args, capture_output=True, text=True, check=False)
+    reports = json.loads(run.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed, unexplained = [], []
+    for report in reports:
+        results = report["results"]
+        failed += [
+            f"{Path(c['file_path']).name}: {c['check_id']} {c['resource']}"
+            for c in results["failed_checks"]
+        ]
+        unexplained += [
+            f"{c['check_id']} {c['resource']}"
+            for c in results["skipped_checks"]
+            if len((c.get("check_result") or {}).get("suppress_comment") or "") < 20
+        ]
+    return failed, unexplained
+
+
+def test_checkov_reports_nothing_that_is_not_suppressed_with_a_reason(assembly: Any) -> None:
+    failed, unexplained = checkov_findings(templates(assembly))
+    assert failed == []
+    assert unexplained == []
