@@ -33,3 +33,14 @@ def checkov_skip(resource: IConstruct, check_id: str, reason: str) -> None:
     skips = [s for s in metadata.get("skip", []) if s.get("id") != check_id]
     skips.append({"id": check_id, "comment": reason})
     cfn.add_metadata("checkov", {**metadata, "skip": skips})
+
+
+def acknowledge_control(scope: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge one AWS Control Tower proactive control (cfn-guard rule) on ``scope``'s subtree.
+
+    ``rule`` is the rule name the cfn-guard validator reports, e.g.
+    ``s3_bucket_logging_enabled_check`` (CT.S3.PR.2).
+    """
+    Validations.of(scope).acknowledge(
+        Acknowledgment(id=f"cdk-validator-cfnguard::{rule}", reason=reason)
+    )

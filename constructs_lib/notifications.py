@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -13,6 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ._validation import raise_if_problems
+from .keys import customer_key
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -48,13 +49,11 @@ class EncryptedTopic(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         raise_if_problems(f"EncryptedTopic {construct_id}", email_problems("emails", emails))
-        self.key = key or kms.Key(
+        self.key = key or customer_key(
             self,
             "Key",
             description=f"Encrypts the {display_name} SNS topic",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
-            pending_window=Duration.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
         )
         self.topic = sns.Topic(
             self, "Topic", display_name=display_name, master_key=self.key, enforce_ssl=True
@@ -117,13 +116,11 @@ class AsyncNotifications(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         raise_if_problems("AsyncNotifications", email_problems("emails", emails))
-        self.key = kms.Key(
+        self.key = customer_key(
             self,
             "Key",
             description="Encrypts the async inference success and error topics",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
-            pending_window=Duration.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
         )
         self.success = EncryptedTopic(
             self, "Success", display_name="Summaries ready", key=self.key, emails=emails
