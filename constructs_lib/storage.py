@@ -78,12 +78,6 @@ class AsyncInferenceStorage(Construct):
             # Ownership is left to CDK: it needs ObjectWriter (log delivery ACL) unless the app
             # sets @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy, as this project's cdk.json does.
             versioned=True,
-            # The logs are the audit trail of the data: write-once for as long as they are kept
-            # (governance mode, so an administrator can still purge them deliberately).
-            object_lock_enabled=True,
-            object_lock_default_retention=s3.ObjectLockRetention.governance(
-                Duration.days(log_days)
-            ),
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
@@ -108,6 +102,11 @@ class AsyncInferenceStorage(Construct):
             (
                 "s3_bucket_default_encryption_kms_check",
                 "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS.",
+            ),
+            (
+                "s3_bucket_object_lock_enabled_check",
+                "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
+                "Guide, Configuring S3 Object Lock).",
             ),
         ):
             acknowledge_control(self.access_logs_bucket, rule, reason)

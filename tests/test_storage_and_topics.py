@@ -175,6 +175,8 @@ def test_access_logs_outlive_the_stack_and_expire_on_their_own(
     assert not template.find_resources(
         "Custom::S3AutoDeleteObjects", {"Properties": {"BucketName": {"Ref": log_id}}}
     )
+    # S3 cannot deliver access logs to a bucket with Object Lock, whatever the controls ask.
+    assert "ObjectLockEnabled" not in bucket["Properties"]
     (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
     assert "Prefix" not in rule
     assert rule["Status"] == "Enabled"
