@@ -1,0 +1,158 @@
+"""Organization guardrails for every IAM role in a scope: permissions boundary, path, name prefix.
+
+Enterprise accounts often require, through service control policies, that every role carries a
+permissions boundary, lives under a path, or has a name that starts with a prefix. CDK makes roles
+in two shapes: ``iam.Role`` (``AWS::IAM::Role`` through ``CfnRole``) and the roles of CDK's own
+custom-resource providers (for example the S3 auto-delete provider), which are plain
+``CfnResource`` objects of type ``AWS::IAM::Role``. ``OrgGuardrails`` is an aspect that reaches
+both, so a platform team applies it once to its app, its stage or one of our constructs::
+
+    Aspects.of(app).add(OrgGuardrails(permissions_boundary_arn=..., role_path="/workloads/"))
+
+Tags are ordinary CDK tags (``Tags.of(scope).add``); ``apply_org_guardrails`` does both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+
+import jsii
+from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Names, Stack, Tags
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from ._validation import is_token, raise_if_problems
+
+ROLE_PATH = re.compile(r"^/([\x21-\x7e]+/)?$")
+ROLE_NAME_PREFIX = re.compile(r"^[\w+=,.@-]{1,32}$")
+POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\x21-\x7e]+$")
+TAG_KEY = re.compile(r"^(?!aws:)[\w\s+\-=._:/@]{1,128}$")
+TAG_VALUE = re.compile(r"^[\w\s+\-=._:/@]{0,256}$")
+ROLE_NAME_LIMIT = 64
+
+
+def guardrail_problems(
+    *,
+    permissions_boundary_arn: str | None = None,
+    role_path: str | None = None,
+    role_name_prefix: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Problems with guardrail settings, each naming the setting, the value and what is allowed."""
+    problems: list[str] = []
+    boundary = permissions_boundary_arn
+    if boundary is not None and not is_token(boundary) and not POLICY_ARN.match(boundary):
+        problems.append(
+            "permissions_boundary_arn: must be an IAM managed policy ARN like "
+            f"'arn:aws:iam::123456789012:policy/boundary' (got {boundary!r})"
+        )
+    path = role_path
+    if path is not None and not is_token(path) and (len(path) > 512 or not ROLE_PATH.match(path)):
+        problems.append(
+            "role_path: must start and end with '/', printable ASCII without spaces, at most "
+            f"512 characters, e.g. '/workloads/' (got {path!r})"
+        )
+    if role_name_prefix is not None and not ROLE_NAME_PREFIX.match(role_name_prefix):
+        problems.append(
+            "role_name_prefix: must be 1 to 32 letters, digits or '+=,.@_-' (role names are at "
+            f"most {ROLE_NAME_LIMIT} characters and need room for a unique suffix) "
+            f"(got {role_name_prefix!r})"
+        )
+    for key, value in (tags or {}).items():
+        if not isinstance(key, str) or not TAG_KEY.match(key):
+            problems.append(
+                f"tags: key {key!r} must be 1 to 128 letters, digits, spaces or '+-=._:/@' and "
+                "must not start with 'aws:'"
+            )
+        if not isinstance(value, str) or not TAG_VALUE.match(value):
+            problems.append(
+                f"tags.{key}: value {value!r} must be at most 256 letters, digits, spaces or "
+                "'+-=._:/@'"
+            )
+    return problems
+
+
+def prefixed_role_name(prefix: str, role: IConstruct) -> str:
+    """``prefix`` + a name unique to ``role``'s path, within IAM's 64-character limit.
+
+    Derived from the construct path, not random, so synthesis stays deterministic.
+    """
+    unique = Names.unique_id(role)
+    digest = hashlib.sha256(role.node.path.encode()).hexdigest()[:8]
+    room = ROLE_NAME_LIMIT - len(prefix) - len(digest) - 1
+    return f"{prefix}{unique[: max(room, 0)]}-{digest}"
+
+
+@jsii.implements(IAspect)
+class OrgGuardrails:
+    """An aspect that puts a permissions boundary, a path and a name prefix on every IAM role.
+
+    Each setting is optional (default ``None``: left as CDK makes it). A role name prefix gives
+    every role a physical name (``prefix`` + a deterministic unique suffix); changing it later
+    replaces the roles. Invalid settings raise ``ConfigurationError`` listing every problem.
+    """
+
+    def __init__(
+        self,
+        *,
+        permissions_boundary_arn: str | None = None,
+        role_path: str | None = None,
+        role_name_prefix: str | None = None,
+    ) -> None:
+        raise_if_problems(
+            "OrgGuardrails",
+            guardrail_problems(
+                permissions_boundary_arn=permissions_boundary_arn,
+                role_path=role_path,
+                role_name_prefix=role_name_prefix,
+            ),
+        )
+        self.permissions_boundary_arn = permissions_boundary_arn
+        self.role_path = role_path
+        self.role_name_prefix = role_name_prefix
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, iam.CfnRole):
+            if self.permissions_boundary_arn:
+                node.permissions_boundary = self.permissions_boundary_arn
+            if self.role_path:
+                node.path = self.role_path
+            # iam.Role leaves an unnamed role's name as a lazy token that resolves to nothing.
+            if self.role_name_prefix and Stack.of(node).resolve(node.role_name) is None:
+                node.role_name = prefixed_role_name(self.role_name_prefix, node)
+        elif isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::IAM::Role":
+            # CDK's custom-resource provider roles: not CfnRole, so set the properties directly.
+            if self.permissions_boundary_arn:
+                node.add_property_override("PermissionsBoundary", self.permissions_boundary_arn)
+            if self.role_path:
+                node.add_property_override("Path", self.role_path)
+            if self.role_name_prefix:
+                node.add_property_override(
+                    "RoleName", prefixed_role_name(self.role_name_prefix, node)
+                )
+
+
+def apply_org_guardrails(
+    scope: IConstruct,
+    *,
+    permissions_boundary_arn: str | None = None,
+    role_path: str | None = None,
+    role_name_prefix: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> None:
+    """Apply ``OrgGuardrails`` and ``tags`` to every resource under ``scope``."""
+    raise_if_problems("apply_org_guardrails", guardrail_problems(tags=tags))
+    if permissions_boundary_arn or role_path or role_name_prefix:
+        Aspects.of(scope).add(
+            OrgGuardrails(
+                permissions_boundary_arn=permissions_boundary_arn,
+                role_path=role_path,
+                role_name_prefix=role_name_prefix,
+            ),
+            # It changes resources: run it with the mutating aspects, before any validation.
+            priority=AspectPriority.MUTATING,
+        )
+    for key, value in (tags or {}).items():
+        Tags.of(scope).add(key, value)
