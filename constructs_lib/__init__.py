@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ._validation import ConfigurationError
     from .dlc_image import DlcVersion
     from .endpoint import AsyncEndpoint
+    from .endpoint_base import AsyncEndpointBase, IAsyncEndpoint, ImportedAsyncEndpoint
+    from .guardrails import OrgGuardrails, apply_org_guardrails
     from .model import HuggingFaceModel
     from .monitoring import AsyncEndpointMonitoring, MonitoringSettings
     from .notifications import AsyncNotifications, EncryptedTopic
@@ -26,6 +28,11 @@ if TYPE_CHECKING:
 # start the CDK's Node process.
 _EXPORTS = {
     "AsyncEndpoint": "endpoint",
+    "AsyncEndpointBase": "endpoint_base",
+    "IAsyncEndpoint": "endpoint_base",
+    "ImportedAsyncEndpoint": "endpoint_base",
+    "OrgGuardrails": "guardrails",
+    "apply_org_guardrails": "guardrails",
     "AsyncEndpointMonitoring": "monitoring",
     "AsyncEndpointScaling": "scaling",
     "AsyncInferenceStorage": "storage",
@@ -40,6 +47,7 @@ _EXPORTS = {
 }
 __all__ = [
     "AsyncEndpoint",
+    "AsyncEndpointBase",
     "AsyncEndpointMonitoring",
     "AsyncEndpointScaling",
     "AsyncInferenceStorage",
@@ -48,9 +56,13 @@ __all__ = [
     "DlcVersion",
     "EncryptedTopic",
     "HuggingFaceModel",
+    "IAsyncEndpoint",
+    "ImportedAsyncEndpoint",
     "MonitoringSettings",
+    "OrgGuardrails",
     "ScalingSettings",
     "ScheduledCapacity",
+    "apply_org_guardrails",
 ]
 
 

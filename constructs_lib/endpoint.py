@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from aws_cdk import Duration
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import CfnResource
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from . import dlc_image
 from ._validation import check_int, raise_if_problems
-from .model import INSTANCE_METRICS_NAMESPACE, instance_type_problems, role_policy
+from .endpoint_base import (
+    AsyncEndpointBase,
+    IAsyncEndpoint,
+    ImportedAsyncEndpoint,
+    endpoint_name_problems,
+)
+from .model import instance_type_problems, role_policy
 from .notifications import AsyncNotifications
 from .storage import AsyncInferenceStorage
-
-ENDPOINT_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = INSTANCE_METRICS_NAMESPACE
 
 # Instance families with local NVMe storage reject a volume KMS key on the endpoint config
 # (their instance store is encrypted by the hardware).
@@ -37,53 +40,7 @@ class ModelLike(Protocol):
     def role(self) -> iam.IRole: ...
 
 
-@dataclass(frozen=True)
-class _MetricSpec:
-    namespace: str
-    per_variant: bool
-    statistic: str
-    unit: cloudwatch.Unit | None = None
-
-
-# shared/FACTS.md: which async metrics carry which dimensions. Wrong dimensions mean an alarm that
-# never gets data, so every metric of this construct comes from this one table.
-METRICS: dict[str, _MetricSpec] = {
-    "ApproximateBacklogSize": _MetricSpec(ENDPOINT_NAMESPACE, False, "Average"),
-    "ApproximateBacklogSizePerInstance": _MetricSpec(ENDPOINT_NAMESPACE, False, "Average"),
-    "ApproximateAgeOfOldestRequest": _MetricSpec(
-        ENDPOINT_NAMESPACE, False, "Maximum", cloudwatch.Unit.SECONDS
-    ),
-    "HasBacklogWithoutCapacity": _MetricSpec(ENDPOINT_NAMESPACE, False, "Average"),
-    "InvocationsProcesssed": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "InvocationFailures": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "RequestDownloadFailures": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "ResponseUploadFailures": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "NotificationFailures": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "ExpiredRequests": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "Invocation4XXErrors": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "Invocation5XXErrors": _MetricSpec(ENDPOINT_NAMESPACE, True, "Sum"),
-    "TimeInBacklog": _MetricSpec(ENDPOINT_NAMESPACE, True, "Average", cloudwatch.Unit.MILLISECONDS),
-    "TotalProcessingTime": _MetricSpec(
-        ENDPOINT_NAMESPACE, True, "Average", cloudwatch.Unit.MILLISECONDS
-    ),
-    "ModelLatency": _MetricSpec(ENDPOINT_NAMESPACE, True, "Average", cloudwatch.Unit.MICROSECONDS),
-    "RequestDownloadLatency": _MetricSpec(
-        ENDPOINT_NAMESPACE, True, "Average", cloudwatch.Unit.MICROSECONDS
-    ),
-    "ResponseUploadLatency": _MetricSpec(
-        ENDPOINT_NAMESPACE, True, "Average", cloudwatch.Unit.MICROSECONDS
-    ),
-    "CPUUtilization": _MetricSpec(INSTANCE_NAMESPACE, True, "Average", cloudwatch.Unit.PERCENT),
-    "MemoryUtilization": _MetricSpec(INSTANCE_NAMESPACE, True, "Average", cloudwatch.Unit.PERCENT),
-    "GPUUtilization": _MetricSpec(INSTANCE_NAMESPACE, True, "Average", cloudwatch.Unit.PERCENT),
-    "GPUMemoryUtilization": _MetricSpec(
-        INSTANCE_NAMESPACE, True, "Average", cloudwatch.Unit.PERCENT
-    ),
-    "DiskUtilization": _MetricSpec(INSTANCE_NAMESPACE, True, "Average", cloudwatch.Unit.PERCENT),
-}
-
-
-class AsyncEndpoint(Construct):
+class AsyncEndpoint(AsyncEndpointBase):
     """``AWS::SageMaker::EndpointConfig`` with ``AsyncInferenceConfig`` and its ``Endpoint``.
 
     Results go to ``storage``'s results prefix, failures to its failures prefix, both encrypted
@@ -110,9 +67,13 @@ class AsyncEndpoint(Construct):
         include_response_in_notifications: bool = True,
         container_startup_timeout_seconds: int = 600,
         variant_name: str = "AllTraffic",
+        endpoint_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = instance_type_problems("instance_type", instance_type)
+        problems += endpoint_name_problems("variant_name", variant_name)
+        if endpoint_name is not None:
+            problems += endpoint_name_problems("endpoint_name", endpoint_name)
         check_int(problems, "initial_instance_count", initial_instance_count, minimum=1)
         if max_concurrent_invocations_per_instance is not None:
             check_int(
@@ -135,7 +96,8 @@ class AsyncEndpoint(Construct):
         self.storage = storage
         self.notifications = notifications
         self.variant_name = variant_name
-        self._endpoint_name: str | None = None
+        # A physical name only when asked for: a generated one lets CloudFormation replace it.
+        self._endpoint_name: str | None = endpoint_name
         role = model.role
 
         storage.grant_read_inputs(role)
@@ -190,6 +152,7 @@ class AsyncEndpoint(Construct):
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
+            endpoint_name=endpoint_name,
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
             # An update (new model code, new settings) keeps the instance count that scaling set,
             # instead of resetting it to InitialInstanceCount: an idle endpoint stays at zero.
@@ -222,77 +185,44 @@ class AsyncEndpoint(Construct):
         grant = grant.combine(self.storage.grant_write_inputs(grantee))
         return grant.combine(self.storage.grant_read_outputs(grantee))
 
-    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
-        """Any metric of ``METRICS`` with its namespace, dimensions and default statistic.
+    @property
+    def endpoint_resource(self) -> CfnResource:
+        return self.cfn_endpoint
 
-        ``props`` are ``cloudwatch.Metric`` options (``statistic``, ``period``, ``label``...).
-        """
-        try:
-            spec = METRICS[metric_name]
-        except KeyError:
-            raise ValueError(
-                f"unknown async endpoint metric {metric_name!r} (known: {', '.join(METRICS)})"
-            ) from None
-        dimensions = {"EndpointName": self.endpoint_name}
-        if spec.per_variant:
-            dimensions["VariantName"] = self.variant_name
-        options: dict[str, Any] = {
-            "statistic": spec.statistic,
-            "period": Duration.minutes(1),
-            **({"unit": spec.unit} if spec.unit else {}),
-            **props,
-        }
-        return cloudwatch.Metric(
-            namespace=spec.namespace,
-            metric_name=metric_name,
-            dimensions_map=dimensions,
-            **options,
+    @staticmethod
+    def from_endpoint_name(
+        scope: Construct, construct_id: str, endpoint_name: str, *, variant_name: str = "AllTraffic"
+    ) -> IAsyncEndpoint:
+        """An endpoint created elsewhere, by name: scale it, monitor it, grant invoking it."""
+        return ImportedAsyncEndpoint(
+            scope, construct_id, endpoint_name=endpoint_name, variant_name=variant_name
         )
 
-    def metric_approximate_backlog_size(self, **props: Any) -> cloudwatch.Metric:
-        """Requests queued or being processed (endpoint-level, Average)."""
-        return self.metric("ApproximateBacklogSize", **props)
+    @staticmethod
+    def from_endpoint_attributes(
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint_name: str,
+        variant_name: str = "AllTraffic",
+        bucket: s3.IBucket | None = None,
+        key: kms.IKey | None = None,
+        input_prefix: str = "inputs/",
+        output_prefixes: tuple[str, ...] = ("results/", "failures/"),
+    ) -> IAsyncEndpoint:
+        """An endpoint created elsewhere, with the bucket (and key) its callers write and read.
 
-    def metric_approximate_backlog_size_per_instance(self, **props: Any) -> cloudwatch.Metric:
-        """Backlog divided by the instance count (endpoint-level, Average)."""
-        return self.metric("ApproximateBacklogSizePerInstance", **props)
-
-    def metric_approximate_age_of_oldest_request(self, **props: Any) -> cloudwatch.Metric:
-        """Age in seconds of the oldest queued request (endpoint-level, Maximum)."""
-        return self.metric("ApproximateAgeOfOldestRequest", **props)
-
-    def metric_has_backlog_without_capacity(self, **props: Any) -> cloudwatch.Metric:
-        """1 while requests wait and no instance exists (endpoint-level, Average)."""
-        return self.metric("HasBacklogWithoutCapacity", **props)
-
-    def metric_invocations_processed(self, **props: Any) -> cloudwatch.Metric:
-        """Completed invocations (published as ``InvocationsProcesssed``, sic; Sum)."""
-        return self.metric("InvocationsProcesssed", **props)
-
-    def metric_invocation_failures(self, **props: Any) -> cloudwatch.Metric:
-        """Invocations that failed (Sum)."""
-        return self.metric("InvocationFailures", **props)
-
-    def metric_notification_failures(self, **props: Any) -> cloudwatch.Metric:
-        """Notifications SageMaker could not publish (Sum)."""
-        return self.metric("NotificationFailures", **props)
-
-    def metric_request_download_failures(self, **props: Any) -> cloudwatch.Metric:
-        """Inputs SageMaker could not read from S3 (Sum)."""
-        return self.metric("RequestDownloadFailures", **props)
-
-    def metric_response_upload_failures(self, **props: Any) -> cloudwatch.Metric:
-        """Results SageMaker could not write to S3 (Sum)."""
-        return self.metric("ResponseUploadFailures", **props)
-
-    def metric_total_processing_time(self, **props: Any) -> cloudwatch.Metric:
-        """Milliseconds from arrival to result written (Average)."""
-        return self.metric("TotalProcessingTime", **props)
-
-    def metric_time_in_backlog(self, **props: Any) -> cloudwatch.Metric:
-        """Milliseconds a request waited in the queue (Average)."""
-        return self.metric("TimeInBacklog", **props)
-
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Microseconds the container took to answer (Average)."""
-        return self.metric("ModelLatency", **props)
+        Defaults: variant ``AllTraffic``, no bucket (``grant_invoke_async`` then grants only
+        ``InvokeEndpointAsync``), inputs under ``inputs/``, outputs under ``results/`` and
+        ``failures/``.
+        """
+        return ImportedAsyncEndpoint(
+            scope,
+            construct_id,
+            endpoint_name=endpoint_name,
+            variant_name=variant_name,
+            bucket=bucket,
+            key=key,
+            input_prefix=input_prefix,
+            output_prefixes=output_prefixes,
+        )

@@ -15,11 +15,10 @@ from constructs import Construct, IConstruct
 from . import dlc_image
 from ._nag import acknowledge, checkov_skip
 from ._validation import is_token, raise_if_problems
+from .endpoint_base import INSTANCE_NAMESPACE
 from .model_archive import write_model_archive
 
 S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+\.tar\.gz)$")
-# Where SageMaker's hosting agent publishes an endpoint's instance metrics.
-INSTANCE_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 # Async payloads can be large and slow: lift the model server's request/response size caps and
@@ -222,6 +221,6 @@ class HuggingFaceModel(Construct):
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": INSTANCE_METRICS_NAMESPACE}},
+                conditions={"StringEquals": {"cloudwatch:namespace": INSTANCE_NAMESPACE}},
             )
         )

@@ -17,7 +17,7 @@ from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from constructs import Construct
 
 from ._validation import check_int, is_token, raise_if_problems
-from .endpoint import AsyncEndpoint
+from .endpoint_base import IAsyncEndpoint
 from .notifications import EncryptedTopic, email_problems
 
 # A cold start (instance, container, model download) takes 7 to 9 minutes: a wake-up alarm that
@@ -197,7 +197,7 @@ class AsyncEndpointMonitoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        endpoint: AsyncEndpoint,
+        endpoint: IAsyncEndpoint,
         settings: MonitoringSettings,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         dashboard_name: str | None = None,

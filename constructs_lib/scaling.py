@@ -32,7 +32,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._validation import check_int, check_number, is_token, raise_if_problems
-from .endpoint import AsyncEndpoint
+from .endpoint_base import IAsyncEndpoint
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
@@ -197,7 +197,7 @@ class AsyncEndpointScaling(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        endpoint: AsyncEndpoint,
+        endpoint: IAsyncEndpoint,
         settings: ScalingSettings,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -226,8 +226,9 @@ class AsyncEndpointScaling(Construct):
         # Registration needs the endpoint, and deregistration must come before the endpoint is
         # deleted. The ResourceId's GetAtt on the endpoint name orders both already (an explicit
         # DependsOn on top would be cfn-lint W3005); a literal endpoint name would not.
-        if not Token.is_unresolved(endpoint.endpoint_name):
-            self.scalable_target.node.add_dependency(endpoint.cfn_endpoint)
+        resource = endpoint.endpoint_resource
+        if resource is not None and not Token.is_unresolved(endpoint.endpoint_name):
+            self.scalable_target.node.add_dependency(resource)
 
         self.target_tracking_policy = self.scalable_target.scale_to_track_metric(
             "BacklogTracking",
@@ -285,7 +286,7 @@ class AsyncEndpointScaling(Construct):
                 time_zone=TimeZone.of(action.timezone) if action.timezone else None,
             )
 
-    def _add_spike_policy(self, endpoint: AsyncEndpoint, settings: ScalingSettings) -> None:
+    def _add_spike_policy(self, endpoint: IAsyncEndpoint, settings: ScalingSettings) -> None:
         threshold = settings.spike_threshold
         self.spike_action = appscaling.StepScalingAction(
             self,

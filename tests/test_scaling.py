@@ -39,6 +39,7 @@ SERVICE_LINKED_ROLE = (
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 )
 FIXED_NAME = "pegasus-fixed-name"
+IMPORTED_NAME = "existing-summarizer"
 
 BUSINESS_HOURS = ScheduledCapacity(
     name="business-hours",
@@ -68,23 +69,12 @@ TUNED = ScalingSettings(
 )
 
 
-class NamedEndpoint(AsyncEndpoint):
-    """An endpoint whose name is a literal, as if the stack had given it a physical name."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.cfn_endpoint.endpoint_name = FIXED_NAME
-
-    @property
-    def endpoint_name(self) -> str:
-        return FIXED_NAME
-
-
 @dataclass(frozen=True)
 class Built:
     default: Template
     tuned: Template
     named: Template
+    imported: Template
     default_scaling: AsyncEndpointScaling
     tuned_scaling: AsyncEndpointScaling
     endpoint: AsyncEndpoint
@@ -95,21 +85,27 @@ def built(code_dir: Path) -> Built:
     app = construct_app()
     stacks = {}
     scalings = {}
-    for name, settings, endpoint_class in (
-        ("Default", ScalingSettings(), AsyncEndpoint),
-        ("Tuned", TUNED, AsyncEndpoint),
-        ("NamedEndpoint", ScalingSettings(), NamedEndpoint),
+    for name, settings, options in (
+        ("Default", ScalingSettings(), {}),
+        ("Tuned", TUNED, {}),
+        ("NamedEndpoint", ScalingSettings(), {"endpoint_name": FIXED_NAME}),
     ):
         stack = cdk.Stack(app, name)
-        endpoint = endpoint_in(stack, code_dir, endpoint_class=endpoint_class)
+        endpoint = endpoint_in(stack, code_dir, **options)
         scalings[name] = AsyncEndpointScaling(
             stack, "Scaling", endpoint=endpoint, settings=settings
         )
         stacks[name] = stack
+    # An endpoint this app does not create: scaling attaches to it by name alone.
+    stack = cdk.Stack(app, "Imported")
+    existing = AsyncEndpoint.from_endpoint_name(stack, "Existing", IMPORTED_NAME)
+    AsyncEndpointScaling(stack, "Scaling", endpoint=existing, settings=ScalingSettings())
+    stacks["Imported"] = stack
     return Built(
         default=Template.from_stack(stacks["Default"]),
         tuned=Template.from_stack(stacks["Tuned"]),
         named=Template.from_stack(stacks["NamedEndpoint"]),
+        imported=Template.from_stack(stacks["Imported"]),
         default_scaling=scalings["Default"],
         tuned_scaling=scalings["Tuned"],
         endpoint=scalings["Default"].endpoint,
@@ -187,6 +183,22 @@ def test_a_literal_endpoint_name_gets_an_explicit_depends_on(built: Built) -> No
     _, target = only(built.named, TARGET)
     assert target["Properties"]["ResourceId"] == f"endpoint/{FIXED_NAME}/variant/AllTraffic"
     assert endpoint_id(built.named) in target["DependsOn"]
+
+
+def test_an_imported_endpoint_is_scaled_by_name_with_both_policies(built: Built) -> None:
+    _, target = only(built.imported, TARGET)
+    assert target["Properties"]["ResourceId"] == f"endpoint/{IMPORTED_NAME}/variant/AllTraffic"
+    assert "DependsOn" not in target
+    built.imported.resource_count_is("AWS::SageMaker::Endpoint", 0)
+    _, wake_up = policy_named_by(built.imported, "HasBacklogWithoutCapacity")
+    assert wake_up["Properties"]["PolicyType"] == "StepScaling"
+    built.imported.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "HasBacklogWithoutCapacity",
+            "Dimensions": [{"Name": "EndpointName", "Value": IMPORTED_NAME}],
+        },
+    )
 
 
 def test_scalable_target_uses_the_service_linked_role_and_creates_no_role(built: Built) -> None:
