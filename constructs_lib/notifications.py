@@ -103,7 +103,12 @@ class EncryptedTopic(Construct):
 class AsyncNotifications(Construct):
     """Success and error topics for an async endpoint, sharing one customer-managed key.
 
-    Optional e-mail subscriptions are added to both topics (each address must confirm).
+    By default both topics are created, encrypted with one new customer-managed key (or with
+    ``key``, e.g. an organization-wide key, when given), TLS-only. To bring your own topics pass
+    ``existing_success_topic`` and ``existing_error_topic`` (both or neither) and, if they are
+    encrypted with a customer-managed key, that ``key``, so that the grants include it; nothing
+    is created then. Optional e-mail subscriptions (default: none) go to both topics (each
+    address must confirm). ``removal_policy`` (default ``RETAIN``) applies to a created key only.
     """
 
     def __init__(
@@ -113,10 +118,30 @@ class AsyncNotifications(Construct):
         *,
         emails: Sequence[str] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        key: kms.IKey | None = None,
+        existing_success_topic: sns.ITopic | None = None,
+        existing_error_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        raise_if_problems("AsyncNotifications", email_problems("emails", emails))
-        self.key = customer_key(
+        problems = email_problems("emails", emails)
+        bring_your_own = existing_success_topic is not None or existing_error_topic is not None
+        if bring_your_own and (existing_success_topic is None or existing_error_topic is None):
+            problems.append(
+                "existing_success_topic / existing_error_topic: give both topics or neither"
+            )
+        raise_if_problems("AsyncNotifications", problems)
+
+        self.success: EncryptedTopic | None = None
+        self.error: EncryptedTopic | None = None
+        if existing_success_topic is not None and existing_error_topic is not None:
+            self.key: kms.IKey | None = key
+            self._success_topic = existing_success_topic
+            self._error_topic = existing_error_topic
+            for email in emails:
+                for topic in (existing_success_topic, existing_error_topic):
+                    topic.add_subscription(subscriptions.EmailSubscription(email))
+            return
+        self.key = key or customer_key(
             self,
             "Key",
             description="Encrypts the async inference success and error topics",
@@ -128,24 +153,36 @@ class AsyncNotifications(Construct):
         self.error = EncryptedTopic(
             self, "Error", display_name="Summaries failed", key=self.key, emails=emails
         )
+        self._success_topic = self.success.topic
+        self._error_topic = self.error.topic
 
     @property
     def success_topic(self) -> sns.ITopic:
-        return self.success.topic
+        return self._success_topic
 
     @property
     def error_topic(self) -> sns.ITopic:
-        return self.error.topic
+        return self._error_topic
+
+    @property
+    def topic_arns(self) -> list[str]:
+        return [self._success_topic.topic_arn, self._error_topic.topic_arn]
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Publish to both topics (what a SageMaker execution role needs)."""
-        return self.success.grant_publish(grantee).combine(self.error.grant_publish(grantee))
+        """Publish to both topics (what a SageMaker execution role needs), with the key."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sns:Publish"], resource_arns=self.topic_arns
+        )
+        if self.key is None:
+            return grant
+        # Exact KMS actions: Topic.grant_publish would add "kms:GenerateDataKey*".
+        return grant.combine(self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt"))
 
     def grant_subscribe(self, grantee: iam.IGrantable) -> iam.Grant:
         """Subscribe to both topics and decrypt their messages (e.g. an SQS consumer's role)."""
         grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sns:Subscribe"],
-            resource_arns=[self.success_topic.topic_arn, self.error_topic.topic_arn],
+            grantee=grantee, actions=["sns:Subscribe"], resource_arns=self.topic_arns
         )
+        if self.key is None:
+            return grant
         return grant.combine(self.key.grant_decrypt(grantee))
