@@ -19,6 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, Node
 
+from ._nag import acknowledge
 from ._validation import is_token, raise_if_problems
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
@@ -310,4 +311,12 @@ class ImportedAsyncEndpoint(AsyncEndpointBase):
         )
         if self.key is not None:
             grant = grant.combine(self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt"))
+        if isinstance(grantee, Construct):
+            for prefix in (self.input_prefix, *self.output_prefixes):
+                acknowledge(
+                    grantee,
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::"
+                    f"{self.bucket.bucket_name}/{prefix}*]",
+                    f"Object keys are chosen per request; access is limited to {prefix}.",
+                )
         return grant
