@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,11 +13,28 @@ from constructs import Construct, IConstruct
 
 from . import dlc_image
 from ._nag import acknowledge
-from ._validation import is_token, raise_if_problems
+from ._validation import raise_if_problems
+from .instance_types import instance_type_problems
 from .model_archive import write_model_archive
+from .model_source import (
+    RESERVED_ENVIRONMENT,
+    container_environment_problems,
+    environment_problems,
+    model_id_problems,
+    model_revision_problems,
+)
+from .s3_uri import model_data_uri_problems, parse_s3_uri
 
-S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+\.tar\.gz)$")
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# Re-exported for callers that validated with these before they moved to pure modules.
+__all__ = [
+    "MODEL_SERVER_ENVIRONMENT",
+    "RESERVED_ENVIRONMENT",
+    "HuggingFaceModel",
+    "instance_type_problems",
+    "model_data_uri_problems",
+    "role_policy",
+]
+
 
 # Async payloads can be large and slow: lift the model server's request/response size caps and
 # its response timeout (900 s matches InvokeEndpointAsync's default invocation timeout).
@@ -27,27 +43,6 @@ MODEL_SERVER_ENVIRONMENT = {
     "MMS_MAX_RESPONSE_SIZE": "2000000000",
     "MMS_DEFAULT_RESPONSE_TIMEOUT": "900",
 }
-
-
-def instance_type_problems(name: str, instance_type: str) -> list[str]:
-    """Problems with a SageMaker hosting instance type such as ``ml.g5.xlarge``."""
-    if is_token(instance_type):
-        return []
-    if not isinstance(instance_type, str) or not INSTANCE_TYPE.match(instance_type):
-        return [
-            f"{name}: must look like 'ml.<family>.<size>', e.g. 'ml.g5.xlarge' "
-            f"(got {instance_type!r})"
-        ]
-    return []
-
-
-def model_data_uri_problems(name: str, uri: str | None) -> list[str]:
-    """Problems with the S3 URI of a pre-staged ``model.tar.gz``."""
-    if uri is None or is_token(uri):
-        return []
-    if not isinstance(uri, str) or not S3_URI.match(uri):
-        return [f"{name}: must be 's3://<bucket>/<key>.tar.gz' (got {uri!r})"]
-    return []
 
 
 def role_policy(role: iam.IRole) -> IConstruct:
@@ -70,11 +65,20 @@ class HuggingFaceModel(Construct):
     instance type: GPU families get the GPU image. ``code_dir`` (it must hold ``inference.py``) is
     packed into a deterministic ``model.tar.gz`` asset as ``code/``. Weights come from the Hub
     (``model_id``, pinned by ``model_revision``) or, with ``model_data_uri``, from a pre-staged
-    archive in S3 that already holds weights and ``code/`` (``python -m
-    constructs_lib.model_archive`` builds one), which shortens and de-risks cold starts.
+    archive in S3 that already holds weights and ``code/`` (``make stage-model`` builds and
+    uploads one), which shortens and de-risks cold starts.
 
     The execution role may only pull this one image repository, read the model archive, and write
     the endpoint's logs and metrics. Callers add what the endpoint needs (see ``AsyncEndpoint``).
+
+    Arguments: ``instance_type`` must be a family the DLC can run (``instance_types``: Graviton,
+    Neuron and GPUs newer than the image's CUDA are refused). ``model_id`` (no default) or
+    ``model_data_uri`` (no default): exactly one. ``model_revision`` (default None: the Hub's
+    ``main`` at every cold start; pin a 40-hex commit sha for production). ``task`` (default
+    ``summarization``). ``environment`` (default none) adds container variables and may override
+    the model server settings, but not ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` or ``HF_TASK``.
+    ``role`` (default: a new least-privilege role). ``enable_network_isolation`` (default False)
+    cuts the container off the network; it needs ``model_data_uri``.
     """
 
     def __init__(
@@ -91,15 +95,27 @@ class HuggingFaceModel(Construct):
         task: str = "summarization",
         environment: Mapping[str, str] | None = None,
         role: iam.IRole | None = None,
+        enable_network_isolation: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        problems = instance_type_problems("instance_type", instance_type)
-        problems += dlc_version.problems("dlc_version")
+        problems = dlc_version.problems("dlc_version")
+        problems += dlc_version.instance_type_problems("instance_type", instance_type)
         problems += model_data_uri_problems("model_data_uri", model_data_uri)
         if (model_id is None) == (model_data_uri is None):
             problems.append("model_id / model_data_uri: give exactly one of them")
+        if model_id is not None:
+            problems += model_id_problems("model_id", model_id)
         if model_revision is not None and model_data_uri is not None:
             problems.append("model_revision: only applies to a Hub model_id")
+        problems += model_revision_problems("model_revision", model_revision)
+        if enable_network_isolation and model_data_uri is None:
+            problems.append(
+                "enable_network_isolation: needs model_data_uri, an isolated container cannot "
+                "download a Hub model_id"
+            )
+        problems += environment_problems(
+            "environment", environment or {}, reserved=RESERVED_ENVIRONMENT
+        )
         if not Path(code_dir, "inference.py").is_file():
             problems.append(f"code_dir: {code_dir} has no inference.py")
         raise_if_problems("HuggingFaceModel", problems)
@@ -127,9 +143,9 @@ class HuggingFaceModel(Construct):
             )
             self.model_data_url = archive.s3_object_url
         else:
-            match = S3_URI.match(model_data_uri)
-            assert match is not None
-            bucket, key = match.groups()
+            location = parse_s3_uri(model_data_uri)
+            assert location is not None
+            bucket, key = location
             iam.Grant.add_to_principal(
                 grantee=self.role,
                 actions=["s3:GetObject"],
@@ -137,6 +153,7 @@ class HuggingFaceModel(Construct):
             )
             self.model_data_url = model_data_uri
         env.update(environment or {})
+        raise_if_problems("HuggingFaceModel", container_environment_problems("environment", env))
 
         self.cfn_model = sagemaker.CfnModel(
             self,
@@ -147,6 +164,9 @@ class HuggingFaceModel(Construct):
                 model_data_url=self.model_data_url,
                 environment=env,
             ),
+            # No network access from the container: weights and code come from model_data_uri,
+            # which SageMaker downloads before the container starts.
+            enable_network_isolation=True if enable_network_isolation else None,
         )
         # The role's ARN reference already orders the model after the role; its policy (image
         # pull, archive read) must exist too before SageMaker validates the model.
