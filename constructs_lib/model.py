@@ -20,6 +20,7 @@ from .model_source import (
     RESERVED_ENVIRONMENT,
     container_environment_problems,
     environment_problems,
+    kms_key_arn_problems,
     model_id_problems,
     model_revision_problems,
 )
@@ -77,8 +78,10 @@ class HuggingFaceModel(Construct):
     ``main`` at every cold start; pin a 40-hex commit sha for production). ``task`` (default
     ``summarization``). ``environment`` (default none) adds container variables and may override
     the model server settings, but not ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` or ``HF_TASK``.
-    ``role`` (default: a new least-privilege role). ``enable_network_isolation`` (default False)
-    cuts the container off the network; it needs ``model_data_uri``.
+    ``model_data_key_arn`` (default None) is the KMS key that encrypts the staged archive; the
+    role gets ``kms:Decrypt`` on it. ``role`` (default: a new least-privilege role).
+    ``enable_network_isolation`` (default False) cuts the container off the network; it needs
+    ``model_data_uri``.
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class HuggingFaceModel(Construct):
         model_id: str | None = None,
         model_revision: str | None = None,
         model_data_uri: str | None = None,
+        model_data_key_arn: str | None = None,
         task: str = "summarization",
         environment: Mapping[str, str] | None = None,
         role: iam.IRole | None = None,
@@ -108,6 +112,9 @@ class HuggingFaceModel(Construct):
         if model_revision is not None and model_data_uri is not None:
             problems.append("model_revision: only applies to a Hub model_id")
         problems += model_revision_problems("model_revision", model_revision)
+        problems += kms_key_arn_problems("model_data_key_arn", model_data_key_arn)
+        if model_data_key_arn is not None and model_data_uri is None:
+            problems.append("model_data_key_arn: only applies to a staged model_data_uri")
         if enable_network_isolation and model_data_uri is None:
             problems.append(
                 "enable_network_isolation: needs model_data_uri, an isolated container cannot "
@@ -151,6 +158,11 @@ class HuggingFaceModel(Construct):
                 actions=["s3:GetObject"],
                 resource_arns=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"],
             )
+            if model_data_key_arn is not None:
+                # The archive is SSE-KMS encrypted (make stage-model): reading it decrypts.
+                iam.Grant.add_to_principal(
+                    grantee=self.role, actions=["kms:Decrypt"], resource_arns=[model_data_key_arn]
+                )
             self.model_data_url = model_data_uri
         env.update(environment or {})
         raise_if_problems("HuggingFaceModel", container_environment_problems("environment", env))

@@ -25,6 +25,9 @@ ENVIRONMENT_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 _HUB_PART = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
 COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
+KMS_KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$"
+)
 # A git ref name as the Hub accepts it for a revision: branch, tag or commit.
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$")
 
@@ -64,6 +67,15 @@ def model_revision_problems(name: str, revision: str | None) -> list[str]:
             f"for 'main' (got {revision!r})"
         ]
     return []
+
+
+def kms_key_arn_problems(name: str, arn: str | None) -> list[str]:
+    """Problems with the ARN of a KMS key (a key ARN: aliases cannot be granted in IAM)."""
+    if arn is None or is_token(arn) or KMS_KEY_ARN.match(arn):
+        return []
+    return [
+        f"{name}: must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> (got {arn!r})"
+    ]
 
 
 def environment_problems(

@@ -30,6 +30,7 @@ from constructs_lib.model_source import (
     RESERVED_ENVIRONMENT,
     environment_problems,
     is_commit_sha,
+    kms_key_arn_problems,
     model_id_problems,
     model_revision_problems,
 )
@@ -68,6 +69,7 @@ class AppConfig:
     model_id: str = "google/pegasus-large"
     model_revision: str | None = None
     model_data_uri: str | None = None
+    model_data_key_arn: str | None = None
     network_isolation: bool = False
     dlc: DlcVersion = dataclasses.field(
         default_factory=lambda: DlcVersion(transformers="4.51.3", pytorch="2.6.0")
@@ -164,6 +166,12 @@ class AppConfig:
         else:
             problems += model_revision_problems("model_revision", self.model_revision)
         problems += model_data_uri_problems("model_data_uri", self.model_data_uri)
+        problems += kms_key_arn_problems("model_data_key_arn", self.model_data_key_arn)
+        if self.model_data_key_arn is not None and self.model_data_uri is None:
+            problems.append(
+                "model_data_key_arn: only applies to a staged model_data_uri "
+                f"(got {self.model_data_key_arn!r})"
+            )
         if self.network_isolation and self.model_data_uri is None:
             problems.append(
                 "network_isolation: needs model_data_uri, because an isolated container cannot "

@@ -62,6 +62,7 @@ class SummarizationStack(Stack):
             model_id=None if config.model_data_uri else config.model_id,
             model_revision=config.model_revision,
             model_data_uri=config.model_data_uri,
+            model_data_key_arn=config.model_data_key_arn,
             environment=config.model_environment,
             enable_network_isolation=config.network_isolation,
         )
