@@ -24,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from constructs_lib._validation import ConfigurationError  # noqa: E402
 from constructs_lib.model_archive import stream_model_archive  # noqa: E402
 from constructs_lib.model_source import is_commit_sha, model_id_problems  # noqa: E402
 from constructs_lib.s3_uri import bucket_name_problem  # noqa: E402
@@ -91,7 +92,7 @@ def stage(args: argparse.Namespace, *, s3: Any, kms: Any) -> dict[str, str]:
     """Download (unless given a folder), build, upload; return the cdk.json values."""
     problems = argument_problems(args)
     if problems:
-        raise StageError("\n".join(problems))
+        raise StageError(str(ConfigurationError("arguments", problems)))
     try:
         key_arn = str(kms.describe_key(KeyId=args.kms_key)["KeyMetadata"]["Arn"])
     except Exception as error:  # botocore ClientError and friends: say which key, not a trace
