@@ -524,6 +524,27 @@ def test_config_imports_its_pure_modules_without_the_cdk() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_config_itself_imports_nothing_of_the_cdk_but_scaling_settings() -> None:
+    # Until ScalingSettings moves to its pure module, stand it in so the rest is checked now.
+    code = (
+        "import dataclasses, sys, types\n"
+        "stub = types.ModuleType('constructs_lib.scaling')\n"
+        "@dataclasses.dataclass(frozen=True)\n"
+        "class ScalingSettings:\n"
+        "    max_capacity: int = 5\n"
+        "    def problems(self): return []\n"
+        "stub.ScalingSettings = ScalingSettings\n"
+        "sys.modules['constructs_lib.scaling'] = stub\n"
+        "sys.modules['constructs_lib.scaling_settings'] = stub\n"
+        "import stacks.config\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.xfail(
     not (ROOT / "constructs_lib" / "scaling_settings.py").exists(),
     reason="ScalingSettings still comes from scaling.py (CDK) until scaling_settings.py lands",
