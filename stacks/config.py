@@ -329,6 +329,10 @@ def _field_type(path: list[str]) -> Any:
     tp: Any = AppConfig
     for part in path:
         tp = _without_none(tp)
+        if typing.get_origin(tp) is dict:
+            # A key of a mapping field (model_environment.BATCH): its value type.
+            tp = typing.get_args(tp)[1]
+            continue
         if not dataclasses.is_dataclass(tp):
             return None
         tp = typing.get_type_hints(tp).get(part)

@@ -484,6 +484,11 @@ def test_string_fields_take_command_line_text_that_looks_like_json() -> None:
     assert dev.model_revision == "1234567890123456789012345678901234567890"
 
 
+def test_a_model_environment_value_from_the_command_line_stays_text() -> None:
+    (dev,) = load_configs(context(environment="dev", **{"model_environment.BATCH_SIZE": "8"}))
+    assert dev.model_environment == {"BATCH_SIZE": "8"}
+
+
 def run_app(context_json: str, tmp_path: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "app.py"],

@@ -186,3 +186,21 @@ def test_duplicate_subscriptions_are_a_configuration_error_not_a_jsii_one() -> N
     with pytest.raises(ConfigurationError) as raised:
         AsyncNotifications(stack, "Notifications", emails=("a@example.com", "a@example.com"))
     assert raised.value.problems == ("emails: 'a@example.com' is listed more than once",)
+
+
+def test_the_stack_runs_a_staged_isolated_model_from_configuration(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    from tests.conftest import cdk_json_context, synthesize
+
+    context = cdk_json_context()
+    context["summarizer"]["environments"]["prod"].update(
+        model_data_uri=STAGED, model_data_key_arn=KEY_ARN, network_isolation=True
+    )
+    context["summarizer.environment"] = "prod"
+    assembly = synthesize(context, tmp_path)
+    template = Template.from_json(assembly.get_stack_by_name("PegasusSummarizer-prod").template)
+    _, model = only(template, "AWS::SageMaker::Model")
+    assert model["Properties"]["EnableNetworkIsolation"] is True
+    assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == STAGED
+    assert warnings_of(assembly, "PegasusSummarizer-prod") == []
