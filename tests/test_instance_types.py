@@ -188,3 +188,13 @@ def test_the_constructs_refuse_what_the_table_refuses(code_dir: Path, instance_t
     assert raised.value.subject == "HuggingFaceModel"
     (problem,) = raised.value.problems
     assert problem.startswith("instance_type: ") and problem.endswith(f"(got {instance_type!r})")
+
+
+def test_an_endpoint_embeds_no_result_in_notifications_by_default(
+    templates: dict[str, Any],
+) -> None:
+    _, config = only(templates["ml.m5.xlarge"], "AWS::SageMaker::EndpointConfig")
+    notification = config["Properties"]["AsyncInferenceConfig"]["OutputConfig"][
+        "NotificationConfig"
+    ]
+    assert "IncludeInferenceResponseIn" not in notification

@@ -204,3 +204,9 @@ def test_the_stack_runs_a_staged_isolated_model_from_configuration(tmp_path: Pat
     assert model["Properties"]["EnableNetworkIsolation"] is True
     assert model["Properties"]["PrimaryContainer"]["ModelDataUrl"] == STAGED
     assert warnings_of(assembly, "PegasusSummarizer-prod") == []
+    # The staged, isolated variant passes the same cfn-lint gate as the default templates.
+    from cfnlint.api import ManualArgs, lint_file
+
+    artifact = assembly.get_stack_by_name("PegasusSummarizer-prod")
+    findings = lint_file(Path(assembly.directory, artifact.template_file), ManualArgs())
+    assert [f"{m.rule.id} {m.message}" for m in findings] == []
