@@ -58,15 +58,25 @@ def argument_problems(args: argparse.Namespace) -> list[str]:
 
 
 def download(model_id: str, revision: str, target: Path) -> Path:
-    """The checkpoint at ``revision`` as plain files in ``target`` (no symlinks, no cache)."""
-    from huggingface_hub import snapshot_download
+    """The checkpoint at ``revision`` as plain files in ``target`` (no symlinks, no cache).
 
-    snapshot_download(
-        repo_id=model_id,
-        revision=revision,
-        local_dir=target,
-        ignore_patterns=IGNORED_DOWNLOADS,
-    )
+    A gated or private repo needs a token, which huggingface_hub reads from ``HF_TOKEN``.
+    """
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        huggingface_hub.snapshot_download(
+            repo_id=model_id,
+            revision=revision,
+            local_dir=target,
+            ignore_patterns=IGNORED_DOWNLOADS,
+        )
+    except HfHubHTTPError as error:  # unknown repo or revision, no access, no network
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StageError(
+            f"--model-id/--revision: cannot download {model_id}@{revision}: {first_line}"
+        ) from None
     # huggingface_hub keeps download metadata here; it is no part of the model.
     shutil.rmtree(target / ".cache", ignore_errors=True)
     return target
@@ -93,9 +103,12 @@ def stage(args: argparse.Namespace, *, s3: Any, kms: Any) -> dict[str, str]:
     problems = argument_problems(args)
     if problems:
         raise StageError(str(ConfigurationError("arguments", problems)))
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         key_arn = str(kms.describe_key(KeyId=args.kms_key)["KeyMetadata"]["Arn"])
-    except Exception as error:  # botocore ClientError and friends: say which key, not a trace
+    except (BotoCoreError, ClientError) as error:
         raise StageError(f"--kms-key: cannot use {args.kms_key!r}: {error}") from None
     with tempfile.TemporaryDirectory(prefix="stage-model-") as scratch:
         work = Path(scratch)
@@ -110,7 +123,7 @@ def stage(args: argparse.Namespace, *, s3: Any, kms: Any) -> dict[str, str]:
                 key,
                 ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn},
             )
-        except Exception as error:
+        except (BotoCoreError, ClientError, S3UploadFailedError) as error:
             raise StageError(
                 f"--bucket: cannot upload to s3://{args.bucket}/{key}: {error}"
             ) from None

@@ -158,3 +158,33 @@ def test_an_unknown_key_is_named_without_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith("stage-model: --kms-key: cannot use 'alias/missing': ")
     assert "Traceback" not in err
+
+
+def test_a_missing_bucket_is_named_without_a_traceback(
+    stage_model: ModuleType, weights: Path, aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, key = aws
+    arguments = ["--revision", SHA, "--bucket", "no-such-bucket", "--region", REGION]
+    code = stage_model.main([*arguments, "--kms-key", key["KeyId"], "--weights-dir", str(weights)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("stage-model: --bucket: cannot upload to s3://no-such-bucket/models/")
+    assert "NoSuchBucket" in err and "Traceback" not in err
+
+
+def test_an_unknown_revision_is_named_without_a_traceback(
+    stage_model: ModuleType, aws: Any, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    import huggingface_hub
+    from huggingface_hub.errors import RevisionNotFoundError
+
+    def missing(**_: Any) -> str:
+        raise RevisionNotFoundError("404 Client Error. Revision Not Found for url: ...")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", missing)
+    _, key = aws
+    assert run(stage_model, "--kms-key", key["KeyId"]) == 1
+    assert capsys.readouterr().err == (
+        f"stage-model: --model-id/--revision: cannot download google/pegasus-large@{SHA}: "
+        "404 Client Error. Revision Not Found for url: ...\n"
+    )
