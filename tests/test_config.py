@@ -506,13 +506,36 @@ def run_app(context_json: str, tmp_path: Any) -> subprocess.CompletedProcess[str
     )
 
 
+NULL_DEV = (
+    "Invalid summarizer configuration: 1 problem:\n"
+    "  - environments.dev: must be an object of settings, {} for all defaults (got null)"
+)
+
+
 def test_app_names_a_null_environment_that_jsii_would_drop(tmp_path: Any) -> None:
     result = run_app('{"summarizer": {"environments": {"dev": null, "prod": {}}}}', tmp_path)
-    assert (result.returncode, result.stderr.strip()) == (
-        1,
-        "Invalid summarizer configuration: 1 problem:\n"
-        "  - environments.dev: must be an object of settings, {} for all defaults (got null)",
+    assert (result.returncode, result.stderr.strip()) == (1, NULL_DEV)
+
+
+def test_app_reads_context_the_cli_passes_in_a_file_too(tmp_path: Any) -> None:
+    # The CLI writes large contexts to a file named by CONTEXT_OVERFLOW_LOCATION_ENV instead.
+    overflow = tmp_path / "context.json"
+    overflow.write_text('{"summarizer": {"environments": {"dev": null}}}')
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={
+            "CONTEXT_OVERFLOW_LOCATION_ENV": str(overflow),
+            "CDK_OUTDIR": str(tmp_path / "out"),
+            "CDK_VALIDATION": "false",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    assert (result.returncode, result.stderr.strip()) == (1, NULL_DEV)
 
 
 def test_config_imports_its_pure_modules_without_the_cdk() -> None:
