@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model plan clean
+	bench-model plan clean stage-model
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -83,6 +83,13 @@ bench-model: $(MODEL_VENV)/.installed
 ## plan: propose scaling settings, e.g. make plan ARGS="--peak-per-minute 600 --seconds-per-article 4"
 plan: $(VENV)/.installed
 	$(PY) -m constructs_lib.capacity_planner $(ARGS)
+
+## stage-model: stage a pinned checkpoint with model_code/ in S3 for model_data_uri, e.g.
+##   make stage-model MODEL_REVISION=<40-hex sha> BUCKET=my-models KMS_KEY=alias/models
+MODEL_ID ?= google/pegasus-large
+stage-model: $(MODEL_VENV)/.installed
+	$(MODEL_PY) scripts/stage_model.py --model-id "$(MODEL_ID)" --revision "$(MODEL_REVISION)" \
+		--bucket "$(BUCKET)" --kms-key "$(KMS_KEY)" $(if $(REGION),--region "$(REGION)",)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

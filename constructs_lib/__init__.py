@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._validation import ConfigurationError
-    from .dlc_image import DlcVersion
+    from .dlc_catalog import DlcVersion
     from .endpoint import AsyncEndpoint
     from .endpoint_base import AsyncEndpointBase, IAsyncEndpoint, ImportedAsyncEndpoint
     from .guardrails import OrgGuardrails, apply_org_guardrails
     from .model import HuggingFaceModel
-    from .monitoring import AsyncEndpointMonitoring, MonitoringSettings
+    from .monitoring import AsyncEndpointMonitoring
+    from .monitoring_settings import MonitoringSettings
     from .notifications import AsyncNotifications, EncryptedTopic
     from .scaling import AsyncEndpointScaling, ScalingSettings, ScheduledCapacity
     from .storage import AsyncInferenceStorage
@@ -38,10 +39,10 @@ _EXPORTS = {
     "AsyncInferenceStorage": "storage",
     "AsyncNotifications": "notifications",
     "ConfigurationError": "_validation",
-    "DlcVersion": "dlc_image",
+    "DlcVersion": "dlc_catalog",
     "EncryptedTopic": "notifications",
     "HuggingFaceModel": "model",
-    "MonitoringSettings": "monitoring",
+    "MonitoringSettings": "monitoring_settings",
     "ScalingSettings": "scaling",
     "ScheduledCapacity": "scaling",
 }

@@ -10,8 +10,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from aws_cdk import Token
-
 
 class ConfigurationError(ValueError):
     """Raised with every problem of one configuration or set of construct properties at once."""
@@ -37,12 +35,20 @@ def is_token(value: Any) -> bool:
     Every ``Token.is_unresolved`` is a round trip to the CDK's Node process, and validation asks
     hundreds of times per synth, so plain values are answered here: string tokens contain
     ``${Token[``, number tokens are huge encoded doubles (Python floats), and ints never are.
+    Only a value that looks like a token imports aws_cdk, so pure callers (the configuration
+    loader, the capacity planner) never start the CDK's Node process.
     """
     if isinstance(value, str):
-        return "${Token[" in value and Token.is_unresolved(value)
+        return "${Token[" in value and _token_is_unresolved(value)
     if isinstance(value, float):
-        return math.isfinite(value) and abs(value) > 1e200 and Token.is_unresolved(value)
+        return math.isfinite(value) and abs(value) > 1e200 and _token_is_unresolved(value)
     return False
+
+
+def _token_is_unresolved(value: Any) -> bool:
+    from aws_cdk import Token
+
+    return bool(Token.is_unresolved(value))
 
 
 def check_int(

@@ -11,23 +11,22 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from . import dlc_image
 from ._validation import check_int, raise_if_problems
 from .endpoint_base import (
+    METRICS,
     AsyncEndpointBase,
     IAsyncEndpoint,
     ImportedAsyncEndpoint,
     endpoint_name_problems,
 )
-from .model import instance_type_problems, role_policy
+from .instance_types import LOCAL_STORAGE_FAMILIES, instance_family, instance_type_problems
+from .model import role_policy
 from .notifications import AsyncNotifications
 from .storage import AsyncInferenceStorage
 
 # Instance families with local NVMe storage reject a volume KMS key on the endpoint config
-# (their instance store is encrypted by the hardware).
-LOCAL_STORAGE_FAMILIES = frozenset(
-    {"g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "m5d", "c5d", "r5d", "trn1"}
-)
+# (their instance store is encrypted by the hardware). From the one instance table.
+__all__ = ["LOCAL_STORAGE_FAMILIES", "METRICS", "AsyncEndpoint", "ModelLike"]
 
 
 class ModelLike(Protocol):
@@ -51,6 +50,11 @@ class AsyncEndpoint(AsyncEndpointBase):
 
     ``grant_invoke_async`` gives a caller everything a submission needs; ``metric_*`` methods
     return the async metrics with the namespace and dimensions AWS publishes them under.
+
+    ``include_response_in_notifications`` (default False) embeds results of up to 128 KB in the
+    notifications; it is refused while ``notifications`` has e-mail subscribers, because SNS
+    e-mail is plain text outside the KMS key. Instance families with NVMe instance store get no
+    volume ``KmsKeyId`` (CreateEndpointConfig refuses one; the hardware encrypts the store).
     """
 
     def __init__(
@@ -64,7 +68,7 @@ class AsyncEndpoint(AsyncEndpointBase):
         instance_type: str,
         initial_instance_count: int = 1,
         max_concurrent_invocations_per_instance: int | None = None,
-        include_response_in_notifications: bool = True,
+        include_response_in_notifications: bool = False,
         container_startup_timeout_seconds: int = 600,
         variant_name: str = "AllTraffic",
         endpoint_name: str | None = None,
@@ -90,6 +94,12 @@ class AsyncEndpoint(AsyncEndpointBase):
             minimum=60,
             maximum=3600,
         )
+        if include_response_in_notifications and notifications.emails:
+            problems.append(
+                "include_response_in_notifications: must be False while the topics have e-mail "
+                "subscriptions: SageMaker would embed each result in the notification and SNS "
+                "would e-mail it in plain text, outside the KMS key (got True)"
+            )
         raise_if_problems("AsyncEndpoint", problems)
 
         self.model = model
@@ -112,7 +122,7 @@ class AsyncEndpoint(AsyncEndpointBase):
             else None
         )
         include = ["ERROR_NOTIFICATION_TOPIC", "SUCCESS_NOTIFICATION_TOPIC"]
-        uses_local_storage = dlc_image.instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
+        uses_local_storage = instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
         self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -14,12 +13,30 @@ from constructs import Construct, IConstruct
 
 from . import dlc_image
 from ._nag import acknowledge, checkov_skip
-from ._validation import is_token, raise_if_problems
+from ._validation import raise_if_problems
 from .endpoint_base import INSTANCE_NAMESPACE
+from .instance_types import instance_type_problems
 from .model_archive import write_model_archive
+from .model_source import (
+    RESERVED_ENVIRONMENT,
+    container_environment_problems,
+    environment_problems,
+    kms_key_arn_problems,
+    model_id_problems,
+    model_revision_problems,
+)
+from .s3_uri import model_data_uri_problems, parse_s3_uri
 
-S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(.+\.tar\.gz)$")
-INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# Re-exported for callers that validated with these before they moved to pure modules.
+__all__ = [
+    "MODEL_SERVER_ENVIRONMENT",
+    "RESERVED_ENVIRONMENT",
+    "HuggingFaceModel",
+    "instance_type_problems",
+    "model_data_uri_problems",
+    "role_policy",
+]
+
 
 # Async payloads can be large and slow: lift the model server's request/response size caps and
 # its response timeout (900 s matches InvokeEndpointAsync's default invocation timeout).
@@ -28,27 +45,6 @@ MODEL_SERVER_ENVIRONMENT = {
     "MMS_MAX_RESPONSE_SIZE": "2000000000",
     "MMS_DEFAULT_RESPONSE_TIMEOUT": "900",
 }
-
-
-def instance_type_problems(name: str, instance_type: str) -> list[str]:
-    """Problems with a SageMaker hosting instance type such as ``ml.g5.xlarge``."""
-    if is_token(instance_type):
-        return []
-    if not isinstance(instance_type, str) or not INSTANCE_TYPE.match(instance_type):
-        return [
-            f"{name}: must look like 'ml.<family>.<size>', e.g. 'ml.g5.xlarge' "
-            f"(got {instance_type!r})"
-        ]
-    return []
-
-
-def model_data_uri_problems(name: str, uri: str | None) -> list[str]:
-    """Problems with the S3 URI of a pre-staged ``model.tar.gz``."""
-    if uri is None or is_token(uri):
-        return []
-    if not isinstance(uri, str) or not S3_URI.match(uri):
-        return [f"{name}: must be 's3://<bucket>/<key>.tar.gz' (got {uri!r})"]
-    return []
 
 
 def role_policy(role: iam.IRole) -> IConstruct:
@@ -71,11 +67,22 @@ class HuggingFaceModel(Construct):
     instance type: GPU families get the GPU image. ``code_dir`` (it must hold ``inference.py``) is
     packed into a deterministic ``model.tar.gz`` asset as ``code/``. Weights come from the Hub
     (``model_id``, pinned by ``model_revision``) or, with ``model_data_uri``, from a pre-staged
-    archive in S3 that already holds weights and ``code/`` (``python -m
-    constructs_lib.model_archive`` builds one), which shortens and de-risks cold starts.
+    archive in S3 that already holds weights and ``code/`` (``make stage-model`` builds and
+    uploads one), which shortens and de-risks cold starts.
 
     The execution role may only pull this one image repository, read the model archive, and write
     the endpoint's logs and metrics. Callers add what the endpoint needs (see ``AsyncEndpoint``).
+
+    Arguments: ``instance_type`` must be a family the DLC can run (``instance_types``: Graviton,
+    Neuron and GPUs newer than the image's CUDA are refused). ``model_id`` (no default) or
+    ``model_data_uri`` (no default): exactly one. ``model_revision`` (default None: the Hub's
+    ``main`` at every cold start; pin a 40-hex commit sha for production). ``task`` (default
+    ``summarization``). ``environment`` (default none) adds container variables and may override
+    the model server settings, but not ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` or ``HF_TASK``.
+    ``model_data_key_arn`` (default None) is the KMS key that encrypts the staged archive; the
+    role gets ``kms:Decrypt`` on it. ``role`` (default: a new least-privilege role).
+    ``enable_network_isolation`` (default False) cuts the container off the network; it needs
+    ``model_data_uri``.
     """
 
     def __init__(
@@ -89,18 +96,34 @@ class HuggingFaceModel(Construct):
         model_id: str | None = None,
         model_revision: str | None = None,
         model_data_uri: str | None = None,
+        model_data_key_arn: str | None = None,
         task: str = "summarization",
         environment: Mapping[str, str] | None = None,
         role: iam.IRole | None = None,
+        enable_network_isolation: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        problems = instance_type_problems("instance_type", instance_type)
-        problems += dlc_version.problems("dlc_version")
+        problems = dlc_version.problems("dlc_version")
+        problems += dlc_version.instance_type_problems("instance_type", instance_type)
         problems += model_data_uri_problems("model_data_uri", model_data_uri)
         if (model_id is None) == (model_data_uri is None):
             problems.append("model_id / model_data_uri: give exactly one of them")
+        if model_id is not None:
+            problems += model_id_problems("model_id", model_id)
         if model_revision is not None and model_data_uri is not None:
             problems.append("model_revision: only applies to a Hub model_id")
+        problems += model_revision_problems("model_revision", model_revision)
+        problems += kms_key_arn_problems("model_data_key_arn", model_data_key_arn)
+        if model_data_key_arn is not None and model_data_uri is None:
+            problems.append("model_data_key_arn: only applies to a staged model_data_uri")
+        if enable_network_isolation and model_data_uri is None:
+            problems.append(
+                "enable_network_isolation: needs model_data_uri, an isolated container cannot "
+                "download a Hub model_id"
+            )
+        problems += environment_problems(
+            "environment", environment or {}, reserved=RESERVED_ENVIRONMENT
+        )
         if not Path(code_dir, "inference.py").is_file():
             problems.append(f"code_dir: {code_dir} has no inference.py")
         raise_if_problems("HuggingFaceModel", problems)
@@ -128,16 +151,22 @@ class HuggingFaceModel(Construct):
             )
             self.model_data_url = archive.s3_object_url
         else:
-            match = S3_URI.match(model_data_uri)
-            assert match is not None
-            bucket, key = match.groups()
+            location = parse_s3_uri(model_data_uri)
+            assert location is not None
+            bucket, key = location
             iam.Grant.add_to_principal(
                 grantee=self.role,
                 actions=["s3:GetObject"],
                 resource_arns=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"],
             )
+            if model_data_key_arn is not None:
+                # The archive is SSE-KMS encrypted (make stage-model): reading it decrypts.
+                iam.Grant.add_to_principal(
+                    grantee=self.role, actions=["kms:Decrypt"], resource_arns=[model_data_key_arn]
+                )
             self.model_data_url = model_data_uri
         env.update(environment or {})
+        raise_if_problems("HuggingFaceModel", container_environment_problems("environment", env))
 
         self.cfn_model = sagemaker.CfnModel(
             self,
@@ -148,6 +177,9 @@ class HuggingFaceModel(Construct):
                 model_data_url=self.model_data_url,
                 environment=env,
             ),
+            # No network access from the container: weights and code come from model_data_uri,
+            # which SageMaker downloads before the container starts.
+            enable_network_isolation=True if enable_network_isolation else None,
         )
         if model_data_uri is None:
             checkov_skip(

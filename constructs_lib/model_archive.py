@@ -62,6 +62,13 @@ def _write_archive(target: BinaryIO, code_dir: Path, weights_dir: Path | None) -
             _add(tar, path, "code/" + path.relative_to(code_dir).as_posix())
 
 
+def stream_model_archive(
+    target: BinaryIO, code_dir: Path, *, weights_dir: Path | None = None
+) -> None:
+    """Write a ``model.tar.gz`` to ``target`` (an open binary file), streaming the weights."""
+    _write_archive(target, code_dir, weights_dir)
+
+
 def build_model_archive(code_dir: Path, *, weights_dir: Path | None = None) -> bytes:
     """Return the bytes of a ``model.tar.gz``: ``weights_dir`` at the root, ``code_dir`` as code/.
 

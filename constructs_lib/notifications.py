@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
@@ -13,20 +12,10 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ._validation import raise_if_problems
+from .emails import EMAIL_PATTERN, email_problems
 from .keys import customer_key
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-
-
-def email_problems(name: str, emails: Sequence[str]) -> list[str]:
-    """Problems with a list of e-mail addresses, one per bad address."""
-    if isinstance(emails, str) or not isinstance(emails, Sequence):
-        return [f"{name}: must be a list of e-mail addresses (got {emails!r})"]
-    return [
-        f"{name}: {email!r} is not an e-mail address"
-        for email in emails
-        if not isinstance(email, str) or not EMAIL_PATTERN.match(email)
-    ]
+__all__ = ["EMAIL_PATTERN", "AsyncNotifications", "EncryptedTopic", "email_problems"]
 
 
 class EncryptedTopic(Construct):
@@ -130,6 +119,8 @@ class AsyncNotifications(Construct):
                 "existing_success_topic / existing_error_topic: give both topics or neither"
             )
         raise_if_problems("AsyncNotifications", problems)
+        # Kept so an endpoint can refuse to embed results in messages that go out as e-mail.
+        self.emails: tuple[str, ...] = tuple(emails)
 
         self.success: EncryptedTopic | None = None
         self.error: EncryptedTopic | None = None

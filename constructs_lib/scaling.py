@@ -47,6 +47,12 @@ SERVICE_LINKED_ROLE_NAME = (
 METRIC_RESOLUTION_SECONDS = 60
 # CloudWatch: period x evaluation periods may not exceed one day.
 MAX_ALARM_WINDOW_SECONDS = 86_400
+# Application Auto Scaling types capacities and cooldowns as Integer (32 bits): nothing larger
+# can be sent at all (SageMaker's instance quotas are far lower and adjustable).
+MAX_API_INTEGER = 2**31 - 1
+# TargetTrackingScalingPolicyConfiguration.TargetValue: "in the range of -2^360 to 2^360".
+MAX_TARGET_VALUE = 2.0**360
+MAX_TARGET_VALUE_TEXT = "2^360 (about 2.35e108)"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,8 +112,8 @@ class ScalingSettings:
     def problems(self) -> list[str]:
         """Every problem with these settings, as ``"<field>: <what is wrong> (got <value>)"``."""
         problems: list[str] = []
-        check_int(problems, "min_capacity", self.min_capacity, minimum=0)
-        check_int(problems, "max_capacity", self.max_capacity, minimum=1)
+        check_int(problems, "min_capacity", self.min_capacity, minimum=0, maximum=MAX_API_INTEGER)
+        check_int(problems, "max_capacity", self.max_capacity, minimum=1, maximum=MAX_API_INTEGER)
         if _both_ints(self.min_capacity, self.max_capacity) and (
             self.min_capacity > self.max_capacity
         ):
@@ -118,14 +124,26 @@ class ScalingSettings:
         _check_positive(
             problems, "target_backlog_per_instance", self.target_backlog_per_instance, 0
         )
-        check_int(problems, "scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, minimum=0)
-        check_int(
-            problems, "scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, minimum=0
-        )
+        if _finite(self.target_backlog_per_instance) and (
+            self.target_backlog_per_instance > MAX_TARGET_VALUE
+        ):
+            problems.append(
+                f"target_backlog_per_instance: must be at most {MAX_TARGET_VALUE_TEXT}, the "
+                f"largest target value Application Auto Scaling accepts "
+                f"(got {self.target_backlog_per_instance!r})"
+            )
+        for field in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
+            check_int(problems, field, getattr(self, field), minimum=0, maximum=MAX_API_INTEGER)
         problems += _alarm_problems(
             "wake_up", self.wake_up_period_seconds, self.wake_up_evaluation_periods
         )
-        check_int(problems, "wake_up_cooldown_seconds", self.wake_up_cooldown_seconds, minimum=0)
+        check_int(
+            problems,
+            "wake_up_cooldown_seconds",
+            self.wake_up_cooldown_seconds,
+            minimum=0,
+            maximum=MAX_API_INTEGER,
+        )
         problems += self._spike_problems()
         problems += self._schedule_problems()
         return problems
@@ -136,6 +154,17 @@ class ScalingSettings:
             problems.append(f"spike_enabled: must be true or false (got {self.spike_enabled!r})")
         # Checked even while disabled: a bad value should not wait to surface until enabled.
         _check_positive(problems, "spike_threshold_multiple", self.spike_threshold_multiple, 1)
+        target, multiple = self.target_backlog_per_instance, self.spike_threshold_multiple
+        # The large step fires at twice the spike threshold: that must still be a number a
+        # template can carry (1e308 x 3 is Infinity) and a value AWS accepts.
+        if _finite(target) and _finite(multiple) and target <= MAX_TARGET_VALUE:
+            large_threshold = 2 * target * multiple
+            if large_threshold > MAX_TARGET_VALUE:  # Infinity included
+                problems.append(
+                    "spike_threshold_multiple: target_backlog_per_instance x "
+                    f"spike_threshold_multiple x 2 must be at most {MAX_TARGET_VALUE_TEXT} "
+                    f"(got {multiple!r} with target {target!r})"
+                )
         check_int(problems, "spike_step_instances", self.spike_step_instances, minimum=1)
         check_int(
             problems, "spike_large_step_instances", self.spike_large_step_instances, minimum=1
@@ -328,6 +357,15 @@ def _both_ints(*values: Any) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) and not is_token(v) for v in values)
 
 
+def _finite(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and not is_token(value)
+    )
+
+
 def _check_positive(problems: list[str], name: str, value: Any, above: float) -> None:
     # NaN (which json.loads accepts) passes every comparison and breaks jsii's JSON: reject
     # non-finite floats before check_number sees them.
@@ -502,10 +540,12 @@ def _is_datetime(text: str) -> bool:
 
 def _cron_problem(body: str) -> str | None:
     fields = body.split(" ")
-    if len(fields) != len(CRON_FIELDS) or any(not f for f in fields):
+    if any(not f for f in fields):
+        return "cron fields must be separated by exactly one space, with none before or after"
+    if len(fields) != len(CRON_FIELDS):
         return (
             "cron expressions need 6 space-separated fields: minutes hours day-of-month month "
-            f"day-of-week year (found {len(body.split())})"
+            f"day-of-week year (found {len(fields)})"
         )
     for index, (spec, text) in enumerate(zip(CRON_FIELDS, fields, strict=True)):
         if not _cron_field_ok(index, spec, text):

@@ -5,10 +5,12 @@
 ``AppConfig`` (nested sections merge key by key). Any field can be overridden from the command line
 with ``-c summarizer.<field>=<value>`` (nested: ``-c summarizer.scaling.max_capacity=10``);
 ``-c summarizer.environment=prod`` synthesizes only that environment. Values given on the command
-line are parsed as JSON where the field is not a string.
+line are parsed as JSON where the field is not a string; a string field takes the text as given
+(``-c summarizer.account=123456789012`` is the account id, not a number).
 
 Every problem is collected and reported at once, with the bad value; nothing falls back to a
-default silently.
+default silently. Pure Python: importing this module does not import aws_cdk, so the capacity
+planner and the scaling simulator load configurations without starting the CDK's Node process.
 """
 
 from __future__ import annotations
@@ -19,34 +21,56 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any
-
-from aws_cdk import RemovalPolicy
+from typing import TYPE_CHECKING, Any
 
 from constructs_lib._validation import ConfigurationError, check_int
-from constructs_lib.dlc_image import DlcVersion
-from constructs_lib.model import instance_type_problems, model_data_uri_problems
-from constructs_lib.monitoring import MonitoringSettings
-from constructs_lib.notifications import email_problems
+from constructs_lib.dlc_catalog import DlcVersion, region_problems
+from constructs_lib.emails import email_problems
+from constructs_lib.model_source import (
+    RESERVED_ENVIRONMENT,
+    environment_problems,
+    is_commit_sha,
+    kms_key_arn_problems,
+    model_id_problems,
+    model_revision_problems,
+)
+from constructs_lib.monitoring_settings import MonitoringSettings
+from constructs_lib.s3_uri import model_data_uri_problems
+
+# TODO(scaling_settings): import from constructs_lib.scaling_settings once it exists; until then
+# this one import still pulls in aws_cdk (tests/test_config.py::test_config_imports_without_cdk).
 from constructs_lib.scaling import ScalingSettings
+
+if TYPE_CHECKING:
+    from aws_cdk import RemovalPolicy
 
 CONTEXT_KEY = "summarizer"
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ACCOUNT = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
+REMOVAL_POLICIES = ("retain", "destroy")
+# S3 lifecycle expiration Days is an Integer (32 bits) in the S3 API; nothing larger is valid.
+MAX_LIFECYCLE_DAYS = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class AppConfig:
-    """One environment's configuration. Defaults are the documented production-minded values."""
+    """One environment's configuration. Defaults are the documented production-minded values.
+
+    ``production`` marks an environment whose model source must not move: it should run weights
+    staged in S3 (``model_data_uri``, ideally with ``network_isolation``) or at least a Hub
+    revision pinned to a 40-hex commit sha; otherwise synthesis warns (see ``warnings``).
+    """
 
     name: str
     account: str | None = None
     region: str | None = None
+    production: bool = False
     model_id: str = "google/pegasus-large"
     model_revision: str | None = None
     model_data_uri: str | None = None
+    model_data_key_arn: str | None = None
+    network_isolation: bool = False
     dlc: DlcVersion = dataclasses.field(
         default_factory=lambda: DlcVersion(transformers="4.51.3", pytorch="2.6.0")
     )
@@ -59,18 +83,23 @@ class AppConfig:
     removal_policy: str = "retain"
     termination_protection: bool = False
     notification_emails: tuple[str, ...] = ()
-    include_response_in_notifications: bool = True
+    # Off by default: an embedded result is customer content in the notification itself.
+    include_response_in_notifications: bool = False
     model_environment: dict[str, str] = dataclasses.field(default_factory=dict)
     scaling: ScalingSettings = dataclasses.field(default_factory=ScalingSettings)
     monitoring: MonitoringSettings = dataclasses.field(default_factory=MonitoringSettings)
 
     @property
     def stack_name(self) -> str:
+        """The CloudFormation stack name of this environment."""
         return f"PegasusSummarizer-{self.name}"
 
     @property
     def cdk_removal_policy(self) -> RemovalPolicy:
-        return REMOVAL_POLICIES[self.removal_policy]
+        """``removal_policy`` as the CDK's enum (imported here, not when the module loads)."""
+        from aws_cdk import RemovalPolicy
+
+        return RemovalPolicy.RETAIN if self.removal_policy == "retain" else RemovalPolicy.DESTROY
 
     def problems(self) -> list[str]:
         """Cross-field and value checks (types were checked while loading)."""
@@ -82,19 +111,19 @@ class AppConfig:
             )
         if self.account is not None and not ACCOUNT.match(self.account):
             problems.append(f"account: must be a 12-digit AWS account id (got {self.account!r})")
-        if self.region is not None and not REGION.match(self.region):
-            problems.append(f"region: must look like 'us-east-1' (got {self.region!r})")
-        if not self.model_id.strip():
-            problems.append(f"model_id: must not be empty (got {self.model_id!r})")
-        if self.model_revision is not None and self.model_data_uri is not None:
-            problems.append(
-                "model_revision: only applies to a Hub model, not to model_data_uri "
-                f"(got {self.model_revision!r})"
-            )
-        problems += model_data_uri_problems("model_data_uri", self.model_data_uri)
-        problems += self.dlc.problems("dlc")
-        problems += instance_type_problems("instance_type", self.instance_type)
+        if self.region is not None:
+            if not REGION.match(self.region):
+                problems.append(f"region: must look like 'us-east-1' (got {self.region!r})")
+            else:
+                problems += region_problems("region", self.region)
+        problems += self._model_problems()
         check_int(problems, "initial_instance_count", self.initial_instance_count, minimum=1)
+        initial, ceiling = self.initial_instance_count, self.scaling.max_capacity
+        if _is_int(initial) and _is_int(ceiling) and initial > ceiling:
+            problems.append(
+                f"initial_instance_count: must be at most scaling.max_capacity ({ceiling}), the "
+                f"most instances autoscaling allows (got {initial})"
+            )
         check_int(
             problems,
             "max_concurrent_invocations_per_instance",
@@ -109,17 +138,81 @@ class AppConfig:
             minimum=60,
             maximum=3600,
         )
-        check_int(problems, "input_retention_days", self.input_retention_days, minimum=1)
-        check_int(problems, "result_retention_days", self.result_retention_days, minimum=1)
+        for field in ("input_retention_days", "result_retention_days"):
+            check_int(problems, field, getattr(self, field), minimum=1, maximum=MAX_LIFECYCLE_DAYS)
         if self.removal_policy not in REMOVAL_POLICIES:
             problems.append(
                 f"removal_policy: must be one of {', '.join(REMOVAL_POLICIES)} "
                 f"(got {self.removal_policy!r})"
             )
         problems += email_problems("notification_emails", self.notification_emails)
+        if self.include_response_in_notifications and self.notification_emails:
+            problems.append(
+                "include_response_in_notifications: must be false while notification_emails is "
+                "set: SageMaker would embed each summary in the success notification and SNS "
+                "would e-mail it in plain text, outside the KMS key (got true)"
+            )
         problems += [f"scaling.{p}" for p in self.scaling.problems()]
         problems += [f"monitoring.{p}" for p in self.monitoring.problems()]
         return problems
+
+    def _model_problems(self) -> list[str]:
+        problems = model_id_problems("model_id", self.model_id)
+        if self.model_revision is not None and self.model_data_uri is not None:
+            problems.append(
+                "model_revision: only applies to a Hub model, not to model_data_uri "
+                f"(got {self.model_revision!r})"
+            )
+        else:
+            problems += model_revision_problems("model_revision", self.model_revision)
+        problems += model_data_uri_problems("model_data_uri", self.model_data_uri)
+        problems += kms_key_arn_problems("model_data_key_arn", self.model_data_key_arn)
+        if self.model_data_key_arn is not None and self.model_data_uri is None:
+            problems.append(
+                "model_data_key_arn: only applies to a staged model_data_uri "
+                f"(got {self.model_data_key_arn!r})"
+            )
+        if self.network_isolation and self.model_data_uri is None:
+            problems.append(
+                "network_isolation: needs model_data_uri, because an isolated container cannot "
+                "download model_id from the Hub (stage it with `make stage-model`) (got true)"
+            )
+        problems += self.dlc.problems("dlc")
+        problems += self.dlc.instance_type_problems("instance_type", self.instance_type)
+        problems += environment_problems(
+            "model_environment", self.model_environment, reserved=RESERVED_ENVIRONMENT
+        )
+        return problems
+
+    def warnings(self) -> list[str]:
+        """Valid but risky choices, reported as synth warnings (production model source)."""
+        if not self.production:
+            return []
+        if self.model_data_uri is not None:
+            if self.network_isolation:
+                return []
+            return [
+                "production: model_data_uri is staged, but network_isolation is off: set "
+                "network_isolation: true so the container cannot reach the internet"
+            ]
+        if is_commit_sha(self.model_revision):
+            return []
+        pinned = (
+            "no model_revision"
+            if self.model_revision is None
+            else f"model_revision {self.model_revision!r}, a branch or tag that can move,"
+        )
+        return [
+            f"production: {self.model_id} comes from the Hugging Face Hub with {pinned} so every "
+            "scale-from-zero downloads whatever the Hub serves that minute (and fails while it is "
+            "unreachable). Stage a pinned checkpoint with `make stage-model MODEL_REVISION=<sha> "
+            "BUCKET=<bucket> KMS_KEY=<key>` and set model_data_uri with network_isolation: true, "
+            "or at least pin model_revision to a 40-hex commit sha"
+        ]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -231,9 +324,34 @@ def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
-def _cli_value(raw: Any) -> Any:
-    """Command-line context arrives as strings: read JSON where it parses, else keep the text."""
-    if not isinstance(raw, str):
+def _field_type(path: list[str]) -> Any:
+    """The annotation of the AppConfig field at ``path`` (``["scaling", "max_capacity"]``)."""
+    tp: Any = AppConfig
+    for part in path:
+        tp = _without_none(tp)
+        if typing.get_origin(tp) is dict:
+            # A key of a mapping field (model_environment.BATCH): its value type.
+            tp = typing.get_args(tp)[1]
+            continue
+        if not dataclasses.is_dataclass(tp):
+            return None
+        tp = typing.get_type_hints(tp).get(part)
+        if tp is None:
+            return None
+    return _without_none(tp)
+
+
+def _without_none(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def _cli_value(raw: Any, field_type: Any) -> Any:
+    """Command-line context arrives as strings: a string field takes the text as given (so
+    ``123456789012`` stays an account id); other fields read JSON where it parses."""
+    if not isinstance(raw, str) or field_type is str:
         return raw
     try:
         return json.loads(raw)
@@ -250,7 +368,7 @@ def _cli_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
         node = overrides
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = _cli_value(raw)
+        node[leaf] = _cli_value(raw, _field_type([*parents, leaf]))
     return overrides
 
 
@@ -271,6 +389,14 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
         if key != "environments":
             problems.append(f"{CONTEXT_KEY}.{key}: unknown key (known: environments)")
     environments: Mapping[str, Any] = block["environments"]
+    if not environments:
+        raise ConfigurationError(
+            "Invalid summarizer configuration",
+            [
+                f"{CONTEXT_KEY}.environments: must name at least one environment, e.g. "
+                '{"dev": {}} (got {})'
+            ],
+        )
     selected = context.get(f"{CONTEXT_KEY}.environment")
     names = list(environments)
     if selected is not None:
@@ -286,7 +412,10 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
     for name in names:
         section = environments[name]
         if not isinstance(section, Mapping):
-            problems.append(f"environments.{name}: must be an object (got {section!r})")
+            problems.append(
+                f"environments.{name}: must be an object of settings, {{}} for all defaults "
+                f"(got {json.dumps(section)})"
+            )
             continue
         data = _merge(section, overrides)
         found: list[str] = []

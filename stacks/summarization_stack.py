@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from constructs import Construct
 
 from constructs_lib.endpoint import AsyncEndpoint
@@ -37,6 +37,8 @@ class SummarizationStack(Stack):
         )
         super().__init__(scope, construct_id, **kwargs)
         removal_policy = config.cdk_removal_policy
+        for warning in config.warnings():
+            Annotations.of(self).add_warning_v2("summarizer:production-model-source", warning)
 
         self.storage = AsyncInferenceStorage(
             self,
@@ -60,7 +62,9 @@ class SummarizationStack(Stack):
             model_id=None if config.model_data_uri else config.model_id,
             model_revision=config.model_revision,
             model_data_uri=config.model_data_uri,
+            model_data_key_arn=config.model_data_key_arn,
             environment=config.model_environment,
+            enable_network_isolation=config.network_isolation,
         )
         self.endpoint = AsyncEndpoint(
             self,

@@ -55,13 +55,13 @@ def test_command_line_values_are_parsed_and_nested_keys_merge() -> None:
         context(
             environment="dev",
             instance_type="ml.m5.xlarge",
-            initial_instance_count="3",
+            initial_instance_count="2",
             notification_emails='["a@example.com"]',
             **{"dlc.transformers": "4.49.0"},
         )
     )
     assert dev.instance_type == "ml.m5.xlarge"
-    assert dev.initial_instance_count == 3
+    assert dev.initial_instance_count == 2
     assert dev.notification_emails == ("a@example.com",)
     assert (dev.dlc.transformers, dev.dlc.pytorch) == ("4.49.0", "2.6.0")
 
@@ -91,9 +91,11 @@ def test_every_problem_is_reported_at_once_with_its_bad_value() -> None:
     assert error.value.problems == (
         "[dev] instnce_type: unknown key (known: account, container_startup_timeout_seconds, "
         "dlc, include_response_in_notifications, initial_instance_count, input_retention_days, "
-        "instance_type, max_concurrent_invocations_per_instance, model_data_uri, "
-        "model_environment, model_id, model_revision, monitoring, notification_emails, "
-        "region, removal_policy, result_retention_days, scaling, termination_protection)",
+        "instance_type, max_concurrent_invocations_per_instance, model_data_key_arn, "
+        "model_data_uri, model_environment, model_id, model_revision, monitoring, "
+        "network_isolation, "
+        "notification_emails, production, region, removal_policy, result_retention_days, "
+        "scaling, termination_protection)",
         "[dev] account: must be a 12-digit AWS account id (got '12345')",
         "[dev] model_data_uri: must be 's3://<bucket>/<key>.tar.gz' "
         "(got 'https://example.com/model.tar.gz')",
@@ -200,3 +202,385 @@ def test_app_exits_with_the_message_and_no_traceback(tmp_path: Any) -> None:
         "  - [dev] instance_type: must look like 'ml.<family>.<size>', e.g. 'ml.g5.xlarge' "
         "(got 'm5')"
     )
+
+
+# --- issue 8: configuration hardening ------------------------------------------------------------
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def dev_problems(**fields: Any) -> tuple[str, ...]:
+    return problems_of(with_environment(**fields))
+
+
+def test_embedded_default_marks_prod_as_production_and_embeds_no_results() -> None:
+    dev, prod = load_configs(context())
+    assert (dev.production, prod.production) == (False, True)
+    assert dev.include_response_in_notifications is False
+    assert prod.network_isolation is False
+
+
+def test_emailed_notifications_refuse_embedded_results() -> None:
+    assert dev_problems(
+        notification_emails=["ops@example.com"], include_response_in_notifications=True
+    ) == (
+        "[dev] include_response_in_notifications: must be false while notification_emails is "
+        "set: SageMaker would embed each summary in the success notification and SNS would "
+        "e-mail it in plain text, outside the KMS key (got true)",
+    )
+
+
+def test_embedded_results_without_emails_and_emails_without_them_both_load() -> None:
+    (dev,) = load_configs(
+        with_environment(include_response_in_notifications=True) | {"summarizer.environment": "dev"}
+    )
+    assert dev.include_response_in_notifications is True
+    (dev,) = load_configs(
+        with_environment(notification_emails=["ops@example.com"])
+        | {"summarizer.environment": "dev"}
+    )
+    assert dev.notification_emails == ("ops@example.com",)
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "message"),
+    [
+        (
+            "ml.foo.bar",
+            "instance_type: unknown SageMaker hosting instance family 'foo' (known families: ",
+        ),
+        (
+            "ml.c6gd.xlarge",
+            "instance_type: ml.c6gd has arm64 CPUs (Graviton or Grace) and the Hugging Face DLC "
+            "(transformers 4.51.3, pytorch 2.6.0) has no arm64 image; choose an x86_64 family, "
+            "e.g. ml.c6i or ml.m5 (CPU) or ml.g5 (GPU) (got 'ml.c6gd.xlarge')",
+        ),
+        (
+            "ml.p6-b200.48xlarge",
+            "instance_type: ml.p6-b200 (NVIDIA B200) needs CUDA 12.8 or later, and the GPU image "
+            "of the Hugging Face DLC (transformers 4.51.3, pytorch 2.6.0) is built for CUDA 12.4; "
+            "choose another GPU family (e.g. ml.g6e, ml.p5) or a DLC built for CUDA 12.8+ "
+            "(got 'ml.p6-b200.48xlarge')",
+        ),
+    ],
+)
+def test_instance_types_the_dlc_cannot_run_are_refused(instance_type: str, message: str) -> None:
+    (found,) = dev_problems(instance_type=instance_type)
+    assert found.startswith(f"[dev] {message}")
+    assert found.endswith(f"(got {instance_type!r})")
+
+
+def test_gpu_families_with_instance_store_load() -> None:
+    (dev,) = load_configs(context(environment="dev", instance_type="ml.p5en.48xlarge"))
+    assert dev.instance_type == "ml.p5en.48xlarge"
+
+
+def test_network_isolation_needs_staged_weights() -> None:
+    assert dev_problems(network_isolation=True) == (
+        "[dev] network_isolation: needs model_data_uri, because an isolated container cannot "
+        "download model_id from the Hub (stage it with `make stage-model`) (got true)",
+    )
+
+
+def test_production_without_a_fixed_model_source_warns() -> None:
+    dev, prod = load_configs(context())
+    assert dev.warnings() == []
+    assert prod.warnings() == [
+        "production: google/pegasus-large comes from the Hugging Face Hub with no "
+        "model_revision so every scale-from-zero downloads whatever the Hub serves that minute "
+        "(and fails while it is unreachable). Stage a pinned checkpoint with `make stage-model "
+        "MODEL_REVISION=<sha> BUCKET=<bucket> KMS_KEY=<key>` and set model_data_uri with "
+        "network_isolation: true, or at least pin model_revision to a 40-hex commit sha"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "warnings"),
+    [
+        ({"model_revision": SHA}, []),
+        (
+            {
+                "model_data_uri": "s3://models-bucket/pegasus/model.tar.gz",
+                "network_isolation": True,
+            },
+            [],
+        ),
+        (
+            {"model_data_uri": "s3://models-bucket/pegasus/model.tar.gz"},
+            [
+                "production: model_data_uri is staged, but network_isolation is off: set "
+                "network_isolation: true so the container cannot reach the internet"
+            ],
+        ),
+    ],
+)
+def test_production_model_sources(fields: dict[str, Any], warnings: list[str]) -> None:
+    ctx = context(environment="prod")
+    ctx["summarizer"]["environments"]["prod"].update(fields)
+    (prod,) = load_configs(ctx)
+    assert prod.warnings() == warnings
+
+
+def test_a_branch_revision_is_not_a_pin() -> None:
+    ctx = context(environment="prod", model_revision="v1.0")
+    (prod,) = load_configs(ctx)
+    (warning,) = prod.warnings()
+    assert "with model_revision 'v1.0', a branch or tag that can move, so every" in warning
+
+
+def test_duplicate_notification_emails_are_a_configuration_error() -> None:
+    assert dev_problems(notification_emails=["ops@example.com", "ops@example.com"]) == (
+        "[dev] notification_emails: 'ops@example.com' is listed more than once",
+    )
+
+
+@pytest.mark.parametrize("region", ["xx-fake-1", "ap-southeast-5"])
+def test_regions_without_a_dlc_registry_are_refused(region: str) -> None:
+    (found,) = dev_problems(region=region)
+    assert found.startswith(
+        f"[dev] region: {region!r} has no Hugging Face inference DLC registry in the image "
+        "catalog (regions with one: af-south-1, ap-east-1, "
+    )
+
+
+def test_a_spike_threshold_beyond_any_number_is_refused() -> None:
+    found = dev_problems(scaling={"target_backlog_per_instance": 1e308, "spike_enabled": True})
+    assert found == (
+        "[dev] scaling.target_backlog_per_instance: must be at most 2^360 (about 2.35e108), the "
+        "largest target value Application Auto Scaling accepts (got 1e+308)",
+    )
+    found = dev_problems(
+        scaling={
+            "target_backlog_per_instance": 1e108,
+            "spike_threshold_multiple": 1e300,
+            "spike_enabled": True,
+        }
+    )
+    assert found == (
+        "[dev] scaling.spike_threshold_multiple: target_backlog_per_instance x "
+        "spike_threshold_multiple x 2 must be at most 2^360 (about 2.35e108) (got 1e+300 with "
+        "target 1e+108)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"scaling": {"max_capacity": 10**20}},
+            "scaling.max_capacity: must be at most 2147483647 (got 100000000000000000000)",
+        ),
+        (
+            {"scaling": {"scale_in_cooldown_seconds": 10**11}},
+            "scaling.scale_in_cooldown_seconds: must be at most 2147483647 (got 100000000000)",
+        ),
+        (
+            {"result_retention_days": 10**11},
+            "result_retention_days: must be at most 2147483647 (got 100000000000)",
+        ),
+        (
+            {"initial_instance_count": 3},
+            "initial_instance_count: must be at most scaling.max_capacity (2), the most "
+            "instances autoscaling allows (got 3)",
+        ),
+        (
+            {"model_id": "a" * 5000},
+            "model_id: must be a Hugging Face Hub repo id '[namespace/]name', each part 1 to 96 "
+            "letters, digits, '-', '_' or '.', not starting or ending with '-' or '.', without "
+            f"'--' or '..' (got '{'a' * 60}... (5000 chars)')",
+        ),
+        (
+            {"model_id": "google/pegasus large!!"},
+            "model_id: must be a Hugging Face Hub repo id '[namespace/]name', each part 1 to 96 "
+            "letters, digits, '-', '_' or '.', not starting or ending with '-' or '.', without "
+            "'--' or '..' (got 'google/pegasus large!!')",
+        ),
+        (
+            {"model_environment": {"1 BAD-NAME": "x"}},
+            "model_environment: '1 BAD-NAME' is not a valid variable name: letters, digits and "
+            "'_', not starting with a digit, at most 1024 bytes",
+        ),
+        (
+            {"model_environment": {"HF_MODEL_ID": "evil/model"}},
+            "model_environment: 'HF_MODEL_ID' is set by the model construct from its own "
+            "settings and may not be overridden (reserved: HF_MODEL_ID, HF_MODEL_REVISION, "
+            "HF_TASK)",
+        ),
+        (
+            {"model_environment": {"BATCH": "x" * 1025}},
+            "model_environment.BATCH: must be at most 1024 bytes, SageMaker's limit for a "
+            "container environment value (got 1025 bytes)",
+        ),
+        (
+            {"model_revision": ""},
+            "model_revision: must be a branch, tag or 40-hex commit sha of the Hub repo, or left "
+            "out for 'main' (got '')",
+        ),
+        (
+            {"model_data_uri": "s3://my..bucket/model.tar.gz"},
+            "model_data_uri: bucket 'my..bucket' is not a valid S3 bucket name (no two adjacent "
+            "dots) (got 's3://my..bucket/model.tar.gz')",
+        ),
+        (
+            {"model_data_uri": "s3://192.168.1.10/model.tar.gz"},
+            "model_data_uri: bucket '192.168.1.10' is not a valid S3 bucket name (not formatted "
+            "as an IP address) (got 's3://192.168.1.10/model.tar.gz')",
+        ),
+        (
+            {"monitoring": {"alarm_emails": ["ops@example.com", "ops@example.com", "nobody"]}},
+            "monitoring.alarm_emails: 'ops@example.com' is listed more than once",
+        ),
+        (
+            {
+                "scaling": {
+                    "scheduled_actions": [
+                        {"name": "day", "schedule": "cron(0  8 ? * MON-FRI *)", "min_capacity": 1}
+                    ]
+                }
+            },
+            "scaling.scheduled_actions[0].schedule: cron fields must be separated by exactly one "
+            "space, with none before or after (got 'cron(0  8 ? * MON-FRI *)')",
+        ),
+    ],
+)
+def test_values_aws_would_refuse_or_misread_are_refused(
+    fields: dict[str, Any], expected: str
+) -> None:
+    assert f"[dev] {expected}" in dev_problems(**fields)
+
+
+def test_every_alarm_email_problem_is_reported() -> None:
+    assert dev_problems(
+        monitoring={"alarm_emails": ["ops@example.com", "ops@example.com", "nobody"]}
+    ) == (
+        "[dev] monitoring.alarm_emails: 'ops@example.com' is listed more than once",
+        "[dev] monitoring.alarm_emails: 'nobody' is not an e-mail address",
+    )
+
+
+def test_a_null_environment_is_named() -> None:
+    ctx = context()
+    ctx["summarizer"]["environments"]["dev"] = None
+    assert problems_of(ctx) == (
+        "environments.dev: must be an object of settings, {} for all defaults (got null)",
+    )
+
+
+def test_no_environments_is_named() -> None:
+    assert problems_of({"summarizer": {"environments": {}}}) == (
+        'summarizer.environments: must name at least one environment, e.g. {"dev": {}} (got {})',
+    )
+
+
+def test_string_fields_take_command_line_text_that_looks_like_json() -> None:
+    (dev,) = load_configs(
+        context(
+            environment="dev",
+            account="123456789012",
+            model_revision="1234567890123456789012345678901234567890",
+        )
+    )
+    assert dev.account == "123456789012"
+    assert dev.model_revision == "1234567890123456789012345678901234567890"
+
+
+def test_a_model_environment_value_from_the_command_line_stays_text() -> None:
+    (dev,) = load_configs(context(environment="dev", **{"model_environment.BATCH_SIZE": "8"}))
+    assert dev.model_environment == {"BATCH_SIZE": "8"}
+
+
+def run_app(context_json: str, tmp_path: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={
+            "CDK_CONTEXT_JSON": context_json,
+            "CDK_OUTDIR": str(tmp_path),
+            "CDK_VALIDATION": "false",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+NULL_DEV = (
+    "Invalid summarizer configuration: 1 problem:\n"
+    "  - environments.dev: must be an object of settings, {} for all defaults (got null)"
+)
+
+
+def test_app_names_a_null_environment_that_jsii_would_drop(tmp_path: Any) -> None:
+    result = run_app('{"summarizer": {"environments": {"dev": null, "prod": {}}}}', tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (1, NULL_DEV)
+
+
+def test_app_reads_context_the_cli_passes_in_a_file_too(tmp_path: Any) -> None:
+    # The CLI writes large contexts to a file named by CONTEXT_OVERFLOW_LOCATION_ENV instead.
+    overflow = tmp_path / "context.json"
+    overflow.write_text('{"summarizer": {"environments": {"dev": null}}}')
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={
+            "CONTEXT_OVERFLOW_LOCATION_ENV": str(overflow),
+            "CDK_OUTDIR": str(tmp_path / "out"),
+            "CDK_VALIDATION": "false",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr.strip()) == (1, NULL_DEV)
+
+
+def test_config_imports_its_pure_modules_without_the_cdk() -> None:
+    code = (
+        "import sys\n"
+        "import constructs_lib._validation, constructs_lib.dlc_catalog, constructs_lib.emails\n"
+        "import constructs_lib.instance_types, constructs_lib.model_source\n"
+        "import constructs_lib.monitoring_settings, constructs_lib.s3_uri\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_config_itself_imports_nothing_of_the_cdk_but_scaling_settings() -> None:
+    # Until ScalingSettings moves to its pure module, stand it in so the rest is checked now.
+    code = (
+        "import dataclasses, sys, types\n"
+        "stub = types.ModuleType('constructs_lib.scaling')\n"
+        "@dataclasses.dataclass(frozen=True)\n"
+        "class ScalingSettings:\n"
+        "    max_capacity: int = 5\n"
+        "    def problems(self): return []\n"
+        "stub.ScalingSettings = ScalingSettings\n"
+        "sys.modules['constructs_lib.scaling'] = stub\n"
+        "sys.modules['constructs_lib.scaling_settings'] = stub\n"
+        "import stacks.config\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.xfail(
+    not (ROOT / "constructs_lib" / "scaling_settings.py").exists(),
+    reason="ScalingSettings still comes from scaling.py (CDK) until scaling_settings.py lands",
+    strict=True,
+)
+def test_config_imports_without_cdk() -> None:
+    code = "import sys, stacks.config\nprint('aws_cdk' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

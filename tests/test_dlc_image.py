@@ -114,3 +114,35 @@ def test_cpu_instance_gets_the_cpu_image() -> None:
     assert version.tag(gpu=True) == "2.6.0-transformers4.51.3-gpu-py312-cu124-ubuntu22.04"
     assert is_gpu_instance("ml.g5.xlarge") and is_gpu_instance("ml.p4d.24xlarge")
     assert not is_gpu_instance("ml.m5.xlarge") and not is_gpu_instance("ml.c6i.2xlarge")
+
+
+@pytest.mark.parametrize("region", ["xx-fake-1", "ap-southeast-5"])
+def test_a_stack_in_a_region_without_registry_gets_a_configuration_error(
+    region: str, code_dir: Any
+) -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib import ConfigurationError
+    from tests.conftest import construct_app, endpoint_in
+
+    stack = cdk.Stack(construct_app(), "Unlisted", env=cdk.Environment(region=region))
+    with pytest.raises(ConfigurationError) as raised:
+        endpoint_in(stack, code_dir)
+    assert raised.value.subject == "Hugging Face DLC image"
+    (problem,) = raised.value.problems
+    assert problem == (
+        f"region: {region!r} has no Hugging Face inference DLC registry in the image catalog "
+        f"(regions with one: {', '.join(sorted(catalog()['registries']))})"
+    )
+
+
+def test_cuda_version_is_read_from_the_gpu_tag() -> None:
+    assert {
+        key: DlcVersion(**dict(zip(("transformers", "pytorch"), key.split("/"), strict=True))).cuda
+        for key in supported_versions()
+    } == {
+        "4.37.0/2.1.0": (11, 8),
+        "4.48.0/2.3.0": (12, 1),
+        "4.49.0/2.6.0": (12, 4),
+        "4.51.3/2.6.0": (12, 4),
+    }

@@ -104,10 +104,7 @@ def test_the_whole_async_inference_config(dev: Any) -> None:
             "NotificationConfig": {
                 "SuccessTopic": {"Ref": success},
                 "ErrorTopic": {"Ref": error},
-                "IncludeInferenceResponseIn": [
-                    "ERROR_NOTIFICATION_TOPIC",
-                    "SUCCESS_NOTIFICATION_TOPIC",
-                ],
+                # Not embedded by default: results stay in the encrypted bucket (issue 8, #9).
             },
         },
     }
