@@ -10,8 +10,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from aws_cdk import Token
-
 
 class ConfigurationError(ValueError):
     """Raised with every problem of one configuration or set of construct properties at once."""
@@ -39,10 +37,19 @@ def is_token(value: Any) -> bool:
     ``${Token[``, number tokens are huge encoded doubles (Python floats), and ints never are.
     """
     if isinstance(value, str):
-        return "${Token[" in value and Token.is_unresolved(value)
+        return "${Token[" in value and _is_unresolved(value)
     if isinstance(value, float):
-        return math.isfinite(value) and abs(value) > 1e200 and Token.is_unresolved(value)
+        return math.isfinite(value) and abs(value) > 1e200 and _is_unresolved(value)
     return False
+
+
+def _is_unresolved(value: Any) -> bool:
+    # Imported here, not at the top: the settings dataclasses that use these checks are read by
+    # pure-Python tools (planner, simulator) that must not start the CDK's Node process. A value
+    # that looks like a token only arises where the CDK is already loaded.
+    from aws_cdk import Token
+
+    return bool(Token.is_unresolved(value))
 
 
 def check_int(
