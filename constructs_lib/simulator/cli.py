@@ -192,9 +192,7 @@ def options_from(args: argparse.Namespace) -> Options:
 def ours_from(args: argparse.Namespace, extra: Sequence[str] = ()) -> Variant:
     """The environment's configuration with ``-c`` (and ``extra``) overrides, as a variant."""
     overrides = parse_overrides([*args.context, *extra])
-    environment = load_environment(
-        args.cdk_json, args.env, overrides.get("summarizer", overrides), cold_start=args.cold_start
-    )
+    environment = load_environment(args.cdk_json, args.env, overrides, cold_start=args.cold_start)
     return environment.variant(f"ours ({args.env})")
 
 
@@ -237,6 +235,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cli.add_argument("--horizon-minutes", type=whole, help="simulate exactly this long")
     cli.add_argument("--out-dir", type=Path, help="write simulation-<scenario>.json and .png here")
+    cli.add_argument("--no-plot", action="store_true", help="with --out-dir: only the JSON")
     return cli
 
 
@@ -253,18 +252,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     for index, (name, documents) in enumerate(traces):
         try:
             runs = [simulate(documents, variant, options) for variant in variants]
+            summaries = [summarize(run, options) for run in runs]
+            if index:
+                print()
+            print(f"== {name}: {len(documents)} documents ==")
+            print(table(summaries))
+            if args.out_dir is not None:
+                slug = name if name in SCENARIOS else "trace"
+                write_json(args.out_dir / f"simulation-{slug}.json", name, summaries, options)
+                if not args.no_plot:
+                    plot(args.out_dir / f"simulation-{slug}.png", name, runs)
         except SimulationError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        summaries = [summarize(run, options) for run in runs]
-        if index:
-            print()
-        print(f"== {name}: {len(documents)} documents ==")
-        print(table(summaries))
-        if args.out_dir is not None:
-            slug = name if name in SCENARIOS else "trace"
-            write_json(args.out_dir / f"simulation-{slug}.json", name, summaries, options)
-            plot(args.out_dir / f"simulation-{slug}.png", name, runs)
     print()
     print(
         f"Simulated with the {options.table.label()}, ${options.price_per_hour:g}/instance-hour, "

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import PRICE_AS_OF, Options, Run, percentile
+from .errors import SimulationError
 
 
 def latencies(run: Run) -> list[float]:
@@ -128,8 +129,12 @@ def write_json(
 
 def plot(path: Path, title: str, runs: Sequence[Run]) -> None:
     """Backlog, desired and in-service instances, and completions over time, one column per run."""
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        raise SimulationError(
+            "plot", ["matplotlib is not installed (requirements-dev.txt pins it): pip install it"]
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -146,7 +151,7 @@ def plot(path: Path, title: str, runs: Sequence[Run]) -> None:
         instances.step(minutes, run.in_service, where="post", label="in service", color="tab:green")
         instances.set_ylabel("instances")
         instances.legend(loc="upper right", fontsize=8)
-        done.bar(minutes, run.completions, width=1.0, color="tab:purple")
+        done.fill_between(minutes, run.completions, step="post", color="tab:purple")
         done.set_ylabel("summaries per minute")
         done.set_xlabel("minutes since the first upload")
     figure.suptitle(f"{title} (simulation of documented behaviour, not a measurement)")

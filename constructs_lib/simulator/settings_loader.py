@@ -158,13 +158,14 @@ def _build(cls: Any, data: Any, path: str, problems: list[str]) -> Any:
         problems.append(f"{path}: must be an object (got {data!r})")
         return None
     hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    # A list, not a set: problems come out in field order, the same on every run.
+    fields = [f.name for f in dataclasses.fields(cls) if f.init]
     before = len(problems)
     for key in data:
         if key not in fields:
             problems.append(f"{path}.{key}: unknown key (known: {', '.join(sorted(fields))})")
     kwargs: dict[str, Any] = {}
-    for name in fields & set(data):
+    for name in (f for f in fields if f in data):
         kwargs[name] = _convert(data[name], hints[name], f"{path}.{name}", problems)
     if len(problems) > before:
         return None
