@@ -30,7 +30,7 @@ from constructs_lib.simulator.engine import (
 )
 from constructs_lib.simulator.errors import SimulationError
 from constructs_lib.simulator.policies import TargetTracking
-from constructs_lib.simulator.results import summarize
+from constructs_lib.simulator.results import markdown_table, summarize
 from constructs_lib.simulator.scenarios import ARTICLE
 from constructs_lib.simulator.schedules import schedules_of
 from constructs_lib.simulator.settings_loader import load_environment, parse_overrides
@@ -558,11 +558,12 @@ def test_the_checked_in_summaries_match_what_the_current_policy_simulates(
         assert (ROOT / "docs" / "img" / f"simulation-{scenario}.png").stat().st_size > 10_000
 
 
-def test_the_docs_quote_the_checked_in_burst_figures() -> None:
-    summary = json.loads((ROOT / "docs" / "img" / "simulation-burst.json").read_text())
-    ours = next(v for v in summary["variants"] if v["variant"] == "ours (prod)")
+def test_the_docs_quote_the_checked_in_figures() -> None:
     text = (ROOT / "docs" / "scaling.md").read_text()
-    assert f"| ours (prod) | {ours['time_to_first_result_minutes']} min |" in text
+    for scenario in ("burst", "trickle"):
+        summary = json.loads((ROOT / "docs" / "img" / f"simulation-{scenario}.json").read_text())
+        assert markdown_table(summary["variants"]) in text, f"docs/scaling.md: {scenario} table"
+        assert f"](img/simulation-{scenario}.png)" in text
     assert "simulation of documented behaviour, not a measurement of AWS" in text
 
 

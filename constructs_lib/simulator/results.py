@@ -118,6 +118,22 @@ def table(summaries: Sequence[dict[str, Any]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def markdown_table(summaries: Sequence[dict[str, Any]]) -> str:
+    """The comparison as a Markdown table, as docs/scaling.md quotes it (a test checks it)."""
+    header = "| " + " | ".join(title for title, _, _ in COLUMNS) + " |"
+    rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
+    rows = [
+        "| "
+        + " | ".join(
+            "never" if summary[key] is None else fmt.format(summary[key])
+            for _, key, fmt in COLUMNS
+        )
+        + " |"
+        for summary in summaries
+    ]
+    return "\n".join([header, rule, *rows])
+
+
 def write_json(
     path: Path, scenario: str, summaries: list[dict[str, Any]], options: Options
 ) -> None:
