@@ -125,8 +125,7 @@ def markdown_table(summaries: Sequence[dict[str, Any]]) -> str:
     rows = [
         "| "
         + " | ".join(
-            "never" if summary[key] is None else fmt.format(summary[key])
-            for _, key, fmt in COLUMNS
+            "never" if summary[key] is None else fmt.format(summary[key]) for _, key, fmt in COLUMNS
         )
         + " |"
         for summary in summaries
