@@ -37,7 +37,7 @@ from .simulator.errors import SimulationError
 from .simulator.results import summarize, table
 from .simulator.scenarios import ARTICLE
 from .simulator.throughput import ThroughputTable, load_table
-from .simulator.traffic import Document, poisson
+from .simulator.traffic import Document, poisson, trickle
 
 DEFAULT_GROWTH_FACTOR = 1.2
 # The Hugging Face async example's target (requests per instance), used without a wait.
@@ -55,6 +55,8 @@ QUOTA_WARNING_INSTANCES = 20
 SEARCH_TARGETS = (1.0, 2.0, 5.0, 10.0, 20.0)
 DEFAULT_SEARCH_MAX_CAPACITY = 10
 DEFAULT_PEAK_TRACE_MINUTES = 60.0
+PEAK_TRACE_MIN_DOCUMENTS = 10
+PEAK_TRACE_MAX_DOCUMENTS = 50_000
 
 
 class PlanningError(ValueError):
@@ -402,9 +404,16 @@ def _documents(args: argparse.Namespace, default: Sequence[str]) -> tuple[str, l
         for key in ("scenario", "burst", "trickle_minutes", "poisson", "daily", "trace")
     )
     if not given and args.peak_per_minute is not None:
-        minutes = DEFAULT_PEAK_TRACE_MINUTES
-        documents = poisson(per_minute=args.peak_per_minute, minutes=minutes, seed=args.seed)
-        return f"Poisson {_num(args.peak_per_minute)}/min for {minutes:g} min", documents
+        peak = args.peak_per_minute
+        if peak * DEFAULT_PEAK_TRACE_MINUTES < PEAK_TRACE_MIN_DOCUMENTS:
+            # An hour of a very quiet load may hold no document at all: space a few evenly.
+            every = 1.0 / peak
+            documents = trickle(every_minutes=every, count=PEAK_TRACE_MIN_DOCUMENTS)
+            return f"one every {_num(every)} min x {PEAK_TRACE_MIN_DOCUMENTS}", documents
+        # Keep the trace small enough to simulate in a moment at high peaks.
+        minutes = min(DEFAULT_PEAK_TRACE_MINUTES, PEAK_TRACE_MAX_DOCUMENTS / peak)
+        documents = poisson(per_minute=peak, minutes=minutes, seed=args.seed)
+        return f"Poisson {_num(peak)}/min for {_num(minutes)} min", documents
     traces = sim_cli.arrivals_from(args, default=default)
     if len(traces) != 1:
         raise PlanningError(["give one trace to plan for (one --scenario)"])

@@ -120,6 +120,24 @@ def test_tiny_loads_never_suggest_max_capacity_0(peak: float) -> None:
     assert ScalingSettings(**plan.scaling_settings()).problems() == []
 
 
+@pytest.mark.parametrize(
+    ("peak", "trace"),
+    [
+        ("0.001", "Simulated on one every 1000 min x 10 (10 documents;"),
+        ("600", "Simulated on Poisson 600/min for 60 min ("),
+        ("30000", "Simulated on Poisson 30000/min for 1.667 min ("),
+    ],
+)
+def test_cli_simulates_the_suggestion_at_any_accepted_peak(
+    peak: str, trace: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--peak-per-minute", peak]) == 0
+    out = capsys.readouterr().out
+    assert trace in out
+    values = json.loads(out.partition('Suggested "scaling" values for cdk.json:\n')[2])
+    assert ScalingSettings(**values["scaling"]).problems() == []
+
+
 def test_float_noise_does_not_add_an_instance() -> None:
     # 10 x 1.1 is 11.000000000000002 in floating point: still 11 instances, not 12. 10 instances
     # of 200 articles/min = 2000/min.

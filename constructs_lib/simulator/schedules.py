@@ -41,7 +41,8 @@ class Schedule:
         local = when.astimezone(zoneinfo.ZoneInfo(self.action.timezone or "UTC"))
         at = _AT.match(expression)
         if at:
-            target = datetime.strptime(at.group(1), "%Y-%m-%dT%H:%M:%S")
+            # The simulation steps in minutes: an action at 09:00:30 runs in the minute 09:00.
+            target = datetime.strptime(at.group(1), "%Y-%m-%dT%H:%M:%S").replace(second=0)
             return local.replace(tzinfo=None, second=0, microsecond=0) == target
         cron = _CRON.match(expression)
         assert cron is not None  # checked by ScalingSettings.problems()
