@@ -274,6 +274,16 @@ def test_the_makefiles_default_search_runs(capsys: pytest.CaptureFixture[str]) -
     values = json.loads(out.partition('Recommended "scaling" values for cdk.json:\n')[2])
     assert ScalingSettings(**values["scaling"]).problems() == []
     assert values["scaling"]["max_capacity"] >= 1
+    # docs/scaling.md quotes this run: keep it true.
+    rows = {line.split()[0]: line.split("  ") for line in out.splitlines() if "min  " in line}
+    cells = [c.strip() for c in rows["recommended"] if c.strip()]
+    ours = [c.strip() for c in rows["ours"] if c.strip()]
+    p95, instance_minutes, ours_minutes = cells[3], cells[7], ours[7]
+    docs = " ".join((ROOT / "docs" / "scaling.md").read_text().split())
+    assert (
+        f"`max_capacity: {values['scaling']['max_capacity']}` (p95 {p95}, {instance_minutes} "
+        f"instance-minutes against {ours_minutes} for ours)"
+    ) in docs
 
 
 def test_cli_without_a_goal_or_peak_says_what_to_give(capsys: pytest.CaptureFixture[str]) -> None:

@@ -586,3 +586,15 @@ def test_percentiles_treat_unfinished_documents_as_never() -> None:
     assert percentile([1.0, 2.0, 3.0, math.inf], 0.95) is None
     assert percentile([1.0] * 99 + [math.inf], 0.95) == 1.0
     assert percentile([], 0.5) is None
+
+
+def test_the_plot_is_a_png_with_one_column_per_variant(tmp_path: Path) -> None:
+    from constructs_lib.simulator.results import plot
+
+    runs = [simulate(burst(50), v, OPTIONS) for v in (ARTICLE, OURS)]
+    target = tmp_path / "plot.png"
+    plot(target, "burst of 50", runs)
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # Width in the IHDR chunk: two columns of 5.5 inches at 80 dpi.
+    assert int.from_bytes(data[16:20], "big") == 2 * 5.5 * 80
