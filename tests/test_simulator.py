@@ -405,6 +405,13 @@ def test_bad_overrides_name_the_key_and_value() -> None:
     )
 
 
+def test_a_scheduled_action_without_its_schedule_is_named() -> None:
+    overrides = parse_overrides(['summarizer.scaling.scheduled_actions=[{"name": "x"}]'])
+    with pytest.raises(SimulationError) as raised:
+        load_environment(ROOT / "cdk.json", "dev", overrides)
+    assert raised.value.problems == ("scaling.scheduled_actions[0].schedule: required",)
+
+
 def test_values_the_configuration_rejects_are_rejected_here_too() -> None:
     overrides = parse_overrides(["summarizer.scaling.target_backlog_per_instance=0"])
     with pytest.raises(SimulationError) as raised:
@@ -512,6 +519,7 @@ def test_cli_prints_the_side_by_side_table(capsys: pytest.CaptureFixture[str]) -
         (["--burst", "5", "--trace", "x.csv"], "give only one of --burst, --trace"),
         (["--burst", "5", "-c", "summarizer.scaling.max_capacity=0"], "scaling.max_capacity: "),
         (["--burst", "5", "--variant", "noname"], "--variant: 1 problem:\n  - 'noname': must"),
+        (["--burst", "5", "--variant", "x;"], "--variant: 1 problem:\n  - 'x;': must"),
         (["--burst", "5", "--price-per-hour", "0"], "--price-per-hour: must be above 0"),
         (["--burst", "5", "--env", "qa"], "unknown environment 'qa' (known: dev, prod)"),
         (["--trace", "/nonexistent.csv"], "trace /nonexistent.csv: 1 problem:\n  - cannot be read"),

@@ -200,7 +200,7 @@ def variants_from(args: argparse.Namespace) -> list[Variant]:
     """The article's setup, ours, and each ``--variant NAME;KEY=VALUE;...``."""
     variants = [ARTICLE, ours_from(args)]
     for spec in args.variant:
-        name, *pairs = [part.strip() for part in spec.split(";")]
+        name, *pairs = [part.strip() for part in spec.split(";") if part.strip()] or [""]
         if not name or "=" in name or not pairs:
             raise SimulationError(
                 "--variant",

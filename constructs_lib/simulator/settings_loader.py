@@ -167,6 +167,15 @@ def _build(cls: Any, data: Any, path: str, problems: list[str]) -> Any:
     kwargs: dict[str, Any] = {}
     for name in (f for f in fields if f in data):
         kwargs[name] = _convert(data[name], hints[name], f"{path}.{name}", problems)
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in data
+    ]
+    problems += [f"{path}.{name}: required" for name in required]
     if len(problems) > before:
         return None
     return cls(**kwargs)
