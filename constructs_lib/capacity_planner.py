@@ -301,7 +301,11 @@ def _check(
     elif not math.isfinite(value):
         problems.append(f"{name}: must be a finite number (got {value!r})")
     elif (value <= low if low_open else value < low) or value > high:
-        span = f"above {low:g} and at most {high:g}" if low_open else f"from {low:g} to {high:g}"
+        span = (
+            f"above {_num(low)} and at most {_num(high)}"
+            if low_open
+            else f"from {_num(low)} to {_num(high)}"
+        )
         problems.append(f"{name}: must be a number {span} (got {value!r})")
 
 
@@ -460,8 +464,10 @@ def _search_mode(args: argparse.Namespace, options: Options, ours: Variant) -> i
         p95_goal_minutes=args.p95_goal_minutes,
         max_capacity_limit=args.max_capacity_limit,
     )
+    lowest = max(1, ours.scaling.min_capacity)
     print(
-        f"Searched {len(result.candidates)} settings (max_capacity 1-{args.max_capacity_limit}, "
+        f"Searched {len(result.candidates)} settings (max_capacity {lowest}-"
+        f"{args.max_capacity_limit}, "
         f"target {', '.join(f'{t:g}' for t in SEARCH_TARGETS)} requests, spike off/on) on "
         f"{name} for p95 <= {_num(args.p95_goal_minutes)} min."
     )
