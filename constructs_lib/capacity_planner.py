@@ -504,4 +504,4 @@ def _print_simulated(
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(sim_cli.run(main))

@@ -606,3 +606,15 @@ def test_the_plot_is_a_png_with_one_column_per_variant(tmp_path: Path) -> None:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     # Width in the IHDR chunk: two columns of 5.5 inches at 80 dpi.
     assert int.from_bytes(data[16:20], "big") == 2 * 5.5 * 80
+
+
+def test_the_readme_quotes_the_checked_in_burst() -> None:
+    summary = json.loads((ROOT / "docs" / "img" / "simulation-burst.json").read_text())
+    article, ours = summary["variants"][0], summary["variants"][1]
+    last_article = article["p99_minutes"]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert (
+        f"the article's setup takes {round(last_article)} minutes and "
+        f"{article['instance_minutes']:g} instance-minutes, ours {round(ours['p99_minutes'])} "
+        f"minutes and {ours['instance_minutes']:g}"
+    ) in readme

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .engine import (
@@ -272,3 +273,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "documented behaviour, not a measurement of AWS (docs/scaling.md)."
     )
     return 0
+
+
+def run(entry: Callable[[], int]) -> int:
+    """Run a CLI entry point; output piped into ``head`` ends quietly, not with a traceback."""
+    try:
+        code = entry()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's documented recipe: point stdout at devnull so the exit flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
