@@ -9,7 +9,12 @@
 - Cooldowns: after a scale-out a policy does not add capacity again until its cooldown ends
   unless it asks for more than the scale-out that started the cooldown (the capacity that
   scale-out added counts as already there). Only target tracking scales in, and not twice within
-  its scale-in cooldown.
+  its scale-in cooldown; a scale-out is never held back by it.
+
+Sources: the Application Auto Scaling user guide ("How step scaling for Application Auto Scaling
+works": adjustments continue for additional breaches until the alarm returns to OK, computed on
+the most recent datapoint) and the API reference of ``StepScalingPolicyConfiguration.Cooldown``
+(the +2-then-+3-adds-1 example).
 """
 
 from __future__ import annotations
