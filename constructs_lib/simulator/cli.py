@@ -68,7 +68,9 @@ def add_arrival_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="one document every M minutes (with --count, default 36)",
     )
-    group.add_argument("--count", type=whole, default=36, help=argparse.SUPPRESS)
+    group.add_argument(
+        "--count", type=whole, default=36, help="documents of --trickle-minutes (default 36)"
+    )
     group.add_argument(
         "--poisson", type=number, metavar="PER_MINUTE", help="Poisson arrivals (with --minutes)"
     )
@@ -78,8 +80,10 @@ def add_arrival_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PEAK_PER_MINUTE",
         help="working-day sine from 06:00 to 18:00, peak at noon (with --days, default 1)",
     )
-    group.add_argument("--minutes", type=number, default=60.0, help=argparse.SUPPRESS)
-    group.add_argument("--days", type=number, default=1.0, help=argparse.SUPPRESS)
+    group.add_argument(
+        "--minutes", type=number, default=60.0, help="duration of --poisson (default 60)"
+    )
+    group.add_argument("--days", type=number, default=1.0, help="days of --daily (default 1)")
     group.add_argument("--trace", type=Path, metavar="CSV", help="timestamp[,size_bytes] rows")
 
 
