@@ -512,6 +512,11 @@ def test_cli_prints_the_side_by_side_table(capsys: pytest.CaptureFixture[str]) -
     assert "not a measurement of AWS" in out
 
 
+def test_cli_selects_the_environment_like_cdk(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--burst", "5", "-c", "summarizer.environment=dev"]) == 0
+    assert "\nours (dev) " in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -197,8 +197,12 @@ def options_from(args: argparse.Namespace) -> Options:
 def ours_from(args: argparse.Namespace, extra: Sequence[str] = ()) -> Variant:
     """The environment's configuration with ``-c`` (and ``extra``) overrides, as a variant."""
     overrides = parse_overrides([*args.context, *extra])
-    environment = load_environment(args.cdk_json, args.env, overrides, cold_start=args.cold_start)
-    return environment.variant(f"ours ({args.env})")
+    # As with cdk: -c summarizer.environment=dev selects the environment.
+    name = overrides.pop("environment", args.env)
+    if not isinstance(name, str):
+        raise SimulationError("-c", [f"summarizer.environment: must be a name (got {name!r})"])
+    environment = load_environment(args.cdk_json, name, overrides, cold_start=args.cold_start)
+    return environment.variant(f"ours ({name})")
 
 
 def variants_from(args: argparse.Namespace) -> list[Variant]:
