@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model plan clean stage-model
+	bench-model plan simulate clean stage-model
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -80,9 +80,16 @@ bench-synth: $(VENV)/.installed node_modules/.installed
 bench-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) bench/bench_model.py
 
-## plan: propose scaling settings, e.g. make plan ARGS="--peak-per-minute 600 --seconds-per-article 4"
+## plan: propose scaling settings, e.g. make plan ARGS="--peak-per-minute 600 --max-wait-seconds 300"
+## (without ARGS: the cheapest settings whose simulated p95 on the 10,000-document burst is <= 20 min)
+PLAN_ARGS := $(or $(ARGS),--p95-goal-minutes 20 --scenario burst)
 plan: $(VENV)/.installed
-	$(PY) -m constructs_lib.capacity_planner $(ARGS)
+	$(PY) -m constructs_lib.capacity_planner $(PLAN_ARGS)
+
+## simulate: the article's policy, ours and a spike variant side by side on the standard burst and
+## trickle; writes docs/img/simulation-*.json and .png (tests check the JSON is current)
+simulate: $(VENV)/.installed-dev
+	$(PY) -m constructs_lib.simulator --out-dir docs/img --variant "spike;summarizer.scaling.spike_enabled=true"
 
 ## stage-model: stage a pinned checkpoint with model_code/ in S3 for model_data_uri, e.g.
 ##   make stage-model MODEL_REVISION=<40-hex sha> BUCKET=my-models KMS_KEY=alias/models

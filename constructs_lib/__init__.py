@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from .monitoring import AsyncEndpointMonitoring
     from .monitoring_settings import MonitoringSettings
     from .notifications import AsyncNotifications, EncryptedTopic
-    from .scaling import AsyncEndpointScaling, ScalingSettings, ScheduledCapacity
+    from .scaling import AsyncEndpointScaling
+    from .scaling_settings import ScalingSettings, ScheduledCapacity
     from .storage import AsyncInferenceStorage
 
 # Exports load on first use, so `python -m constructs_lib.capacity_planner` (pure Python) does not
@@ -43,8 +44,8 @@ _EXPORTS = {
     "EncryptedTopic": "notifications",
     "HuggingFaceModel": "model",
     "MonitoringSettings": "monitoring_settings",
-    "ScalingSettings": "scaling",
-    "ScheduledCapacity": "scaling",
+    "ScalingSettings": "scaling_settings",
+    "ScheduledCapacity": "scaling_settings",
 }
 __all__ = [
     "AsyncEndpoint",

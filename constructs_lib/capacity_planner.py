@@ -1,41 +1,60 @@
-"""Suggest ``max_capacity`` and ``target_backlog_per_instance`` from expected load.
+"""Suggest scaling settings from the load, as the model server really serves it.
 
-Follows the AWS blog "Optimize your machine learning deployments with auto scaling on Amazon
-SageMaker": ``MaxCapacity = ceil(peak / per-instance throughput) * growth factor``, adapted to
-queued work. An instance working ``concurrency`` articles at a time, each taking
-``seconds_per_article``, clears ``concurrency / seconds_per_article`` articles a second; the
-backlog target is how many queued articles one instance clears within the acceptable wait.
-Measure ``seconds_per_article`` at that concurrency (concurrent requests share the GPU).
+One instance runs one model-server worker per GPU, and that worker takes one request at a time
+(the toolkit reads only ``data[0]``): concurrent invocations queue inside the container and run
+one after the other, so ``MaxConcurrentInvocationsPerInstance`` adds no throughput. What does is
+the articles of one request, which the handler batches on the GPU; the data path groups
+documents into such requests (``DataPathSettings``). So per-instance throughput is read from a
+throughput table (articles/s by batch; the default is an ESTIMATE for ml.g5.xlarge) at the
+batch the data path forms at the given peak.
 
-Run ``python -m constructs_lib.capacity_planner --help``.
+Two modes:
+
+- ``--peak-per-minute N``: sizing by arithmetic (the AWS blog's ``ceil(peak / per-instance
+  throughput) x growth factor``), then the recommendation simulated beside ours on a trace;
+- ``--p95-goal-minutes G``: searches ``max_capacity``, the backlog target and the spike setting
+  for the cheapest configuration whose simulated p95 time to summary meets the goal on a trace
+  (``constructs_lib.simulator``).
+
+Run ``python -m constructs_lib.capacity_planner --help``. Usage errors exit with status 2.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import dataclasses
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .data_path.settings import DataPathSettings
+from .simulator.engine import Options, Variant, simulate
+from .simulator.results import summarize
+from .simulator.throughput import ThroughputTable, load_table
+from .simulator.traffic import Document
+
 DEFAULT_GROWTH_FACTOR = 1.2
-# The Hugging Face async example's target, used when no acceptable wait is given.
+# The Hugging Face async example's target (requests per instance), used without a wait.
 DEFAULT_TARGET_BACKLOG_PER_INSTANCE = 5
 # Instance start, container start and model download took 7-9 minutes in the Hugging Face
 # async notebook.
 DEFAULT_COLD_START_MINUTES = 8.0
-# SageMaker's limit for MaxConcurrentInvocationsPerInstance.
-MAX_CONCURRENCY = 1000
+# Beyond these the planner refuses (or warns): no endpoint of this project is sized for more,
+# and account quotas for GPU endpoint instances are usually far lower.
+MAX_PEAK_PER_MINUTE = 1_000_000.0
+MIN_PEAK_PER_MINUTE = 0.001
+MAX_PLANNED_INSTANCES = 1000
+QUOTA_WARNING_INSTANCES = 20
+# Searched by --p95-goal-minutes (requests per instance; the backlog metric counts requests).
+SEARCH_TARGETS = (1.0, 2.0, 5.0, 10.0, 20.0)
+DEFAULT_SEARCH_MAX_CAPACITY = 10
+DEFAULT_PEAK_TRACE_MINUTES = 60.0
+PEAK_TRACE_MIN_DOCUMENTS = 10
+PEAK_TRACE_MAX_DOCUMENTS = 50_000
 
 
 class PlanningError(ValueError):
-    """Raised with every bad planner input at once (same shape as ``ConfigurationError``).
-
-    Separate from ``_validation`` so the planner imports no CDK: it is pure arithmetic and its
-    CLI starts no Node process.
-    """
+    """Raised with every bad planner input at once (same shape as ``ConfigurationError``)."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = tuple(problems)
@@ -48,6 +67,8 @@ class PlanningError(ValueError):
 class CapacityPlan:
     """The planner's numbers and the reasoning that produced them, one line per step."""
 
+    articles_per_request: float
+    seconds_per_request: float
     per_instance_per_minute: float
     instances_for_peak: int
     max_capacity: int
@@ -55,6 +76,7 @@ class CapacityPlan:
     wait_at_target_seconds: float
     cold_start_backlog: int
     reasoning: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
     def scaling_settings(self) -> dict[str, Any]:
         """The values for ``scaling`` in ``cdk.json`` (``ScalingSettings`` field names)."""
@@ -68,79 +90,95 @@ class CapacityPlan:
 def plan_capacity(
     *,
     peak_per_minute: float,
-    seconds_per_article: float,
-    concurrency: int,
     growth_factor: float = DEFAULT_GROWTH_FACTOR,
     max_wait_seconds: float | None = None,
     cold_start_minutes: float = DEFAULT_COLD_START_MINUTES,
+    table: ThroughputTable | None = None,
+    data_path: DataPathSettings | None = None,
 ) -> CapacityPlan:
-    """Plan capacity for a peak of ``peak_per_minute`` articles a minute.
+    """Plan capacity for a peak of ``peak_per_minute`` documents a minute.
 
-    Raises ``PlanningError`` listing every bad input.
+    ``table`` defaults to the ml.g5.xlarge estimate, ``data_path`` to ``DataPathSettings()``.
+    Raises ``PlanningError`` listing every bad input, and when the peak needs more than
+    ``MAX_PLANNED_INSTANCES`` instances.
     """
     problems: list[str] = []
-    _check_number(problems, "peak_per_minute", peak_per_minute, above=0)
-    _check_number(problems, "seconds_per_article", seconds_per_article, above=0)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-        problems.append(f"concurrency: must be a whole number (got {concurrency!r})")
-    elif not 1 <= concurrency <= MAX_CONCURRENCY:
-        problems.append(
-            f"concurrency: must be between 1 and {MAX_CONCURRENCY} (got {concurrency!r})"
-        )
-    _check_number(problems, "growth_factor", growth_factor, above=1)
+    _check(problems, "peak_per_minute", peak_per_minute, MIN_PEAK_PER_MINUTE, MAX_PEAK_PER_MINUTE)
+    _check(problems, "growth_factor", growth_factor, 1.0, 10.0, low_open=True)
     if max_wait_seconds is not None:
-        _check_number(problems, "max_wait_seconds", max_wait_seconds, above=0)
-    _check_number(problems, "cold_start_minutes", cold_start_minutes, above=0, allow_equal=True)
+        _check(problems, "max_wait_seconds", max_wait_seconds, 1.0, 86_400.0)
+    _check(problems, "cold_start_minutes", cold_start_minutes, 0.0, 120.0)
     if problems:
         raise PlanningError(problems)
+    table = table or load_table()
+    data_path = data_path or DataPathSettings()
 
     reasoning: list[str] = []
-    per_second = concurrency / seconds_per_article
-    per_minute = per_second * 60
+    per_second = peak_per_minute / 60.0
+    if data_path.enabled:
+        # A group opened by one document collects the others arriving within the window.
+        batch = min(
+            float(data_path.max_documents_per_request),
+            1.0 + per_second * data_path.batching_window_seconds,
+        )
+        reasoning.append(
+            f"The data path groups documents for up to {data_path.batching_window_seconds} s "
+            f"or {data_path.max_documents_per_request} documents: at {_num(peak_per_minute)} "
+            f"documents/min a request carries about {_num(batch)} article(s)."
+        )
+    else:
+        batch = 1.0
+        reasoning.append("The data path is disabled: one article per request.")
+    rate = table.articles_per_second(batch)
+    seconds_per_request = table.request_overhead_seconds + batch / rate
+    per_minute = batch / seconds_per_request * 60.0
     reasoning.append(
-        f"One instance runs {concurrency} article(s) at a time, {_num(seconds_per_article)} s "
-        f"each: {concurrency} / {_num(seconds_per_article)} s = {_num(per_second)} articles/s "
-        f"= {_num(per_minute)} articles/min per instance."
+        f"One instance serves one request at a time (one model-server worker per GPU; more "
+        f"concurrent invocations only queue): {_num(batch)} articles at {_num(rate)} articles/s "
+        f"+ {_num(table.request_overhead_seconds)} s per request = {_num(seconds_per_request)} s "
+        f"-> {_num(per_minute)} articles/min per instance ({table.label()})."
     )
-    instances_for_peak = _ceil(peak_per_minute / per_minute)
+    needed = peak_per_minute / per_minute
+    instances_for_peak = max(1, _ceil(needed))
+    if instances_for_peak > MAX_PLANNED_INSTANCES:
+        raise PlanningError(
+            [
+                f"peak_per_minute: {_num(peak_per_minute)} documents/min needs about "
+                f"{instances_for_peak} instances, more than the {MAX_PLANNED_INSTANCES} the "
+                "planner plans for (got "
+                f"{peak_per_minute!r}); split the load across endpoints or measure a faster "
+                "instance type with --throughput-table"
+            ]
+        )
     reasoning.append(
         f"Peak {_num(peak_per_minute)} articles/min / {_num(per_minute)} per instance = "
-        f"{_num(peak_per_minute / per_minute)} -> {instances_for_peak} instance(s) keep up "
-        "with the peak."
+        f"{_num(needed)} -> {instances_for_peak} instance(s) keep up with the peak."
     )
-    max_capacity = _ceil(instances_for_peak * growth_factor)
+    max_capacity = max(1, _ceil(instances_for_peak * growth_factor))
     reasoning.append(
         f"Growth factor {_num(growth_factor)}: {instances_for_peak} x {_num(growth_factor)} = "
         f"{_num(instances_for_peak * growth_factor)} -> max_capacity {max_capacity}."
     )
-
     if max_wait_seconds is None:
         target = DEFAULT_TARGET_BACKLOG_PER_INSTANCE
         reasoning.append(
-            f"No acceptable wait given: keeping target_backlog_per_instance {target} "
+            f"No acceptable wait given: keeping target_backlog_per_instance {target} requests "
             "(the Hugging Face example's)."
         )
     else:
-        clearable = math.floor(round(per_second * max_wait_seconds, 9))
+        clearable = math.floor(round(max_wait_seconds / seconds_per_request, 9))
+        target = max(1, clearable)
         reasoning.append(
-            f"Within the acceptable wait of {_num(max_wait_seconds)} s one instance clears "
-            f"{_num(per_second)} x {_num(max_wait_seconds)} = "
-            f"{_num(per_second * max_wait_seconds)} -> {clearable} queued article(s)."
+            f"The backlog metric counts requests: within {_num(max_wait_seconds)} s one "
+            f"instance clears {_num(max_wait_seconds)} / {_num(seconds_per_request)} s = "
+            f"{_num(max_wait_seconds / seconds_per_request)} -> {target} queued request(s)"
+            + (" (at least 1)." if clearable < 1 else ".")
         )
-        target = clearable
-        if target < concurrency:
-            target = concurrency
-            reasoning.append(
-                f"That is below the concurrency ({concurrency}): raised to {target}, or "
-                "instances would scale out with idle slots. A wait shorter than one article's "
-                "processing time cannot be promised while instances are busy."
-            )
-    wait_at_target = target / per_second
+    wait_at_target = target * seconds_per_request
     reasoning.append(
-        f"target_backlog_per_instance {target}: at the target a new article waits about "
-        f"{target} / {_num(per_second)} per s = {_num(wait_at_target)} s before it starts."
+        f"target_backlog_per_instance {target}: at the target a new request waits about "
+        f"{target} x {_num(seconds_per_request)} s = {_num(wait_at_target)} s before it starts."
     )
-
     cold_start_backlog = _ceil(peak_per_minute * cold_start_minutes)
     if cold_start_backlog:
         reasoning.append(
@@ -153,7 +191,21 @@ def plan_capacity(
         "min_capacity 0: the endpoint scales to zero when idle and the wake-up alarm brings "
         "it back."
     )
+    warnings: list[str] = []
+    if max_capacity > QUOTA_WARNING_INSTANCES:
+        warnings.append(
+            f"max_capacity {max_capacity}: check your account's SageMaker quota for "
+            f"{table.instance_type} endpoint usage before deploying; default quotas for GPU "
+            "instances are often lower."
+        )
+    if table.kind == "estimate":
+        warnings.append(
+            f"Throughput comes from the {table.label()}: measure your own and pass it with "
+            "--throughput-table before relying on these numbers."
+        )
     return CapacityPlan(
+        articles_per_request=batch,
+        seconds_per_request=seconds_per_request,
         per_instance_per_minute=per_minute,
         instances_for_peak=instances_for_peak,
         max_capacity=max_capacity,
@@ -161,22 +213,94 @@ def plan_capacity(
         wait_at_target_seconds=wait_at_target,
         cold_start_backlog=cold_start_backlog,
         reasoning=tuple(reasoning),
+        warnings=tuple(warnings),
     )
 
 
-def _check_number(
-    problems: list[str], name: str, value: Any, *, above: float, allow_equal: bool = False
+@dataclass(frozen=True, kw_only=True)
+class SearchResult:
+    """The cheapest variant meeting the goal (None if none did) and every candidate tried."""
+
+    best: Variant | None
+    best_summary: dict[str, Any] | None
+    candidates: tuple[dict[str, Any], ...]
+
+
+def search(
+    documents: list[Document],
+    base: Variant,
+    options: Options,
+    *,
+    p95_goal_minutes: float,
+    max_capacity_limit: int = DEFAULT_SEARCH_MAX_CAPACITY,
+    targets: Sequence[float] = SEARCH_TARGETS,
+) -> SearchResult:
+    """Simulate ``base`` with every max_capacity (1..limit), target and spike setting; keep the
+    cheapest whose p95 meets ``p95_goal_minutes`` with nothing expired (ties: fewer instances,
+    then a higher target, then without the spike policy)."""
+    problems: list[str] = []
+    _check(problems, "p95_goal_minutes", p95_goal_minutes, 0.1, 10_000.0)
+    if (
+        isinstance(max_capacity_limit, bool)
+        or not isinstance(max_capacity_limit, int)
+        or not 1 <= max_capacity_limit <= 100
+    ):
+        problems.append(
+            f"max_capacity_limit: must be a whole number from 1 to 100 (got {max_capacity_limit!r})"
+        )
+    if problems:
+        raise PlanningError(problems)
+    best: tuple[tuple[float, int, float, bool], Variant, dict[str, Any]] | None = None
+    candidates: list[dict[str, Any]] = []
+    floor = base.scaling.min_capacity
+    for max_capacity in range(max(1, floor), max_capacity_limit + 1):
+        for target in targets:
+            for spike in (False, True):
+                scaling = dataclasses.replace(
+                    base.scaling,
+                    max_capacity=max_capacity,
+                    target_backlog_per_instance=target,
+                    spike_enabled=spike,
+                    # Schedules must stay within the new bounds; searched settings drop them.
+                    scheduled_actions=(),
+                )
+                name = f"max {max_capacity}, target {target:g}" + (", spike" if spike else "")
+                variant = dataclasses.replace(base, name=name, scaling=scaling)
+                summary = summarize(simulate(documents, variant, options), options)
+                candidates.append(summary)
+                p95 = summary["p95_minutes"]
+                if p95 is None or p95 > p95_goal_minutes or summary["expired"]:
+                    continue
+                key = (summary["cost_usd"], max_capacity, -target, spike)
+                if best is None or key < best[0]:
+                    best = (key, variant, summary)
+    if best is None:
+        return SearchResult(best=None, best_summary=None, candidates=tuple(candidates))
+    return SearchResult(best=best[1], best_summary=best[2], candidates=tuple(candidates))
+
+
+def _check(
+    problems: list[str],
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
 ) -> None:
-    # Local rather than _validation.check_number: no CDK tokens here, and NaN (which argparse
-    # accepts) passes every comparison, so it needs its own check.
+    # Bounds on every input keep the arithmetic finite (1e308 x 60 overflows) and the answer
+    # one the configuration accepts.
     if isinstance(value, bool) or not isinstance(value, int | float):
         problems.append(f"{name}: must be a number (got {value!r})")
     elif not math.isfinite(value):
         problems.append(f"{name}: must be a finite number (got {value!r})")
-    elif allow_equal and value < above:
-        problems.append(f"{name}: must be at least {above:g} (got {value!r})")
-    elif not allow_equal and value <= above:
-        problems.append(f"{name}: must be greater than {above:g} (got {value!r})")
+    elif (value <= low if low_open else value < low) or value > high:
+        span = (
+            f"above {_num(low)} and at most {_num(high)}"
+            if low_open
+            else f"from {_num(low)} to {_num(high)}"
+        )
+        problems.append(f"{name}: must be a number {span} (got {value!r})")
 
 
 def _ceil(value: float) -> int:
@@ -184,75 +308,22 @@ def _ceil(value: float) -> int:
     return math.ceil(round(value, 9))
 
 
-def _num(value: float) -> str:
+def plain_number(value: float) -> str:
+    """``value`` as the reasoning prints it: whole numbers without a point, else 4 digits."""
     return f"{value:.4g}" if value != int(value) else str(int(value))
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m constructs_lib.capacity_planner",
-        description=(
-            "Suggest max_capacity and target_backlog_per_instance for the endpoint's scaling "
-            "settings from the expected peak load."
-        ),
-    )
-    parser.add_argument(
-        "--peak-per-minute", type=float, required=True, help="articles arriving per minute at peak"
-    )
-    parser.add_argument(
-        "--seconds-per-article",
-        type=float,
-        required=True,
-        help="mean processing time of one article, measured at --concurrency",
-    )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        required=True,
-        help="MaxConcurrentInvocationsPerInstance of the endpoint",
-    )
-    parser.add_argument(
-        "--growth-factor",
-        type=float,
-        default=DEFAULT_GROWTH_FACTOR,
-        help=f"headroom above the peak, > 1 (default {DEFAULT_GROWTH_FACTOR})",
-    )
-    parser.add_argument(
-        "--max-wait-seconds",
-        type=float,
-        default=None,
-        help="acceptable time an article waits in the queue before processing starts",
-    )
-    parser.add_argument(
-        "--cold-start-minutes",
-        type=float,
-        default=DEFAULT_COLD_START_MINUTES,
-        help=f"time from zero to a serving instance (default {DEFAULT_COLD_START_MINUTES:g})",
-    )
-    return parser
+_num = plain_number
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        plan = plan_capacity(
-            peak_per_minute=args.peak_per_minute,
-            seconds_per_article=args.seconds_per_article,
-            concurrency=args.concurrency,
-            growth_factor=args.growth_factor,
-            max_wait_seconds=args.max_wait_seconds,
-            cold_start_minutes=args.cold_start_minutes,
-        )
-    except PlanningError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for line in plan.reasoning:
-        print(f"- {line}")
-    print()
-    print('Suggested "scaling" values for cdk.json:')
-    print(json.dumps({"scaling": plan.scaling_settings()}, indent=2))
-    return 0
+    """The command line (``planner_cli``); ``python -m constructs_lib.capacity_planner --help``."""
+    from .planner_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .simulator.cli import run
+
+    raise SystemExit(run(main))

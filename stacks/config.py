@@ -36,10 +36,7 @@ from constructs_lib.model_source import (
 )
 from constructs_lib.monitoring_settings import MonitoringSettings
 from constructs_lib.s3_uri import model_data_uri_problems
-
-# TODO(scaling_settings): import from constructs_lib.scaling_settings once it exists; until then
-# this one import still pulls in aws_cdk (tests/test_config.py::test_config_imports_without_cdk).
-from constructs_lib.scaling import ScalingSettings
+from constructs_lib.scaling_settings import ScalingSettings
 
 if TYPE_CHECKING:
     from aws_cdk import RemovalPolicy

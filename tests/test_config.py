@@ -573,11 +573,6 @@ def test_config_itself_imports_nothing_of_the_cdk_but_scaling_settings() -> None
     assert result.stdout.strip() == "[]"
 
 
-@pytest.mark.xfail(
-    not (ROOT / "constructs_lib" / "scaling_settings.py").exists(),
-    reason="ScalingSettings still comes from scaling.py (CDK) until scaling_settings.py lands",
-    strict=True,
-)
 def test_config_imports_without_cdk() -> None:
     code = "import sys, stacks.config\nprint('aws_cdk' in sys.modules)\n"
     result = subprocess.run(

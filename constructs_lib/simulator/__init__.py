@@ -1,0 +1,32 @@
+"""A scaling simulator: replays uploads through the data path, the endpoint and its policies.
+
+Pure Python (no CDK, no AWS). It reads the same ``ScalingSettings`` and ``DataPathSettings`` as
+the stack (``settings_loader``), groups documents into requests as the dispatcher does
+(``traffic``), serves them as the model server does, one request at a time per instance at the
+rate of the throughput table (``throughput``), and scales with the policies our constructs
+deploy, evaluated on one-minute CloudWatch datapoints published late (``policies``,
+``cloudwatch``, ``schedules``). It is a simulation of documented behaviour, not a measurement of
+AWS: ``docs/scaling.md`` lists the assumptions. Run ``python -m constructs_lib.simulator --help``.
+"""
+
+from __future__ import annotations
+
+from .engine import ColdStart, Options, Run, Variant, simulate
+from .errors import SimulationError
+from .results import summarize
+from .throughput import ThroughputTable, load_table
+from .traffic import Document, Request
+
+__all__ = [
+    "ColdStart",
+    "Document",
+    "Options",
+    "Request",
+    "Run",
+    "SimulationError",
+    "ThroughputTable",
+    "Variant",
+    "load_table",
+    "simulate",
+    "summarize",
+]

@@ -1,0 +1,206 @@
+"""The scaling and data path settings of an environment, read from ``cdk.json`` like the stack.
+
+``stacks/config.py`` loads the whole app configuration but imports the CDK (its removal policies
+and construct-level checks); the simulator must run without it. So this reader takes only what
+the simulation needs from ``context.summarizer.environments.<env>``, with the same merge rules
+(``-c summarizer.scaling.max_capacity=10`` overrides one key; values parse as JSON where they
+can, else stay text), and builds the same ``ScalingSettings`` and ``DataPathSettings``, whose own
+``problems()`` then check them exactly as a synth would. Keys it does not need are left to the
+stack's configuration to check.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..data_path.settings import DataPathSettings
+from ..scaling_settings import ScalingSettings, ScheduledCapacity
+from .engine import COLD_STARTS, ColdStart, Variant
+from .errors import SimulationError
+
+CONTEXT_KEY = "summarizer"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Environment:
+    """What the simulator takes from one environment's configuration."""
+
+    name: str
+    scaling: ScalingSettings
+    data_path: DataPathSettings
+    cold_start: ColdStart
+    instance_type: str
+
+    def variant(self, name: str | None = None) -> Variant:
+        """This environment as a simulation variant."""
+        return Variant(
+            name=name or self.name,
+            scaling=self.scaling,
+            data_path=self.data_path,
+            cold_start=self.cold_start,
+        )
+
+
+def parse_overrides(pairs: Sequence[str], subject: str = "-c") -> dict[str, Any]:
+    """``summarizer.a.b=value`` pairs as a nested mapping below ``summarizer``."""
+    problems: list[str] = []
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, equals, raw = pair.partition("=")
+        key = key.strip()
+        if not equals or not key.startswith(f"{CONTEXT_KEY}.") or key == f"{CONTEXT_KEY}.":
+            problems.append(
+                f"{pair!r}: must look like 'summarizer.<section>.<key>=<value>', e.g. "
+                "'summarizer.scaling.max_capacity=10'"
+            )
+            continue
+        *parents, leaf = key[len(CONTEXT_KEY) + 1 :].split(".")
+        node = overrides
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                problems.append(f"{pair!r}: {part} is already set to a value")
+                break
+            node = child
+        else:
+            node[leaf] = _value(raw)
+    if problems:
+        raise SimulationError(subject, problems)
+    return overrides
+
+
+def _value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def load_environment(
+    cdk_json: Path | str,
+    environment: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    cold_start: str | None = None,
+) -> Environment:
+    """One environment's settings from ``cdk_json`` with ``overrides`` merged in.
+
+    ``cold_start`` (``hub`` or ``staged``) overrides what the configuration implies: staged
+    weights when ``model_data_uri`` is set, else a download from the Hub.
+    """
+    source = Path(cdk_json)
+    subject = f"{source} environment {environment!r}"
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SimulationError(
+            str(source), [f"cannot be read ({error.strerror or error})"]
+        ) from None
+    except ValueError as error:
+        raise SimulationError(str(source), [f"is not valid JSON ({error})"]) from None
+    block = document.get("context", {}).get(CONTEXT_KEY) if isinstance(document, dict) else None
+    environments = block.get("environments") if isinstance(block, dict) else None
+    if not isinstance(environments, dict):
+        raise SimulationError(
+            str(source), [f"context.{CONTEXT_KEY} must hold {{'environments': {{...}}}}"]
+        )
+    if environment not in environments:
+        known = ", ".join(environments) or "none"
+        raise SimulationError(
+            str(source), [f"environment: unknown environment {environment!r} (known: {known})"]
+        )
+    section = environments[environment]
+    if not isinstance(section, dict):
+        raise SimulationError(subject, [f"must be an object (got {section!r})"])
+    data = _merge(section, overrides or {})
+    problems: list[str] = []
+    scaling = _build(ScalingSettings, data.get("scaling", {}), "scaling", problems)
+    data_path = _build(DataPathSettings, data.get("data_path", {}), "data_path", problems)
+    if scaling is not None:
+        problems += [f"scaling.{p}" for p in scaling.problems()]
+    if data_path is not None:
+        problems += [f"data_path.{p}" for p in data_path.problems()]
+    instance_type = data.get("instance_type", "ml.g5.xlarge")
+    if not isinstance(instance_type, str):
+        problems.append(f"instance_type: must be str (got {instance_type!r})")
+    kind = cold_start or ("staged" if data.get("model_data_uri") else "hub")
+    if kind not in COLD_STARTS:
+        problems.append(f"cold start: must be one of {', '.join(COLD_STARTS)} (got {kind!r})")
+    if problems or scaling is None or data_path is None:
+        raise SimulationError(subject, problems)
+    return Environment(
+        name=environment,
+        scaling=scaling,
+        data_path=data_path,
+        cold_start=COLD_STARTS[kind],
+        instance_type=instance_type,
+    )
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _build(cls: Any, data: Any, path: str, problems: list[str]) -> Any:
+    """An instance of the dataclass ``cls`` from ``data``; type problems are collected."""
+    if not isinstance(data, Mapping):
+        problems.append(f"{path}: must be an object (got {data!r})")
+        return None
+    hints = typing.get_type_hints(cls)
+    # A list, not a set: problems come out in field order, the same on every run.
+    fields = [f.name for f in dataclasses.fields(cls) if f.init]
+    before = len(problems)
+    for key in data:
+        if key not in fields:
+            problems.append(f"{path}.{key}: unknown key (known: {', '.join(sorted(fields))})")
+    kwargs: dict[str, Any] = {}
+    for name in (f for f in fields if f in data):
+        kwargs[name] = _convert(data[name], hints[name], f"{path}.{name}", problems)
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and f.name not in data
+    ]
+    problems += [f"{path}.{name}: required" for name in required]
+    if len(problems) > before:
+        return None
+    return cls(**kwargs)
+
+
+def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is ScheduledCapacity:
+        return _build(ScheduledCapacity, value, path, problems)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            problems.append(f"{path}: must be a list (got {value!r})")
+            return None
+        return tuple(_convert(v, args[0], f"{path}[{i}]", problems) for i, v in enumerate(value))
+    if type(None) in args:
+        if value is None:
+            return None
+        (tp,) = [a for a in args if a is not type(None)]
+    checks = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }
+    if not checks.get(tp, False):
+        problems.append(f"{path}: must be {getattr(tp, '__name__', tp)} (got {value!r})")
+        return None
+    return float(value) if tp is float else value
