@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from aws_cdk import CfnResource
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -210,29 +208,13 @@ class AsyncEndpoint(AsyncEndpointBase):
 
     @staticmethod
     def from_endpoint_attributes(
-        scope: Construct,
-        construct_id: str,
-        *,
-        endpoint_name: str,
-        variant_name: str = "AllTraffic",
-        bucket: s3.IBucket | None = None,
-        key: kms.IKey | None = None,
-        input_prefix: str = "inputs/",
-        output_prefixes: tuple[str, ...] = ("results/", "failures/"),
+        scope: Construct, construct_id: str, **attributes: Any
     ) -> IAsyncEndpoint:
         """An endpoint created elsewhere, with the bucket (and key) its callers write and read.
 
-        Defaults: variant ``AllTraffic``, no bucket (``grant_invoke_async`` then grants only
-        ``InvokeEndpointAsync``), inputs under ``inputs/``, outputs under ``results/`` and
-        ``failures/``.
+        ``attributes`` are ``ImportedAsyncEndpoint``'s: ``endpoint_name``, and optionally
+        ``variant_name`` (default ``AllTraffic``), ``bucket`` (default none: ``grant_invoke_async``
+        then grants only ``InvokeEndpointAsync``), ``key``, ``input_prefix`` (``inputs/``) and
+        ``output_prefixes`` (``results/``, ``failures/``).
         """
-        return ImportedAsyncEndpoint(
-            scope,
-            construct_id,
-            endpoint_name=endpoint_name,
-            variant_name=variant_name,
-            bucket=bucket,
-            key=key,
-            input_prefix=input_prefix,
-            output_prefixes=output_prefixes,
-        )
+        return ImportedAsyncEndpoint(scope, construct_id, **attributes)
