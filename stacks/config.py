@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import types
 import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from constructs_lib.model_source import (
 from constructs_lib.monitoring_settings import MonitoringSettings
 from constructs_lib.s3_uri import model_data_uri_problems
 from constructs_lib.scaling_settings import ScalingSettings
+from constructs_lib.settings_io import build, cli_value, merge, without_none
 
 if TYPE_CHECKING:
     from aws_cdk import RemovalPolicy
@@ -215,117 +215,11 @@ def _is_int(value: Any) -> bool:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
-    """Check ``value`` against the annotation ``tp`` and convert lists/dicts; collect problems."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _convert(value, inner, path, problems)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, Mapping):
-            problems.append(f"{path}: must be an object (got {value!r})")
-            return None
-        return _build(tp, value, path, problems)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            problems.append(f"{path}: must be a list (got {value!r})")
-            return None
-        items = [_convert(v, args[0], f"{path}[{i}]", problems) for i, v in enumerate(value)]
-        return tuple(items)
-    if origin is dict:
-        if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            problems.append(f"{path}: must be an object of strings (got {value!r})")
-            return None
-        return dict(value)
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, int | float) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }.get(tp)
-    if ok is None:
-        raise TypeError(f"unsupported configuration type {tp!r} at {path}")
-    if not ok:
-        problems.append(f"{path}: must be {_type_name(tp)} (got {value!r})")
-        return None
-    return float(value) if tp is float else value
-
-
-def _build(
-    cls: Any,
-    data: Mapping[str, Any],
-    path: str,
-    problems: list[str],
-    reserved: frozenset[str] = frozenset(),
-) -> Any:
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    prefix = f"{path}." if path else ""
-    known = ", ".join(sorted(set(fields) - reserved))
-    for key in data:
-        if key not in fields:
-            problems.append(f"{prefix}{key}: unknown key (known: {known})")
-    kwargs: dict[str, Any] = {}
-    before = len(problems)
-    for name, field in fields.items():
-        if name not in data:
-            continue
-        value = data[name]
-        if dataclasses.is_dataclass(hints[name]) and isinstance(value, Mapping):
-            # A partial section overrides the default section key by key, not as a whole.
-            default = (
-                field.default_factory()
-                if field.default_factory is not dataclasses.MISSING
-                else field.default
-            )
-            if dataclasses.is_dataclass(default) and not isinstance(default, type):
-                value = _merge(_plain(default), value)
-        kwargs[name] = _convert(value, hints[name], f"{prefix}{name}", problems)
-    if len(problems) > before:
-        return None
-    missing = [
-        name
-        for name, f in fields.items()
-        if name not in kwargs
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    for name in missing:
-        problems.append(f"{prefix}{name}: required")
-    if missing:
-        return None
-    return cls(**kwargs)
-
-
-def _plain(instance: Any) -> dict[str, Any]:
-    """A dataclass instance as the plain mapping configuration would spell it."""
-    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance) if f.init}
-
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _field_type(path: list[str]) -> Any:
     """The annotation of the AppConfig field at ``path`` (``["scaling", "max_capacity"]``)."""
     tp: Any = AppConfig
     for part in path:
-        tp = _without_none(tp)
+        tp = without_none(tp)
         if typing.get_origin(tp) is dict:
             # A key of a mapping field (model_environment.BATCH): its value type.
             tp = typing.get_args(tp)[1]
@@ -335,25 +229,7 @@ def _field_type(path: list[str]) -> Any:
         tp = typing.get_type_hints(tp).get(part)
         if tp is None:
             return None
-    return _without_none(tp)
-
-
-def _without_none(tp: Any) -> Any:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0] if len(args) == 1 else tp
-    return tp
-
-
-def _cli_value(raw: Any, field_type: Any) -> Any:
-    """Command-line context arrives as strings: a string field takes the text as given (so
-    ``123456789012`` stays an account id); other fields read JSON where it parses."""
-    if not isinstance(raw, str) or field_type is str:
-        return raw
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+    return without_none(tp)
 
 
 def _cli_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -365,7 +241,7 @@ def _cli_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
         node = overrides
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = _cli_value(raw, _field_type([*parents, leaf]))
+        node[leaf] = cli_value(raw, _field_type([*parents, leaf]))
     return overrides
 
 
@@ -414,12 +290,12 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
                 f"(got {json.dumps(section)})"
             )
             continue
-        data = _merge(section, overrides)
+        data = merge(section, overrides)
         found: list[str] = []
         if "name" in data:
             found.append("name: unknown key (the environment's key in cdk.json names it)")
             data = {k: v for k, v in data.items() if k != "name"}
-        config = _build(AppConfig, {"name": name, **data}, "", found, frozenset({"name"}))
+        config = build(AppConfig, {"name": name, **data}, "", found, frozenset({"name"}))
         if config is not None:
             found += config.problems()
         problems += [f"[{name}] {p}" for p in found]

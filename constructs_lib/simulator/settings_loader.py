@@ -1,25 +1,24 @@
 """The scaling and data path settings of an environment, read from ``cdk.json`` like the stack.
 
-``stacks/config.py`` loads the whole app configuration but imports the CDK (its removal policies
-and construct-level checks); the simulator must run without it. So this reader takes only what
-the simulation needs from ``context.summarizer.environments.<env>``, with the same merge rules
-(``-c summarizer.scaling.max_capacity=10`` overrides one key; values parse as JSON where they
-can, else stay text), and builds the same ``ScalingSettings`` and ``DataPathSettings``, whose own
-``problems()`` then check them exactly as a synth would. Keys it does not need are left to the
-stack's configuration to check.
+This reader takes only what the simulation needs from ``context.summarizer.environments.<env>``
+and builds the same ``ScalingSettings`` and ``DataPathSettings`` with the app's own loader
+(``constructs_lib.settings_io``: the same merge rules, types and messages; ``-c
+summarizer.scaling.max_capacity=10`` overrides one key; values parse as JSON where they can, else
+stay text); their own ``problems()`` then check them exactly as a synth would. Keys it does not
+need are left to the stack's configuration to check.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..data_path.settings import DataPathSettings
-from ..scaling_settings import ScalingSettings, ScheduledCapacity
+from ..scaling_settings import ScalingSettings
+from ..settings_io import build, cli_value, merge
 from .engine import COLD_STARTS, ColdStart, Variant
 from .errors import SimulationError
 
@@ -68,17 +67,10 @@ def parse_overrides(pairs: Sequence[str], subject: str = "-c") -> dict[str, Any]
                 break
             node = child
         else:
-            node[leaf] = _value(raw)
+            node[leaf] = cli_value(raw, None)
     if problems:
         raise SimulationError(subject, problems)
     return overrides
-
-
-def _value(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
 
 
 def load_environment(
@@ -117,10 +109,10 @@ def load_environment(
     section = environments[environment]
     if not isinstance(section, dict):
         raise SimulationError(subject, [f"must be an object (got {section!r})"])
-    data = _merge(section, overrides or {})
+    data = merge(section, overrides or {})
     problems: list[str] = []
-    scaling = _build(ScalingSettings, data.get("scaling", {}), "scaling", problems)
-    data_path = _build(DataPathSettings, data.get("data_path", {}), "data_path", problems)
+    scaling = _section(ScalingSettings, data, "scaling", problems)
+    data_path = _section(DataPathSettings, data, "data_path", problems)
     if scaling is not None:
         problems += [f"scaling.{p}" for p in scaling.problems()]
     if data_path is not None:
@@ -142,65 +134,10 @@ def load_environment(
     )
 
 
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _build(cls: Any, data: Any, path: str, problems: list[str]) -> Any:
-    """An instance of the dataclass ``cls`` from ``data``; type problems are collected."""
-    if not isinstance(data, Mapping):
-        problems.append(f"{path}: must be an object (got {data!r})")
+def _section(cls: Any, data: Mapping[str, Any], name: str, problems: list[str]) -> Any:
+    """The settings section ``name`` of ``data`` as ``cls``, through the app's own loader."""
+    section = data.get(name, {})
+    if not isinstance(section, Mapping):
+        problems.append(f"{name}: must be an object (got {section!r})")
         return None
-    hints = typing.get_type_hints(cls)
-    # A list, not a set: problems come out in field order, the same on every run.
-    fields = [f.name for f in dataclasses.fields(cls) if f.init]
-    before = len(problems)
-    for key in data:
-        if key not in fields:
-            problems.append(f"{path}.{key}: unknown key (known: {', '.join(sorted(fields))})")
-    kwargs: dict[str, Any] = {}
-    for name in (f for f in fields if f in data):
-        kwargs[name] = _convert(data[name], hints[name], f"{path}.{name}", problems)
-    required = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.init
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-        and f.name not in data
-    ]
-    problems += [f"{path}.{name}: required" for name in required]
-    if len(problems) > before:
-        return None
-    return cls(**kwargs)
-
-
-def _convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is ScheduledCapacity:
-        return _build(ScheduledCapacity, value, path, problems)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            problems.append(f"{path}: must be a list (got {value!r})")
-            return None
-        return tuple(_convert(v, args[0], f"{path}[{i}]", problems) for i, v in enumerate(value))
-    if type(None) in args:
-        if value is None:
-            return None
-        (tp,) = [a for a in args if a is not type(None)]
-    checks = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, int | float) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }
-    if not checks.get(tp, False):
-        problems.append(f"{path}: must be {getattr(tp, '__name__', tp)} (got {value!r})")
-        return None
-    return float(value) if tp is float else value
+    return build(cls, section, name, problems)
