@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from .._validation import ConfigurationError
 
 
-class SimulationError(ValueError):
+class SimulationError(ConfigurationError):
     """Raised with every problem of a trace, a table or settings at once.
 
     ``subject`` names what was read (a file, an option, a variant) so the message says where to
-    look; the CLI prints ``str(error)`` and exits with status 2.
+    look; the CLI prints ``str(error)`` and exits with status 2. The message has the shape of
+    every configuration error of this project (``ConfigurationError``).
     """
-
-    def __init__(self, subject: str, problems: Sequence[str]) -> None:
-        self.subject = subject
-        self.problems = tuple(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        count = len(self.problems)
-        super().__init__(f"{subject}: {count} problem{'s' if count != 1 else ''}:\n{lines}")
