@@ -36,7 +36,11 @@ REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$")
 BRANCH = re.compile(r"^[^\s~^:?*\[\\]+$")
 BUCKET = re.compile(r"^(?!xn--)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$")
-PIPELINE_NAME = re.compile(r"^[A-Za-z0-9.@_-]{1,100}$")
+# At most 30 characters: the smoke roles' names (at most 64) are built from it.
+PIPELINE_NAME = re.compile(r"^[A-Za-z0-9.@_-]{1,30}$")
+# The smoke step assumes its role from CodeBuild's own role session (role chaining), which AWS
+# caps at one hour; the rest of the hour is left for installing the client.
+MAX_SMOKE_MINUTES = 45
 S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?$")
 # The values CloudWatch Logs accepts for a log group's retention.
 LOG_RETENTION_DAYS = (
@@ -129,13 +133,17 @@ class PipelineSettings:
             problems.append(f"region: must look like 'us-east-1' (got {self.region!r})")
         if not PIPELINE_NAME.match(self.pipeline_name):
             problems.append(
-                "pipeline_name: must be 1-100 letters, digits and . @ _ - "
-                f"(got {self.pipeline_name!r})"
+                "pipeline_name: must be 1-30 letters, digits and . @ _ - (the smoke roles' "
+                f"names start with it) (got {self.pipeline_name!r})"
             )
         problems += self._source_problems()
         problems += self._stage_problems(environments)
         check_int(
-            problems, "smoke_timeout_minutes", self.smoke_timeout_minutes, minimum=5, maximum=480
+            problems,
+            "smoke_timeout_minutes",
+            self.smoke_timeout_minutes,
+            minimum=5,
+            maximum=MAX_SMOKE_MINUTES,
         )
         if self.notification_topic_arn is not None:
             if not TOPIC_ARN.match(self.notification_topic_arn):
