@@ -397,6 +397,13 @@ class PipelineStack(Stack):
         """``make stage-model`` (scripts/stage_model.py, another part of the project)."""
         bucket, _, prefix = target_uri.removeprefix("s3://").partition("/")
         objects = f"arn:{self.partition}:s3:::{bucket}/{prefix}*"
+        shown = "<AWS::Partition>" if cdk.Token.is_unresolved(self.partition) else self.partition
+        acknowledge(
+            self,
+            f"AwsSolutions-IAM5[Resource::arn:{shown}:s3:::{bucket}/{prefix}*]",
+            "The staging command names the archive per model revision; it may write only under "
+            "the configured stage_model.target_uri prefix.",
+        )
         return pipelines.CodeBuildStep(
             "StageModel",
             input=self.source,
@@ -428,9 +435,15 @@ class PipelineStack(Stack):
                     "CDK Pipelines grants each action role read/write on its artifact bucket and "
                     f"key with these action groups (Bucket.grant_read_write): {why}.",
                 )
-        partition_region_account = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>"
-        logs_arn = partition_region_account.format(service="logs")
-        reports_arn = partition_region_account.format(service="codebuild")
+
+        # cdk-nag prints pseudo parameters as <AWS::...> and a pinned environment literally.
+        def shown(value: str, pseudo: str) -> str:
+            return f"<AWS::{pseudo}>" if cdk.Token.is_unresolved(value) else value
+
+        partition = shown(self.partition, "Partition")
+        region, account = shown(self.region, "Region"), shown(self.account, "AccountId")
+        logs_arn = f"arn:{partition}:logs:{region}:{account}"
+        reports_arn = f"arn:{partition}:codebuild:{region}:{account}"
         for project in self.node.find_all():
             if not isinstance(project, codebuild.CfnProject):
                 continue
@@ -446,7 +459,7 @@ class PipelineStack(Stack):
                 "CodeBuild report groups of this one project (named per report).",
             )
         for finding, why in {
-            "AwsSolutions-IAM5[Resource::arn:*:iam::<AWS::AccountId>:role/*]": (
+            f"AwsSolutions-IAM5[Resource::arn:*:iam::{account}:role/*]": (
                 "Self-mutation assumes only the CDK bootstrap roles (a condition on their "
                 "aws-cdk:bootstrap-role tag), whose names depend on the bootstrap qualifier."
             ),
