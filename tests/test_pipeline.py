@@ -308,7 +308,7 @@ def test_smoke_role_reads_the_jobs_table_when_the_stack_has_one() -> None:
 
     from app import summarization_stack
     from stacks.config import load_configs
-    from stacks.pipeline_stack import SmokeTestAccess
+    from stacks.pipeline_stage import SmokeTestAccess
 
     app = cdk.App(context=cdk_json_context())
     (dev, _) = load_configs({"summarizer": cdk_json_context()["summarizer"]})
@@ -832,3 +832,51 @@ def test_variant_passes_cfn_lint_and_cdk_nag(variant_outdir: Path) -> None:
         if not all("/Model/ExecutionRole/" in c["constructPath"] for c in v["violatingConstructs"])
     ]
     assert others == []
+
+
+def test_variant_artifact_key_lets_the_other_accounts_deploy_role_decrypt(variant: Any) -> None:
+    (definition,) = variant.find_resources("AWS::CodePipeline::Pipeline").values()
+    key_id = definition["Properties"]["ArtifactStore"]["EncryptionKey"]["Id"]["Fn::GetAtt"][0]
+    statements = variant.find_resources("AWS::KMS::Key")[key_id]["Properties"]["KeyPolicy"][
+        "Statement"
+    ]
+    assert any(
+        "kms:Decrypt" in s["Action"]
+        and "222222222222:role/cdk-hnb659fds-deploy-role-222222222222" in json.dumps(s)
+        for s in statements
+    )
+
+
+def test_app_py_prints_a_bad_pipeline_section_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    context = {
+        "summarizer": {
+            "environments": {"dev": {}},
+            "pipeline": {"repository": "owner/name", "stages": [{"environment": "qa"}]},
+        }
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={
+            "CDK_CONTEXT_JSON": json.dumps(context),
+            "CDK_OUTDIR": str(tmp_path),
+            "CDK_VALIDATION": "false",
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Invalid summarizer configuration: 2 problems:\n"
+        "  - pipeline.connection_arn: required with repository (got None)\n"
+        "  - pipeline.stages[0].environment: unknown environment 'qa' (known: dev)\n"
+    )
