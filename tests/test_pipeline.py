@@ -880,3 +880,17 @@ def test_app_py_prints_a_bad_pipeline_section_without_a_traceback(tmp_path: Path
         "  - pipeline.connection_arn: required with repository (got None)\n"
         "  - pipeline.stages[0].environment: unknown environment 'qa' (known: dev)\n"
     )
+
+
+def test_variant_from_cdk_json_synthesizes_with_plain_make_synth(variant: Any) -> None:
+    spec = build_spec(project_running(variant, "make test"))
+    assert spec["phases"]["build"]["commands"] == ["make test", "make synth"]
+
+
+def test_stage_model_needs_its_target_uri() -> None:
+    assert problems_of({**example(), "stage_model": {}}) == (
+        "pipeline.stage_model.target_uri: required",
+    )
+    assert problems_of({**example(), "stage_model": {"target_uri": "models/"}}) == (
+        "pipeline.stage_model.target_uri: must look like 's3://bucket/prefix/' (got 'models/')",
+    )
