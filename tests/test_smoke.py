@@ -182,8 +182,13 @@ def test_timeout_lists_every_missing_half_and_backs_off(aws: boto3.Session) -> N
     endpoint_answers((False, GOOD), (True, ERROR))
     # The summary's notification arrives, the error notification never does.
     clock = FakeClock(recorder(aws, 3, {SUMMARY_ID: "succeeded"}))
+    reads: list[str] = []
+    aws.events.register("before-call.s3.GetObject", lambda params, **_: reads.append("get"))
     with pytest.raises(smoke.SmokeFailure) as failure:
         smoke.run_smoke(aws, target(), timeout_seconds=25 * 60, clock=clock.clock(), run=RUN)
+    # Both objects were there at the first look (output and failure location of each request);
+    # only the jobs table is polled after that.
+    assert len(reads) == 4
     assert str(failure.value) == (
         f"timed out after 25 minutes waiting for malformed request ({MALFORMED_ID}): "
         f"jobs-table record '{MALFORMED_ID}' is absent, not 'failed'"

@@ -273,6 +273,27 @@ def _expected_uri(trip: RoundTrip) -> str:
 
 def _observe(s3: Any, dynamodb: Any, target: Target, trip: RoundTrip) -> None:
     """Look for the trip's outcome; raise at once when it is the wrong one."""
+    if not trip.object_seen:
+        _observe_objects(s3, trip)
+    if dynamodb is None or trip.status == trip.expect:
+        return
+    item = dynamodb.get_item(
+        TableName=target.jobs_table,
+        Key={"job_id": {"S": trip.inference_id}},
+        ConsistentRead=True,
+    ).get("Item")
+    trip.status = item.get("status", {}).get("S") if item else None
+    if trip.status is not None and trip.status not in ("queued", trip.expect):
+        reason = item.get("failure_reason", {}).get("S", "no reason recorded") if item else ""
+        raise SmokeFailure(
+            f"the {trip.name} ({trip.inference_id}) was recorded {trip.status!r}, expected "
+            f"{trip.expect!r}" + (f": {reason}" if trip.status == "failed" else "")
+        )
+
+
+def _observe_objects(s3: Any, trip: RoundTrip) -> None:
+    # SageMaker writes exactly one of the two objects, so once the expected one is seen it is
+    # not read again.
     summary = _read(s3, trip.output_location)
     failure = _read(s3, trip.failure_location) if trip.failure_location else None
     if trip.expect == "succeeded":
@@ -291,20 +312,6 @@ def _observe(s3: Any, dynamodb: Any, target: Target, trip: RoundTrip) -> None:
                 f"failing it: {_excerpt(summary)} (at {trip.output_location})"
             )
         trip.object_seen = failure is not None
-    if dynamodb is None:
-        return
-    item = dynamodb.get_item(
-        TableName=target.jobs_table,
-        Key={"job_id": {"S": trip.inference_id}},
-        ConsistentRead=True,
-    ).get("Item")
-    trip.status = item.get("status", {}).get("S") if item else None
-    if trip.status is not None and trip.status not in ("queued", trip.expect):
-        reason = item.get("failure_reason", {}).get("S", "no reason recorded") if item else ""
-        raise SmokeFailure(
-            f"the {trip.name} ({trip.inference_id}) was recorded {trip.status!r}, expected "
-            f"{trip.expect!r}" + (f": {reason}" if trip.status == "failed" else "")
-        )
 
 
 def _read(s3: Any, uri: str) -> bytes | None:
