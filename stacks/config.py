@@ -246,7 +246,7 @@ def _cli_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
     for key, raw in sorted(context.items()):
         if not key.startswith(f"{CONTEXT_KEY}.") or key == f"{CONTEXT_KEY}.environment":
             continue
-        if key == f"{CONTEXT_KEY}.pipeline":  # pipeline hook: not an environment field
+        if key.split(".")[1] == "pipeline":  # pipeline hook: not an environment field
             continue
         *parents, leaf = key[len(CONTEXT_KEY) + 1 :].split(".")
         node = overrides

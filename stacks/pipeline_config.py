@@ -287,6 +287,16 @@ def pipeline_section(context: Mapping[str, Any]) -> tuple[Any, str | None] | Non
     ``-c summarizer.pipeline=<path>`` (a JSON file of the repository) wins over the ``pipeline``
     key of cdk.json's ``summarizer`` block.
     """
+    overrides = sorted(k for k in context if k.startswith(f"{CONTEXT_KEY}.{SECTION}."))
+    if overrides:
+        raise ConfigurationError(
+            "Invalid summarizer configuration",
+            [
+                f"{key}: pipeline settings cannot be given with -c, because the pipeline "
+                "rebuilds itself from the repository; put them in the pipeline file or cdk.json"
+                for key in overrides
+            ],
+        )
     path = context.get(f"{CONTEXT_KEY}.{SECTION}")
     if path is not None:
         return _read_file(path), str(path)

@@ -894,3 +894,21 @@ def test_stage_model_needs_its_target_uri() -> None:
     assert problems_of({**example(), "stage_model": {"target_uri": "models/"}}) == (
         "pipeline.stage_model.target_uri: must look like 's3://bucket/prefix/' (got 'models/')",
     )
+
+
+def test_pipeline_fields_cannot_be_overridden_on_the_command_line() -> None:
+    from stacks.config import load_configs
+    from stacks.pipeline_config import pipeline_section
+
+    context = {
+        "summarizer": cdk_json_context()["summarizer"],
+        "summarizer.pipeline": EXAMPLE,
+        "summarizer.pipeline.branch": "feature",
+    }
+    assert len(load_configs(context)) == 2  # not mistaken for an environment field
+    with pytest.raises(ConfigurationError) as error:
+        pipeline_section(context)
+    assert error.value.problems == (
+        "summarizer.pipeline.branch: pipeline settings cannot be given with -c, because the "
+        "pipeline rebuilds itself from the repository; put them in the pipeline file or cdk.json",
+    )
