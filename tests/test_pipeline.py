@@ -187,28 +187,50 @@ def test_every_build_logs_to_one_retained_log_group(pipeline: Any) -> None:
 # --- the smoke step ------------------------------------------------------------------------------
 
 
-def test_smoke_step_runs_make_smoke_with_the_stage_outputs(stages: list[dict[str, Any]]) -> None:
+def staged_outputs(outdir: Path) -> set[str]:
+    """The output keys of the staged dev stack (the data path adds JobsTableName and others)."""
+    return set(template_json(outdir, "assembly-*-dev/*.template.json")["Outputs"])
+
+
+def test_smoke_step_runs_make_smoke_with_the_stage_outputs(
+    stages: list[dict[str, Any]], outdir: Path
+) -> None:
+    from constructs_lib.client.smoke import OUTPUT_ENV, REQUIRED_OUTPUTS
+
     prepare, deploy, smoke_action = stage(stages, "dev")
     namespace = deploy["Namespace"]
     variables = json.loads(smoke_action["Configuration"]["EnvironmentVariables"])
     by_name = {v["name"]: v["value"] for v in variables}
+    outputs = staged_outputs(outdir)
+    assert set(REQUIRED_OUTPUTS) <= outputs
+    # Every contract output the stack has, and nothing else, reaches the step.
     assert {k: v for k, v in by_name.items() if k.startswith("SMOKE_")} == {
-        "SMOKE_ENDPOINT_NAME": f"#{{{namespace}.EndpointName}}",
-        "SMOKE_OUTPUT_LOCATION": f"#{{{namespace}.OutputLocation}}",
-        "SMOKE_FAILURE_LOCATION": f"#{{{namespace}.FailureLocation}}",
+        **{var: f"#{{{namespace}.{key}}}" for key, var in OUTPUT_ENV.items() if key in outputs},
     }
+    assert by_name["SMOKE_ENDPOINT_NAME"] == f"#{{{namespace}.EndpointName}}"
     assert prepare["Configuration"]["StackName"] == "PegasusSummarizer-dev"
 
 
-def test_smoke_command_names_the_environment_role_and_budget(pipeline: Any) -> None:
-    spec = build_spec(project_running(pipeline, "make smoke ENV=dev"))
+def test_smoke_command_names_the_environment_role_and_budget(pipeline: Any, outdir: Path) -> None:
+    project = project_running(pipeline, "make smoke ENV=dev")
+    (role_arn,) = [
+        v["Value"]
+        for v in project["Properties"]["Environment"]["EnvironmentVariables"]
+        if v["Name"] == "SMOKE_ROLE_ARN"
+    ]
+    assert json.dumps(role_arn).endswith(':role/PegasusSummarizer-smoke-dev"]]}')
+    assert project["Properties"]["TimeoutInMinutes"] == 25 + 15
+    spec = build_spec(project)
     (command,) = spec["phases"]["build"]["commands"]
     assert command.startswith(
         'make smoke ENV=dev SMOKE_ARGS=\'--outputs-from-environment --role-arn "$SMOKE_ROLE_ARN" '
         "--timeout-minutes 25"
     )
-    # The stacks of this branch have no jobs table yet: the step says so instead of hanging.
-    assert command.endswith(" --no-notification-check'")
+    # Without the data path's jobs table the step says so, instead of waiting for a record.
+    if "JobsTableName" in staged_outputs(outdir):
+        assert command.endswith("--timeout-minutes 25'")
+    else:
+        assert command.endswith(" --no-notification-check'")
 
 
 def test_smoke_runner_may_only_assume_its_environments_smoke_role(pipeline: Any) -> None:
@@ -299,6 +321,24 @@ def test_smoke_role_grants_exactly_the_round_trips(outdir: Path) -> None:
         ('"s3:GetObject"', [objects("failures/"), objects("results/")]),
         ('["kms:Decrypt", "kms:GenerateDataKey"]', {"Fn::GetAtt": [storage_key, "Arn"]}),
     ]
+    table_output = dev.to_json()["Outputs"].get("JobsTableName")
+    if table_output is not None:
+        table_arn = {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":dynamodb:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":table/",
+                    table_output["Value"],
+                ],
+            ]
+        }
+        expected.append(('"dynamodb:GetItem"', table_arn))
     assert actions == {(a, json.dumps(r, sort_keys=True)) for a, r in expected}
 
 
