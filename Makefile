@@ -10,12 +10,16 @@ MODEL_PY := $(MODEL_VENV)/bin/python
 CDK := node_modules/.bin/cdk
 ENV ?=
 CDK_ARGS := $(if $(ENV),-c summarizer.environment=$(ENV),)
+# Delivery pipeline: PIPELINE=<JSON file in the repository> synthesizes the pipeline stack instead.
+PIPELINE ?=
+CDK_ARGS += $(if $(PIPELINE),-c summarizer.pipeline=$(PIPELINE),)
+SMOKE_ARGS ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model plan simulate clean stage-model
+	bench-model plan simulate clean stage-model synth-pipeline smoke
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -44,6 +48,15 @@ node_modules/.installed: package.json package-lock.json
 ## synth: synthesize every environment's stack into cdk.out/ (ENV=dev for one)
 synth: $(VENV)/.installed node_modules/.installed
 	$(CDK) synth --quiet $(CDK_ARGS)
+
+## synth-pipeline: synthesize the delivery pipeline of examples/pipeline.json (or PIPELINE=...)
+synth-pipeline: $(VENV)/.installed node_modules/.installed
+	$(CDK) synth --quiet -c summarizer.pipeline=$(or $(PIPELINE),examples/pipeline.json)
+
+## smoke: prove a deployed environment summarizes, e.g. make smoke ENV=dev (SMOKE_ARGS="--help")
+smoke: $(VENV)/.installed-dev
+	@test -n "$(ENV)" || { echo "make smoke needs ENV=<environment>, e.g. make smoke ENV=dev" >&2; exit 2; }
+	$(PY) -m constructs_lib.client.smoke --env $(ENV) $(SMOKE_ARGS)
 
 ## test: lint, type-check, and run the whole test suite
 test: lint typecheck test-cdk test-model

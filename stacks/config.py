@@ -237,6 +237,8 @@ def _cli_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
     for key, raw in sorted(context.items()):
         if not key.startswith(f"{CONTEXT_KEY}.") or key == f"{CONTEXT_KEY}.environment":
             continue
+        if key.split(".")[1] == "pipeline":  # pipeline hook: not an environment field
+            continue
         *parents, leaf = key[len(CONTEXT_KEY) + 1 :].split(".")
         node = overrides
         for part in parents:
@@ -259,8 +261,9 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
             [f"{CONTEXT_KEY}: cdk.json context must hold {{'environments': {{...}}}}"],
         )
     for key in block:
-        if key != "environments":
-            problems.append(f"{CONTEXT_KEY}.{key}: unknown key (known: environments)")
+        # Pipeline hook: the `pipeline` section is read by stacks/pipeline_config.py.
+        if key not in ("environments", "pipeline"):
+            problems.append(f"{CONTEXT_KEY}.{key}: unknown key (known: environments, pipeline)")
     environments: Mapping[str, Any] = block["environments"]
     if not environments:
         raise ConfigurationError(

@@ -1,0 +1,1 @@
+"""Clients of a deployed summarizer (boto3 only; nothing here imports aws_cdk)."""
