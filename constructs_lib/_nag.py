@@ -44,3 +44,27 @@ def acknowledge_control(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(
         Acknowledgment(id=f"cdk-validator-cfnguard::{rule}", reason=reason)
     )
+
+
+def nag_resource(scope: IConstruct, value: str) -> str:
+    """``value`` (a string with tokens) spelled as cdk-nag prints it in an IAM5 finding.
+
+    ``Ref`` becomes ``<Name>``, ``GetAtt`` becomes ``<Resource.Attribute>`` and literals stay, so
+    an acknowledgement matches whether the stack is environment-agnostic (``<AWS::AccountId>``)
+    or pinned to an account and region (the literal values).
+    """
+
+    def spell(part: object) -> str:
+        if isinstance(part, str):
+            return part
+        if isinstance(part, dict) and "Ref" in part:
+            return f"<{part['Ref']}>"
+        if isinstance(part, dict) and "Fn::GetAtt" in part:
+            resource, attribute = part["Fn::GetAtt"]
+            return f"<{resource}.{attribute}>"
+        if isinstance(part, dict) and "Fn::Join" in part:
+            separator, parts = part["Fn::Join"]
+            return str(separator).join(spell(p) for p in parts)
+        raise ValueError(f"cannot spell {part!r} as cdk-nag does")
+
+    return spell(Stack.of(scope).resolve(value))

@@ -12,7 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
 from . import dlc_image
-from ._nag import acknowledge, checkov_skip
+from ._nag import acknowledge, checkov_skip, nag_resource
 from ._validation import raise_if_problems
 from .endpoint_base import INSTANCE_NAMESPACE
 from .instance_types import instance_type_problems
@@ -234,14 +234,10 @@ class HuggingFaceModel(Construct):
             "permissions; PutMetricData is pinned to the instance-metrics namespace by a "
             "condition.",
         )
-        for resource in (
-            "log-group:/aws/sagemaker/Endpoints/*",
-            "log-group:/aws/sagemaker/Endpoints/*:log-stream:*",
-        ):
+        for resource in (log_group_arn, f"{log_group_arn}:log-stream:*"):
             acknowledge(
                 self.role,
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
-                f"<AWS::AccountId>:{resource}]",
+                f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]",
                 "The endpoint's name is generated after this role's policy exists (the endpoint "
                 "depends on it), so logs are scoped to SageMaker endpoint log groups.",
             )
