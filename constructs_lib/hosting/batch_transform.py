@@ -1,0 +1,349 @@
+"""Batch transform for the summarizer: a Step Functions state machine around one transform job.
+
+The job reads every object under an S3 prefix of JSON Lines files (one article per line), splits
+them by line, sends mini-batches to the model container (``BatchStrategy`` ``MultiRecord``: as
+many lines as fit in ``MaxPayloadInMB``; ``SingleRecord``: one line per request) and writes one
+``<input>.out`` per input file, assembled by line, so output line *n* is the summary of input
+line *n*. The handler already speaks ``application/jsonlines``.
+
+The state machine waits for the job (``.sync``), publishes failures to an encrypted SNS topic
+and fails; it runs on demand (``StartExecution``) and, with ``schedule``, from EventBridge
+Scheduler. No instance runs between jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Size, Stack, TimeZone
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from .. import dlc_image
+from .._nag import acknowledge
+from .._validation import check_int, raise_if_problems
+from ..endpoint import LOCAL_STORAGE_FAMILIES
+from ..model import instance_type_problems
+from ..notifications import EncryptedTopic
+from ..scaling import schedule_expression_problem
+from ..storage import AsyncInferenceStorage
+from ._common import ModelLike
+
+BATCH_STRATEGIES = {
+    "MultiRecord": tasks.BatchStrategy.MULTI_RECORD,
+    "SingleRecord": tasks.BatchStrategy.SINGLE_RECORD,
+}
+# CreateTransformJob: MaxPayloadInMB at most 100, and MaxConcurrentTransforms x MaxPayloadInMB
+# at most 100 too.
+MAX_PAYLOAD_MB = 100
+JSONLINES = "application/jsonlines"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchTransformSettings:
+    """One transform job's shape. Field names are the keys of ``batch`` in ``cdk.json``.
+
+    - ``instance_type`` (default ``ml.g5.xlarge``) and ``instance_count`` (default 1, max 100).
+    - ``batch_strategy`` (default ``"MultiRecord"``) or ``"SingleRecord"``.
+    - ``max_payload_mb`` (default 6, 1-100): largest mini-batch; one article must fit.
+    - ``max_concurrent_transforms`` (default 1): parallel requests per instance. The handler
+      has one worker per GPU, so more only queues; ``x max_payload_mb`` must stay <= 100.
+    - ``invocation_timeout_seconds`` (default 600, max 3600) and ``invocation_max_retries``
+      (default 1, max 3) per request.
+    - ``job_timeout_minutes`` (default 360): the state machine stops waiting after this.
+    - ``schedule`` (default None: on demand only): an EventBridge Scheduler expression such as
+      ``cron(0 2 * * ? *)``, with ``schedule_timezone`` (default ``"UTC"``).
+    """
+
+    instance_type: str = "ml.g5.xlarge"
+    instance_count: int = 1
+    batch_strategy: str = "MultiRecord"
+    max_payload_mb: int = 6
+    max_concurrent_transforms: int = 1
+    invocation_timeout_seconds: int = 600
+    invocation_max_retries: int = 1
+    job_timeout_minutes: int = 360
+    schedule: str | None = None
+    schedule_timezone: str = "UTC"
+
+    def problems(self) -> list[str]:
+        """Every problem, as ``"<field>: ... (got ...)"``."""
+        problems = instance_type_problems("instance_type", self.instance_type)
+        check_int(problems, "instance_count", self.instance_count, minimum=1, maximum=100)
+        if self.batch_strategy not in BATCH_STRATEGIES:
+            problems.append(
+                f"batch_strategy: must be one of {', '.join(BATCH_STRATEGIES)} "
+                f"(got {self.batch_strategy!r})"
+            )
+        check_int(
+            problems, "max_payload_mb", self.max_payload_mb, minimum=1, maximum=MAX_PAYLOAD_MB
+        )
+        check_int(problems, "max_concurrent_transforms", self.max_concurrent_transforms, minimum=1)
+        if (
+            isinstance(self.max_payload_mb, int)
+            and isinstance(self.max_concurrent_transforms, int)
+            and self.max_payload_mb * self.max_concurrent_transforms > MAX_PAYLOAD_MB
+        ):
+            problems.append(
+                "max_concurrent_transforms: times max_payload_mb "
+                f"{self.max_payload_mb!r} must be at most {MAX_PAYLOAD_MB} MB "
+                f"(got {self.max_concurrent_transforms!r})"
+            )
+        check_int(
+            problems,
+            "invocation_timeout_seconds",
+            self.invocation_timeout_seconds,
+            minimum=1,
+            maximum=3600,
+        )
+        check_int(
+            problems, "invocation_max_retries", self.invocation_max_retries, minimum=0, maximum=3
+        )
+        check_int(
+            problems, "job_timeout_minutes", self.job_timeout_minutes, minimum=5, maximum=10080
+        )
+        if self.schedule is not None:
+            problem = schedule_expression_problem(self.schedule)
+            if problem:
+                problems.append(f"schedule: {problem} (got {self.schedule!r})")
+        if not isinstance(self.schedule_timezone, str) or not self.schedule_timezone:
+            problems.append(
+                f"schedule_timezone: must be an IANA time zone (got {self.schedule_timezone!r})"
+            )
+        return problems
+
+
+class BatchTransform(Construct):
+    """A state machine that runs a transform job of ``model`` over ``storage``'s articles.
+
+    Inputs are read from ``input_prefix`` (default ``<storage input prefix>batch/``), results go
+    to ``output_prefix`` (default ``<storage results prefix>batch/``), encrypted with the storage
+    key; both must sit under the storage's input and results prefixes, whose grants and expiry
+    rules they share. ``failure_topic`` (default: a new ``EncryptedTopic`` with ``emails``)
+    receives a message when a job fails or times out. Execution logs (level ALL) and the
+    scheduler's dead-letter queue are encrypted with a key of their own; X-Ray tracing is on.
+
+    The model's execution role may list and read the input prefix and write the output prefix;
+    the state machine role may create, describe and stop transform jobs and pass that one role.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: ModelLike,
+        storage: AsyncInferenceStorage,
+        settings: BatchTransformSettings | None = None,
+        input_prefix: str | None = None,
+        output_prefix: str | None = None,
+        failure_topic: EncryptedTopic | None = None,
+        emails: tuple[str, ...] = (),
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        settings = settings or BatchTransformSettings()
+        input_prefix = input_prefix or f"{storage.input_prefix}batch/"
+        output_prefix = output_prefix or f"{storage.output_prefix}batch/"
+        problems = settings.problems()
+        for name, prefix, parent in (
+            ("input_prefix", input_prefix, storage.input_prefix),
+            ("output_prefix", output_prefix, storage.output_prefix),
+        ):
+            if not prefix.startswith(parent) or not prefix.endswith("/"):
+                problems.append(
+                    f"{name}: must end with '/' and start with the storage prefix {parent!r} "
+                    f"(got {prefix!r})"
+                )
+        raise_if_problems("BatchTransform", problems)
+        self.settings = settings
+        self.input_prefix = input_prefix
+        self.output_prefix = output_prefix
+        self.input_uri = storage.s3_uri(input_prefix)
+        self.output_uri = storage.s3_uri(output_prefix)
+
+        role = model.role
+        storage.grant_read_inputs(role)
+        storage.grant_write_outputs(role)
+        # An S3Prefix data source lists the prefix to find its objects.
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["s3:ListBucket"],
+            resource_arns=[storage.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}},
+        )
+
+        self.failure_topic = failure_topic or EncryptedTopic(
+            self,
+            "Failures",
+            display_name="Batch summaries failed",
+            emails=emails,
+            removal_policy=removal_policy,
+        )
+        self.ops_key = kms.Key(
+            self,
+            "OpsKey",
+            description="Encrypts the batch transform's execution logs and dead letters",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            pending_window=Duration.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
+        )
+        self.ops_key.grant_encrypt_decrypt(
+            iam.ServicePrincipal(f"logs.{Stack.of(self).region}.amazonaws.com")
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=self.ops_key,
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=removal_policy,
+        )
+
+        uses_local_storage = (
+            dlc_image.instance_family(settings.instance_type) in LOCAL_STORAGE_FAMILIES
+        )
+        self.transform = tasks.SageMakerCreateTransformJob(
+            self,
+            "Transform",
+            transform_job_name=sfn.JsonPath.format("summaries-{}", sfn.JsonPath.uuid()),
+            model_name=model.model_name,
+            transform_input=tasks.TransformInput(
+                transform_data_source=tasks.TransformDataSource(
+                    s3_data_source=tasks.TransformS3DataSource(
+                        s3_uri=self.input_uri, s3_data_type=tasks.S3DataType.S3_PREFIX
+                    )
+                ),
+                content_type=JSONLINES,
+                split_type=tasks.SplitType.LINE,
+            ),
+            transform_output=tasks.TransformOutput(
+                s3_output_path=self.output_uri,
+                accept=JSONLINES,
+                assemble_with=tasks.AssembleWith.LINE,
+                encryption_key=storage.key,
+            ),
+            transform_resources=tasks.TransformResources(
+                instance_count=settings.instance_count,
+                instance_type=ec2.InstanceType(settings.instance_type.removeprefix("ml.")),
+                volume_encryption_key=None if uses_local_storage else storage.key,
+            ),
+            batch_strategy=BATCH_STRATEGIES[settings.batch_strategy],
+            max_payload=Size.mebibytes(settings.max_payload_mb),
+            max_concurrent_transforms=settings.max_concurrent_transforms,
+            model_client_options=tasks.ModelClientOptions(
+                invocations_timeout=Duration.seconds(settings.invocation_timeout_seconds),
+                invocations_max_retries=settings.invocation_max_retries,
+            ),
+            # Only passed to SageMaker (iam:PassRole); without it the task would create a role
+            # with AmazonSageMakerFullAccess.
+            role=role,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            task_timeout=sfn.Timeout.duration(Duration.minutes(settings.job_timeout_minutes)),
+            result_path="$.transform",
+        )
+        notify = tasks.SnsPublish(
+            self,
+            "NotifyFailure",
+            topic=self.failure_topic.topic,
+            subject="Batch summarization failed",
+            message=sfn.TaskInput.from_object(
+                {
+                    "execution": sfn.JsonPath.execution_id,
+                    "error": sfn.JsonPath.string_at("$.failure.Error"),
+                    "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                    "input": self.input_uri,
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        failed = sfn.Fail(self, "Failed", error="BatchTransformFailed")
+        self.transform.add_catch(
+            notify.next(failed), errors=[sfn.Errors.ALL], result_path="$.failure"
+        )
+        definition = self.transform.next(sfn.Succeed(self, "Done"))
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
+            tracing_enabled=True,
+            timeout=Duration.minutes(settings.job_timeout_minutes + 15),
+        )
+        self.failure_topic.grant_publish(self.state_machine)
+        # CDK makes the state machine both GetAtt its role and depend on it (cfn-lint W3005).
+        cfn_state_machine = self.state_machine.node.default_child
+        assert isinstance(cfn_state_machine, CfnResource)
+        cfn_state_machine.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        if not uses_local_storage:
+            storage.key.grant(self.state_machine, "kms:CreateGrant")
+        self._acknowledge_generated_wildcards()
+
+        self.schedule: scheduler.Schedule | None = None
+        if settings.schedule is not None:
+            self._add_schedule(settings)
+
+    def grant_start(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``states:StartExecution`` of this state machine: run a job on demand."""
+        return self.state_machine.grant_start_execution(grantee)
+
+    def _add_schedule(self, settings: BatchTransformSettings) -> None:
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.ops_key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the schedule's target.",
+        )
+        target = scheduler_targets.StepFunctionsStartExecution(
+            self.state_machine,
+            dead_letter_queue=self.dead_letters,
+            retry_attempts=2,
+        )
+        assert settings.schedule is not None
+        self.schedule = scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule=scheduler.ScheduleExpression.expression(
+                settings.schedule, time_zone=TimeZone.of(settings.schedule_timezone)
+            ),
+            target=target,
+            description="Runs the batch summarization state machine",
+        )
+        # The scheduler role writes dead letters encrypted with the ops key.
+        self.ops_key.grant(iam.ServicePrincipal("scheduler.amazonaws.com"), "kms:GenerateDataKey")
+
+    def _acknowledge_generated_wildcards(self) -> None:
+        acknowledge(
+            self.state_machine,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing (PutTraceSegments, PutTelemetryRecords, GetSampling*) and the "
+            "Logs delivery actions of Step Functions support no resource-level permissions.",
+        )
+        stack = "arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>"
+        acknowledge(
+            self.state_machine,
+            f"AwsSolutions-IAM5[Resource::{stack}:transform-job/*]",
+            "Each run names its transform job with a fresh UUID; the grant covers transform "
+            "jobs only (create, describe, stop).",
+        )
+        events = "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>"
+        acknowledge(
+            self.state_machine,
+            f"AwsSolutions-IAM5[Resource::{events}:rule/"
+            "StepFunctionsGetEventsForSageMakerTransformJobsRule]",
+            "The .sync integration's managed rule for transform job events (fixed name).",
+        )
