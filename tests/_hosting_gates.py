@@ -80,3 +80,15 @@ def app_in(outdir: Path) -> Any:
     from tests.conftest import cdk_json_context
 
     return cdk.App(context=cdk_json_context(), outdir=str(outdir))
+
+
+def assert_gates_clean(gated: Gated) -> None:
+    """No synthesis error, no cfn-lint finding, no unacknowledged cdk-nag finding, and every
+    acknowledgement names its one finding with a reason."""
+    assert gated.synth_error is None, gated.synth_error
+    assert gated.lint_findings == []
+    assert gated.unacknowledged() == []
+    assert gated.nag_report["conclusion"] == "success"
+    for violation in gated.acknowledged():
+        assert violation["acknowledgedId"] == f"AwsSolutions::{violation['ruleName']}"
+        assert len(violation["reason"]) > 40, violation
