@@ -313,9 +313,9 @@ def test_a_real_time_endpoint_cannot_scale_to_zero() -> None:
 def test_a_cpu_target_needs_known_cores() -> None:
     from constructs_lib.hosting import RealtimeScalingSettings
 
-    assert RealtimeScalingSettings(cpu_utilization_target_percent=50).problems(
-        "ml.x9.weird"
-    ) == ["vcpus: needed to normalize the CPU target for instance type 'ml.x9.weird' (got None)"]
+    assert RealtimeScalingSettings(cpu_utilization_target_percent=50).problems("ml.x9.weird") == [
+        "vcpus: needed to normalize the CPU target for instance type 'ml.x9.weird' (got None)"
+    ]
     assert problems_of(cpu_utilization_target_percent=150) == [
         "cpu_utilization_target_percent: must be at most 100 (got 150)"
     ]
@@ -362,8 +362,7 @@ def test_bad_guardrails_are_refused_by_the_construct_with_every_problem(code_dir
             ),
         )
     assert raised.value.problems == (
-        "instance_type: must look like 'ml.<family>.<size>', e.g. 'ml.g5.xlarge' "
-        "(got 'm5.xlarge')",
+        "instance_type: must look like 'ml.<family>.<size>', e.g. 'ml.g5.xlarge' (got 'm5.xlarge')",
         "deployment.step_percent: must be at least 10 (got 5)",
         "deployment: auto-rollback needs 1 to 10 alarms (got 0)",
     )
