@@ -83,12 +83,14 @@ class BatchTransformSettings:
                 f"batch_strategy: must be one of {', '.join(BATCH_STRATEGIES)} "
                 f"(got {self.batch_strategy!r})"
             )
+        before = len(problems)
         check_int(
             problems, "max_payload_mb", self.max_payload_mb, minimum=1, maximum=MAX_PAYLOAD_MB
         )
         check_int(problems, "max_concurrent_transforms", self.max_concurrent_transforms, minimum=1)
         if (
-            isinstance(self.max_payload_mb, int)
+            len(problems) == before
+            and isinstance(self.max_payload_mb, int)
             and isinstance(self.max_concurrent_transforms, int)
             and self.max_payload_mb * self.max_concurrent_transforms > MAX_PAYLOAD_MB
         ):
