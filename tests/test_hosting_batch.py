@@ -89,6 +89,8 @@ def test_the_job_splits_json_lines_and_assembles_them_by_line(built: Any) -> Non
         "KmsKeyId": "<token>",
     }
     assert parameters["BatchStrategy"] == "MultiRecord"
+    # A MultiRecord mini-batch may hold more than the handler's default 256 articles.
+    assert parameters["Environment"] == {"MAX_ARTICLES_PER_REQUEST": "100000"}
     assert parameters["MaxPayloadInMB"] == 20
     assert parameters["MaxConcurrentTransforms"] == 2
     assert parameters["TransformResources"]["InstanceType"] == "ml.g5.xlarge"
