@@ -156,6 +156,19 @@ def test_the_model_role_lists_only_the_input_prefix(built: Any) -> None:
     } in built.model_role
 
 
+def test_the_model_role_may_write_transform_job_logs(built: Any) -> None:
+    def tail(resource: Any) -> str:
+        return str(resource["Fn::Join"][1][-1]) if isinstance(resource, dict) else str(resource)
+
+    (logs,) = [s for s in built.model_role if "logs:PutLogEvents" in s["Action"]]
+    assert "logs:CreateLogStream" in logs["Action"]
+    tails = {tail(r) for r in logs["Resource"]}
+    assert {
+        ":log-group:/aws/sagemaker/TransformJobs",
+        ":log-group:/aws/sagemaker/TransformJobs:log-stream:*",
+    } <= tails
+
+
 def test_the_state_machine_passes_only_the_model_role_and_runs_transform_jobs(built: Any) -> None:
     actions = {
         action

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Size, Stack, TimeZone
+from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Size, Stack, TimeZone
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -187,6 +187,8 @@ class BatchTransform(Construct):
             conditions={"StringLike": {"s3:prefix": [f"{input_prefix}*"]}},
         )
 
+        self._grant_job_logs(role)
+
         self.failure_topic = failure_topic or EncryptedTopic(
             self,
             "Failures",
@@ -332,6 +334,33 @@ class BatchTransform(Construct):
         )
         # The scheduler role writes dead letters encrypted with the ops key.
         self.ops_key.grant(iam.ServicePrincipal("scheduler.amazonaws.com"), "kms:GenerateDataKey")
+
+    def _grant_job_logs(self, role: iam.IRole) -> None:
+        # Transform jobs log to /aws/sagemaker/TransformJobs, not to the endpoint log groups a
+        # HuggingFaceModel's role may write.
+        log_group = Stack.of(self).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/TransformJobs",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            resource_arns=[log_group, f"{log_group}:log-stream:*"],
+        )
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:"
+            "<AWS::AccountId>:log-group:/aws/sagemaker/TransformJobs:log-stream:*]",
+            "Transform jobs name their log streams after the generated job name and instance; "
+            "the grant is scoped to the one transform job log group.",
+        )
 
     def _acknowledge_generated_wildcards(self) -> None:
         acknowledge(
