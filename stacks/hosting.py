@@ -31,7 +31,7 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs_lib._validation import ConfigurationError, check_int
 from constructs_lib.dlc_image import is_gpu_instance
 from constructs_lib.hosting._common import SynchronousEndpoint
-from constructs_lib.hosting.batch_transform import BatchTransform, BatchTransformSettings
+from constructs_lib.hosting.batch_settings import BatchTransformSettings
 from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
 from constructs_lib.hosting.realtime_scaling import RealtimeScaling, RealtimeScalingSettings
 from constructs_lib.hosting.serverless import ServerlessEndpoint, serverless_problems
@@ -358,7 +358,7 @@ class HostingResources:
 
     endpoint: SynchronousEndpoint | None = None
     scaling: RealtimeScaling | None = None
-    batch: BatchTransform | None = None
+    batch: Any = None  # a BatchTransform (imported lazily, see build_hosting)
 
 
 def model_instance_type(config: HostingChoice) -> str:
@@ -394,6 +394,9 @@ def build_hosting(
         )
     resources = HostingResources()
     if config.hosting == "batch":
+        # Imported here: Step Functions and Scheduler cost 0.4 s to import, paid only for batch.
+        from constructs_lib.hosting.batch_transform import BatchTransform
+
         resources.batch = BatchTransform(
             stack,
             "Batch",

@@ -276,3 +276,21 @@ def test_build_hosting_refuses_async(tmp_path: Path) -> None:
         "hosting: build_hosting builds realtime, serverless or batch (got 'async'); async is "
         "SummarizationStack's own",
     )
+
+
+def test_loading_the_hosting_configuration_does_not_import_step_functions() -> None:
+    # stacks/hosting.py is imported by every synth of the app; the batch construct's modules
+    # (Step Functions, Scheduler, EC2) cost about 0.4 s and are imported only to build batch.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    heavy = ("batch_transform", "stepfunctions_tasks")
+    code = (
+        f"import sys, stacks.hosting; print(sorted(m for m in sys.modules if m.endswith({heavy})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -17,7 +17,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .batch_transform import BatchTransform, BatchTransformSettings
+    from .batch_settings import BatchTransformSettings
+    from .batch_transform import BatchTransform
     from .containers import ContainerSpec, MultiContainerModel
     from .inference_pipeline import InferencePipeline
     from .multi_container import MultiContainerEndpoint
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 # Loaded on first use, so `sizing` (pure Python) can be imported without starting the CDK.
 _EXPORTS = {
     "BatchTransform": "batch_transform",
-    "BatchTransformSettings": "batch_transform",
+    "BatchTransformSettings": "batch_settings",
     "BlueGreenDeployment": "realtime",
     "ContainerSpec": "containers",
     "InferencePipeline": "inference_pipeline",
