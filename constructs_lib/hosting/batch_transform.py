@@ -49,12 +49,17 @@ JOB_ENVIRONMENT = {"MAX_ARTICLES_PER_REQUEST": "100000"}
 class BatchTransform(Construct):
     """A state machine that runs a transform job of ``model`` over ``storage``'s articles.
 
+    ``settings`` (default ``BatchTransformSettings()``: one ``ml.g5.xlarge``, ``MultiRecord``,
+    on demand only) shape the job; ``removal_policy`` (default RETAIN) applies to the keys, logs
+    and topic this construct makes.
+
     Inputs are read from ``input_prefix`` (default ``<storage input prefix>batch/``), results go
     to ``output_prefix`` (default ``<storage results prefix>batch/``), encrypted with the storage
     key; both must sit under the storage's input and results prefixes, whose grants and expiry
     rules they share. ``failure_topic`` (default: a new ``EncryptedTopic`` with ``emails``)
-    receives a message when a job fails or times out. Execution logs (level ALL) and the
-    scheduler's dead-letter queue are encrypted with a key of their own; X-Ray tracing is on.
+    receives a message when a job fails or times out (``emails`` default: none). Execution logs
+    (level ALL) and the scheduler's dead-letter queue are encrypted with a key of their own;
+    X-Ray tracing is on.
 
     The model's execution role may list and read the input prefix and write the output prefix;
     the state machine role may create, describe and stop transform jobs and pass that one role.

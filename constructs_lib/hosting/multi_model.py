@@ -35,7 +35,8 @@ class MultiModelEndpoint(SynchronousEndpoint):
     for reading. ``dlc_version`` picks the Hugging Face CPU image; ``task`` (default
     ``"summarization"``) and ``environment`` (default empty) go to the container.
     ``model_cache`` (default True) keeps loaded models in memory; turn it off for very many,
-    rarely used models. ``instance_type`` (CPU only) and ``initial_instance_count`` (default 1).
+    rarely used models. ``instance_type`` (CPU only), ``initial_instance_count`` (default 1) and
+    ``variant_name`` (default ``"AllTraffic"``).
 
     ``grant_invoke(grantee, target_models=[...])`` adds the ``sagemaker:TargetModel`` condition;
     ``grant_add_models(grantee)`` lets a publisher upload new archives under the prefix.

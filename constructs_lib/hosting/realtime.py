@@ -109,7 +109,10 @@ class RealtimeEndpoint(SynchronousEndpoint):
     """``AWS::SageMaker::EndpointConfig`` with one instance-based variant, and its ``Endpoint``.
 
     ``model`` is any model with a name and an execution role (``HuggingFaceModel`` or a
-    multi-container model). The instance volume is encrypted with ``volume_key`` (default: none
+    multi-container model), served on ``initial_instance_count`` (default 1) instances of
+    ``instance_type`` in the variant ``variant_name`` (default ``"AllTraffic"``), each allowed
+    ``container_startup_timeout_seconds`` (default 600, 60-3600) to download the model and pass
+    its health check. The instance volume is encrypted with ``volume_key`` (default: none
     given, SageMaker's AWS-managed key), except on instance families with local NVMe storage,
     which refuse a volume key (their storage is encrypted by the hardware).
 

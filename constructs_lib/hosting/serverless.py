@@ -59,7 +59,8 @@ class ServerlessEndpoint(SynchronousEndpoint):
 
     ``memory_size_mb`` (default 6144: PEGASUS-large needs about 2.3 GB for its weights alone),
     ``max_concurrency`` (default 10) and ``provisioned_concurrency`` (default None: none, so a
-    cold start after idle and nothing billed at idle). The model must run on CPU: give the
+    cold start after idle and nothing billed at idle), in the variant ``variant_name`` (default
+    ``"AllTraffic"``). The model must run on CPU: give the
     ``HuggingFaceModel`` a CPU instance type (it picks the CPU image from it).
     """
 
