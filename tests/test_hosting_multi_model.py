@@ -37,6 +37,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Any:
         artifacts_key=storage.key,
         dlc_version=DlcVersion(**DLC),
         instance_type="ml.c5.2xlarge",
+        volume_key=storage.key,
     )
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     endpoint.grant_invoke(caller, target_models=["en/*", "summarizer-v2.tar.gz"])
@@ -89,11 +90,26 @@ def test_the_execution_role_reads_only_the_prefix(built: Any) -> None:
     objects = {"Fn::Join": ["", [{"Fn::GetAtt": [built.ids.bucket, "Arn"]}, "/models/*"]]}
     reads = [s for s in built.role if s.get("Action") == "s3:GetObject"]
     assert reads == [{"Action": "s3:GetObject", "Effect": "Allow", "Resource": objects}]
-    assert {
-        "Action": "kms:Decrypt",
-        "Effect": "Allow",
-        "Resource": {"Fn::GetAtt": [built.ids.key, "Arn"]},
-    } in built.role
+    key_actions = [
+        s["Action"] for s in built.role if s["Resource"] == {"Fn::GetAtt": [built.ids.key, "Arn"]}
+    ]
+    assert key_actions and "kms:Decrypt" in key_actions[0]
+
+
+def test_the_model_cache_volume_is_encrypted_with_the_given_key(built: Any) -> None:
+    built.template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig", {"KmsKeyId": {"Fn::GetAtt": [built.ids.key, "Arn"]}}
+    )
+    assert any(
+        s.get("Action")
+        == [
+            "kms:CreateGrant",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+        ]
+        for s in built.role
+    )
 
 
 def test_grant_invoke_emits_the_target_model_condition(built: Any) -> None:

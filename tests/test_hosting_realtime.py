@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -163,6 +164,8 @@ def test_blue_green_canary_rolls_back_on_the_endpoints_own_alarms(built: Any) ->
             },
         },
     )
+    # A deterministic name, valid for SageMaker (letters, digits, inner hyphens, <= 63).
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", built.guarded_name)
     refs = sorted(a["AlarmName"]["Ref"] for a in alarms.as_array())
     found = built.template.find_resources("AWS::CloudWatch::Alarm")
     metrics = sorted(found[ref]["Properties"]["MetricName"] for ref in refs)

@@ -23,8 +23,9 @@ from constructs import Construct
 from .. import dlc_image
 from .._nag import acknowledge, arn_placeholder
 from .._validation import check_int, raise_if_problems
+from ..endpoint import LOCAL_STORAGE_FAMILIES
 from ..model import MODEL_SERVER_ENVIRONMENT, instance_type_problems, role_policy
-from ._common import SynchronousEndpoint, execution_role, variant_problems
+from ._common import VOLUME_KEY_ACTIONS, SynchronousEndpoint, execution_role, variant_problems
 
 
 class MultiModelEndpoint(SynchronousEndpoint):
@@ -36,7 +37,8 @@ class MultiModelEndpoint(SynchronousEndpoint):
     ``"summarization"``) and ``environment`` (default empty) go to the container.
     ``model_cache`` (default True) keeps loaded models in memory; turn it off for very many,
     rarely used models. ``instance_type`` (CPU only), ``initial_instance_count`` (default 1) and
-    ``variant_name`` (default ``"AllTraffic"``).
+    ``variant_name`` (default ``"AllTraffic"``). ``volume_key`` (default None: SageMaker's
+    AWS-managed key) encrypts the instance volume where the model cache lives.
 
     ``grant_invoke(grantee, target_models=[...])`` adds the ``sagemaker:TargetModel`` condition;
     ``grant_add_models(grantee)`` lets a publisher upload new archives under the prefix.
@@ -57,6 +59,7 @@ class MultiModelEndpoint(SynchronousEndpoint):
         environment: Mapping[str, str] | None = None,
         model_cache: bool = True,
         variant_name: str = "AllTraffic",
+        volume_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = instance_type_problems("instance_type", instance_type)
@@ -73,6 +76,13 @@ class MultiModelEndpoint(SynchronousEndpoint):
         problems += dlc_version.problems("dlc_version")
         check_int(problems, "initial_instance_count", initial_instance_count, minimum=1)
         problems += variant_problems(variant_name)
+        if volume_key is not None and (
+            dlc_image.instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
+        ):
+            problems.append(
+                "volume_key: instance types with local NVMe storage refuse a volume key (their "
+                f"storage is encrypted by the hardware) (got instance type {instance_type!r})"
+            )
         raise_if_problems("MultiModelEndpoint", problems)
 
         self.artifacts_bucket = artifacts_bucket
@@ -119,7 +129,10 @@ class MultiModelEndpoint(SynchronousEndpoint):
                     initial_variant_weight=1,
                 )
             ],
+            kms_key_id=volume_key.key_arn if volume_key is not None else None,
         )
+        if volume_key is not None:
+            volume_key.grant(self.role, *VOLUME_KEY_ACTIONS)
         self._create_endpoint()
 
     @property
