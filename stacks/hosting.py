@@ -381,8 +381,9 @@ def build_hosting(
     """Build the ``realtime``, ``serverless`` or ``batch`` option of ``config`` in ``stack``.
 
     Call it instead of ``AsyncEndpoint``/``AsyncEndpointScaling``/``AsyncEndpointMonitoring``
-    when ``config.hosting`` is not ``async``. Endpoints get a 5xx-error alarm on the error
-    topic; batch failures are published to the error topic. Adds the stack outputs of the option.
+    when ``config.hosting`` is not ``async``. Endpoints get a dashboard and a 5xx-error alarm
+    on the error topic; batch failures are published to the error topic. Adds the stack outputs
+    of the option.
     """
     if config.hosting not in HOSTING_OPTIONS or config.hosting == "async":
         raise ConfigurationError(
@@ -438,6 +439,8 @@ def build_hosting(
                 provisioned_concurrency=config.serverless.provisioned_concurrency,
             )
         _add_error_alarm(stack, resources.endpoint, notifications)
+        dashboard = cloudwatch.Dashboard(stack, "Dashboard")
+        dashboard.add_widgets(*resources.endpoint.dashboard_widgets())
         outputs = {
             "EndpointName": (resources.endpoint.endpoint_name, "Pass to InvokeEndpoint"),
         }

@@ -239,6 +239,18 @@ def test_serverless_builds_a_serverless_variant_on_the_cpu_image(built: Any) -> 
     assert "-cpu-" in str(model["Properties"]["PrimaryContainer"]["Image"])
 
 
+def test_endpoints_get_a_dashboard_of_their_own_metrics(built: Any) -> None:
+    import json
+
+    for name in ("Realtime", "Serverless"):
+        template = built.gated.template(name)
+        ((_, dashboard),) = template.find_resources("AWS::CloudWatch::Dashboard").items()
+        body = json.dumps(dashboard["Properties"]["DashboardBody"])
+        for metric in ("Invocations", "ModelLatency", "Invocation5XXErrors", "CPUUtilization"):
+            assert f'\\"{metric}\\"' in body, (name, metric)
+        assert "/aws/sagemaker/Endpoints" in body
+
+
 def test_endpoints_alarm_on_5xx_errors_to_the_error_topic(built: Any) -> None:
     for name in ("Realtime", "Serverless"):
         template = built.gated.template(name)

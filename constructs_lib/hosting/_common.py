@@ -206,6 +206,42 @@ class SynchronousEndpoint(Construct):
         """CPU use summed over the instance's cores (Average; 0-100 % per core)."""
         return self.metric("CPUUtilization", **props)
 
+    def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
+        """A dashboard row: traffic, latency (p50/p90 of model and overhead), errors, CPU and
+        memory. Latency metrics are in microseconds, as SageMaker publishes them."""
+        return [
+            cloudwatch.GraphWidget(
+                title="Invocations (per minute)",
+                left=[self.metric_invocations(label="Invocations")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Latency (µs)",
+                left=[
+                    self.metric_model_latency(statistic="p50", label="ModelLatency p50"),
+                    self.metric_model_latency(statistic="p90", label="ModelLatency p90"),
+                    self.metric_overhead_latency(statistic="p90", label="OverheadLatency p90"),
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Errors",
+                left=[
+                    self.metric_invocation_4xx_errors(label="4xx"),
+                    self.metric_invocation_5xx_errors(label="5xx"),
+                ],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Utilization (%)",
+                left=[
+                    self.metric_cpu_utilization(label="CPU (sum of cores)"),
+                    self.metric("MemoryUtilization", label="Memory"),
+                ],
+                width=6,
+            ),
+        ]
+
 
 def execution_role(scope: Construct, construct_id: str, *, description: str) -> iam.Role:
     """A SageMaker execution role allowed to write endpoint logs and SageMaker metrics.
