@@ -1,0 +1,66 @@
+"""Every SageMaker hosting option of the source material, as constructs.
+
+- ``RealtimeEndpoint`` + ``RealtimeScaling``: synchronous, always-on instances, the autoscaling
+  article's policies; ``sizing`` derives their target and bounds from a benchmark.
+- ``ServerlessEndpoint``: synchronous, billed per request, zero at idle, CPU only.
+- ``MultiModelEndpoint``: many models of one runtime from an S3 prefix, loaded on demand.
+- ``MultiContainerModel`` + ``MultiContainerEndpoint``: up to 15 containers, direct or serial.
+- ``InferencePipeline``: pre-processing -> model -> post-processing, in series.
+- ``BatchTransform``: a Step Functions state machine around a transform job over S3.
+
+The asynchronous option is ``constructs_lib.AsyncEndpoint``. ``docs/hosting.md`` compares them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .batch_settings import BatchTransformSettings
+    from .batch_transform import BatchTransform
+    from .containers import ContainerSpec, MultiContainerModel
+    from .inference_pipeline import InferencePipeline
+    from .multi_container import MultiContainerEndpoint
+    from .multi_model import MultiModelEndpoint
+    from .realtime import BlueGreenDeployment, RealtimeEndpoint
+    from .realtime_scaling import RealtimeScaling, RealtimeScalingSettings, StepAdjustment
+    from .serverless import ServerlessEndpoint
+
+# Loaded on first use, so `sizing` (pure Python) can be imported without starting the CDK.
+_EXPORTS = {
+    "BatchTransform": "batch_transform",
+    "BatchTransformSettings": "batch_settings",
+    "BlueGreenDeployment": "realtime",
+    "ContainerSpec": "containers",
+    "InferencePipeline": "inference_pipeline",
+    "MultiContainerEndpoint": "multi_container",
+    "MultiContainerModel": "containers",
+    "MultiModelEndpoint": "multi_model",
+    "RealtimeEndpoint": "realtime",
+    "RealtimeScaling": "realtime_scaling",
+    "RealtimeScalingSettings": "realtime_scaling",
+    "ServerlessEndpoint": "serverless",
+    "StepAdjustment": "realtime_scaling",
+}
+__all__ = [
+    "BatchTransform",
+    "BatchTransformSettings",
+    "BlueGreenDeployment",
+    "ContainerSpec",
+    "InferencePipeline",
+    "MultiContainerEndpoint",
+    "MultiContainerModel",
+    "MultiModelEndpoint",
+    "RealtimeEndpoint",
+    "RealtimeScaling",
+    "RealtimeScalingSettings",
+    "ServerlessEndpoint",
+    "StepAdjustment",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -1,0 +1,109 @@
+"""A serverless SageMaker endpoint: no instances to manage, billed per request, zero at idle.
+
+Limits (SageMaker API ``ProductionVariantServerlessConfig`` and the developer guide): memory
+1024-6144 MB in 1 GB steps, max concurrency 1-200, provisioned concurrency 1-200 and at most the
+max concurrency; 4 MB request and response payloads, 60 s per invocation, no GPUs. The first
+request after idle waits for a cold start (``ModelSetupTime``) unless provisioned concurrency keeps
+capacity warm (and billed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from .._validation import check_int, raise_if_problems
+from ._common import ModelLike, SynchronousEndpoint, variant_problems
+
+MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+MAX_CONCURRENCY = 200
+
+
+def serverless_problems(
+    memory_size_mb: Any, max_concurrency: Any, provisioned_concurrency: Any
+) -> list[str]:
+    """Problems with a serverless configuration, each naming the field, value and the limits."""
+    problems: list[str] = []
+    if isinstance(memory_size_mb, bool) or memory_size_mb not in MEMORY_SIZES_MB:
+        problems.append(
+            "memory_size_mb: must be one of "
+            f"{', '.join(str(m) for m in MEMORY_SIZES_MB)} (1 GB steps) (got {memory_size_mb!r})"
+        )
+    check_int(problems, "max_concurrency", max_concurrency, minimum=1, maximum=MAX_CONCURRENCY)
+    if provisioned_concurrency is not None:
+        before = len(problems)
+        check_int(
+            problems,
+            "provisioned_concurrency",
+            provisioned_concurrency,
+            minimum=1,
+            maximum=MAX_CONCURRENCY,
+        )
+        if (
+            len(problems) == before
+            and isinstance(max_concurrency, int)
+            and provisioned_concurrency > max_concurrency
+        ):
+            problems.append(
+                f"provisioned_concurrency: must not exceed max_concurrency {max_concurrency!r} "
+                f"(got {provisioned_concurrency!r})"
+            )
+    return problems
+
+
+class ServerlessEndpoint(SynchronousEndpoint):
+    """``AWS::SageMaker::EndpointConfig`` with a ``ServerlessConfig`` variant, and its endpoint.
+
+    ``memory_size_mb`` (default 6144: PEGASUS-large needs about 2.3 GB for its weights alone),
+    ``max_concurrency`` (default 10) and ``provisioned_concurrency`` (default None: none, so a
+    cold start after idle and nothing billed at idle), in the variant ``variant_name`` (default
+    ``"AllTraffic"``). The model must run on CPU: give the
+    ``HuggingFaceModel`` a CPU instance type (it picks the CPU image from it).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: ModelLike,
+        memory_size_mb: int = 6144,
+        max_concurrency: int = 10,
+        provisioned_concurrency: int | None = None,
+        variant_name: str = "AllTraffic",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        problems = serverless_problems(memory_size_mb, max_concurrency, provisioned_concurrency)
+        problems += variant_problems(variant_name)
+        raise_if_problems("ServerlessEndpoint", problems)
+        self.model = model
+        self.role = model.role
+        self.variant_name = variant_name
+        self.memory_size_mb = memory_size_mb
+        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=variant_name,
+                    model_name=model.model_name,
+                    serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                        memory_size_in_mb=memory_size_mb,
+                        max_concurrency=max_concurrency,
+                        provisioned_concurrency=provisioned_concurrency,
+                    ),
+                )
+            ],
+        )
+        self._create_endpoint()
+
+    def metric_model_setup_time(self, **props: Any) -> cloudwatch.Metric:
+        """Microseconds a cold start took to set up the container and model (Average)."""
+        return self.metric("ModelSetupTime", **props)
+
+    def metric_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
+        """Share of the configured memory in use (Average, percent)."""
+        return self.metric("MemoryUtilization", **props)

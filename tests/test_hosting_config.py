@@ -1,0 +1,346 @@
+"""Choosing the hosting option in configuration (stacks/hosting.py), and building each choice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
+
+# --- what each option allows -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "problems"),
+    [
+        ({}, []),
+        ({"hosting": "async", "scaling": {"min_capacity": 0}}, []),
+        (
+            {"hosting": "lambda"},
+            ["hosting: must be one of async, realtime, serverless, batch (got 'lambda')"],
+        ),
+        (
+            {"hosting": "serverless", "instance_type": "ml.g5.xlarge"},
+            [
+                "instance_type: serverless endpoints have no instances and no GPUs; size them "
+                "with serverless.memory_size_mb (got 'ml.g5.xlarge')"
+            ],
+        ),
+        (
+            {"hosting": "serverless", "scaling": {"max_capacity": 3}},
+            [
+                "scaling: serverless endpoints scale by themselves up to "
+                "serverless.max_concurrency (got {'max_capacity': 3})"
+            ],
+        ),
+        (
+            {
+                "hosting": "serverless",
+                "serverless": {"memory_size_mb": 3000, "max_concurrency": 300},
+            },
+            [
+                "serverless.memory_size_mb: must be one of 1024, 2048, 3072, 4096, 5120, 6144 "
+                "(1 GB steps) (got 3000)",
+                "serverless.max_concurrency: must be at most 200 (got 300)",
+            ],
+        ),
+        (
+            {"hosting": "realtime", "realtime": {"min_capacity": 0, "initial_instance_count": 0}},
+            [
+                "realtime.min_capacity: a real-time endpoint cannot scale to zero; use hosting "
+                "'async' or 'serverless' for that (got 0)",
+                "realtime.initial_instance_count: must be at least 1 (got 0)",
+            ],
+        ),
+        (
+            {"hosting": "realtime", "realtime": {"min_capacity": 2, "initial_instance_count": 1}},
+            [
+                "realtime.initial_instance_count: must be within min_capacity 2 and "
+                "max_capacity 4 (got 1)"
+            ],
+        ),
+        (
+            {"hosting": "realtime", "scaling": {"min_capacity": 1}},
+            [
+                "scaling: is the async endpoint's; a real-time endpoint scales with "
+                "realtime.min_capacity / max_capacity / invocations_per_instance_target"
+            ],
+        ),
+        (
+            {"hosting": "realtime", "max_concurrent_invocations_per_instance": 2},
+            [
+                "max_concurrent_invocations_per_instance: only async endpoints queue "
+                "invocations, not hosting 'realtime' (got 2)"
+            ],
+        ),
+        (
+            {"hosting": "batch", "scaling": {}, "batch": {"batch_strategy": "All"}},
+            [
+                "scaling: batch transform has no endpoint to scale; size the job with "
+                "batch.instance_count",
+                "batch.batch_strategy: must be one of MultiRecord, SingleRecord (got 'All')",
+            ],
+        ),
+        (
+            {"hosting": "batch", "batch": {"instance_type": "ml.c5.xlarge"}},
+            [
+                "batch.instance_type: unknown key (known: batch_strategy, instance_count, "
+                "invocation_max_retries, invocation_timeout_seconds, job_timeout_minutes, "
+                "max_concurrent_transforms, max_payload_mb, schedule, schedule_timezone)"
+            ],
+        ),
+        (
+            {"hosting": "batch", "batch": {"max_payload_mb": "6"}},
+            ["batch.max_payload_mb: must be int (got '6')"],
+        ),
+        (
+            {"hosting": "async", "realtime": {"min_capacity": 2}},
+            ["realtime: only applies to hosting 'realtime' (got hosting 'async')"],
+        ),
+    ],
+)
+def test_hosting_problems_says_what_each_option_allows(
+    config: dict[str, Any], problems: list[str]
+) -> None:
+    from stacks.hosting import hosting_problems
+
+    assert hosting_problems(config) == problems
+
+
+def test_from_dict_raises_one_error_listing_every_problem() -> None:
+    from constructs_lib import ConfigurationError
+    from stacks.hosting import HostingConfig
+
+    with pytest.raises(ConfigurationError) as raised:
+        HostingConfig.from_dict(
+            {"hosting": "serverless", "instance_type": "ml.m5.xlarge", "initial_instance_count": 2}
+        )
+    assert str(raised.value) == (
+        "Invalid hosting configuration: 2 problems:\n"
+        "  - instance_type: serverless endpoints have no instances; size them with "
+        "serverless.memory_size_mb (got 'ml.m5.xlarge')\n"
+        "  - initial_instance_count: serverless endpoints scale by themselves up to "
+        "serverless.max_concurrency (got 2)"
+    )
+
+
+def test_from_dict_reads_the_sections() -> None:
+    from stacks.hosting import HostingConfig, model_instance_type
+
+    config = HostingConfig.from_dict(
+        {"hosting": "realtime", "instance_type": "ml.c5.xlarge", "realtime": {"max_capacity": 6}}
+    )
+    assert (config.hosting, config.instance_type, config.realtime.max_capacity) == (
+        "realtime",
+        "ml.c5.xlarge",
+        6,
+    )
+    # Floats given as whole numbers in JSON stay floats.
+    assert HostingConfig.from_dict(
+        {"hosting": "realtime", "realtime": {"invocations_per_instance_target": 100}}
+    ).realtime.invocations_per_instance_target == pytest.approx(100.0)
+    assert model_instance_type(HostingConfig(hosting="serverless")) == "ml.m5.xlarge"
+    assert model_instance_type(config) == "ml.c5.xlarge"
+
+
+# --- build_hosting in plain stacks -------------------------------------------------------------
+
+
+def build(app: Any, name: str, config: Any, code_dir: Path) -> Any:
+    import aws_cdk as cdk
+
+    from constructs_lib import (
+        AsyncInferenceStorage,
+        AsyncNotifications,
+        DlcVersion,
+        HuggingFaceModel,
+    )
+    from stacks.hosting import build_hosting, model_instance_type
+
+    stack = cdk.Stack(app, name)
+    storage = AsyncInferenceStorage(stack, "Storage")
+    notifications = AsyncNotifications(stack, "Notifications")
+    model = HuggingFaceModel(
+        stack,
+        "Model",
+        code_dir=code_dir,
+        instance_type=model_instance_type(config),
+        dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
+        model_id="google/pegasus-large",
+    )
+    return build_hosting(stack, config, storage, notifications, model)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
+    from stacks.hosting import HostingConfig
+
+    outdir = tmp_path_factory.mktemp("hosting-config")
+    app = app_in(outdir)
+    configs = {
+        "Realtime": {"hosting": "realtime", "realtime": {"blue_green": True}},
+        "Serverless": {"hosting": "serverless", "serverless": {"provisioned_concurrency": 1}},
+        "Batch": {
+            "hosting": "batch",
+            "removal_policy": "destroy",
+            "batch": {"schedule": "rate(1 day)"},
+        },
+    }
+    resources = {
+        name: build(app, name, HostingConfig.from_dict(config), code_dir)
+        for name, config in configs.items()
+    }
+    gated = synth_gated(app, outdir)
+    return SimpleNamespace(gated=gated, resources=resources)
+
+
+def test_gates_are_clean_for_every_choice(built: Any) -> None:
+    assert sorted(built.gated.templates) == ["Batch", "Realtime", "Serverless"]
+    assert_gates_clean(built.gated)
+
+
+def test_realtime_builds_an_endpoint_with_scaling_and_guardrails(built: Any) -> None:
+    template = built.gated.template("Realtime")
+    ((_, endpoint),) = template.find_resources("AWS::SageMaker::Endpoint").items()
+    assert "BlueGreenUpdatePolicy" in endpoint["Properties"]["DeploymentConfig"]
+    template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 1)
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 1, "MaxCapacity": 4}
+    )
+    assert "EndpointName" in template.find_outputs("*")
+    assert built.resources["Realtime"].batch is None
+
+
+def test_serverless_builds_a_serverless_variant_on_the_cpu_image(built: Any) -> None:
+    from aws_cdk.assertions import Match
+
+    template = built.gated.template("Serverless")
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                Match.object_like(
+                    {
+                        "ServerlessConfig": {
+                            "MemorySizeInMB": 6144,
+                            "MaxConcurrency": 10,
+                            "ProvisionedConcurrency": 1,
+                        }
+                    }
+                )
+            ]
+        },
+    )
+    template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+    (model,) = template.find_resources("AWS::SageMaker::Model").values()
+    assert "-cpu-" in str(model["Properties"]["PrimaryContainer"]["Image"])
+
+
+def test_endpoints_get_a_dashboard_of_their_own_metrics(built: Any) -> None:
+    import json
+
+    for name in ("Realtime", "Serverless"):
+        template = built.gated.template(name)
+        ((_, dashboard),) = template.find_resources("AWS::CloudWatch::Dashboard").items()
+        body = json.dumps(dashboard["Properties"]["DashboardBody"])
+        for metric in ("Invocations", "ModelLatency", "Invocation5XXErrors", "CPUUtilization"):
+            assert f'\\"{metric}\\"' in body, (name, metric)
+        assert "/aws/sagemaker/Endpoints" in body
+
+
+def test_endpoints_alarm_on_5xx_errors_to_the_error_topic(built: Any) -> None:
+    for name in ("Realtime", "Serverless"):
+        template = built.gated.template(name)
+        alarms = template.find_resources(
+            "AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "Invocation5XXErrors"}}
+        )
+        actions = [a["Properties"].get("AlarmActions") for a in alarms.values()]
+        assert any(actions), (name, alarms)
+
+
+def test_batch_builds_a_state_machine_and_no_endpoint(built: Any) -> None:
+    template = built.gated.template("Batch")
+    template.resource_count_is("AWS::SageMaker::Endpoint", 0)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule", {"ScheduleExpression": "rate(1 day)"}
+    )
+    assert {"StateMachineArn", "BatchInputLocation", "BatchOutputLocation"} <= set(
+        template.find_outputs("*")
+    )
+    # Destroy in dev: the ops key and log group go with the stack.
+    for log_group in template.find_resources("AWS::Logs::LogGroup").values():
+        assert log_group["DeletionPolicy"] == "Delete"
+
+
+def test_build_hosting_refuses_async(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib import ConfigurationError
+    from stacks.hosting import HostingConfig, build_hosting
+
+    with pytest.raises(ConfigurationError) as raised:
+        build_hosting(cdk.Stack(cdk.App(), "A"), HostingConfig(), None, None, None)  # type: ignore[arg-type]
+    assert raised.value.problems == (
+        "hosting: build_hosting builds realtime, serverless or batch (got 'async'); async is "
+        "SummarizationStack's own",
+    )
+
+
+def test_loading_the_hosting_configuration_does_not_import_step_functions() -> None:
+    # stacks/hosting.py is imported by every synth of the app; the batch construct's modules
+    # (Step Functions, Scheduler, EC2) cost about 0.4 s and are imported only to build batch.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    heavy = ("batch_transform", "stepfunctions_tasks")
+    code = (
+        f"import sys, stacks.hosting; print(sorted(m for m in sys.modules if m.endswith({heavy})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_sections_load_through_the_app_configuration_loader() -> None:
+    # At merge, AppConfig gets these four fields; its loader (stacks/config.py) must read the
+    # section types as they are: floats, optional values, strings, booleans.
+    import dataclasses
+
+    from stacks import config as app_config
+    from stacks.hosting import BatchHosting, RealtimeHosting, ServerlessHosting
+
+    wired = dataclasses.make_dataclass(
+        "Wired",
+        [
+            ("hosting", str, dataclasses.field(default="async")),
+            ("realtime", RealtimeHosting, dataclasses.field(default_factory=RealtimeHosting)),
+            ("serverless", ServerlessHosting, dataclasses.field(default_factory=ServerlessHosting)),
+            ("batch", BatchHosting, dataclasses.field(default_factory=BatchHosting)),
+        ],
+        frozen=True,
+        kw_only=True,
+    )
+    problems: list[str] = []
+    loaded = app_config._build(
+        wired,
+        {
+            "hosting": "realtime",
+            "realtime": {"max_capacity": 6, "invocations_per_instance_target": 100},
+            "batch": {"schedule": "rate(1 day)"},
+        },
+        "",
+        problems,
+    )
+    assert problems == []
+    assert loaded.realtime.max_capacity == 6
+    assert loaded.realtime.invocations_per_instance_target == 100.0
+    assert loaded.realtime.cpu_utilization_target_percent is None
+    assert loaded.batch.schedule == "rate(1 day)"
+    assert loaded.serverless == ServerlessHosting()
