@@ -166,7 +166,9 @@ class ScalingSettings:
             if not isinstance(action, ScheduledCapacity):
                 problems.append(f"{field}: must be a ScheduledCapacity (got {action!r})")
                 continue
-            problems += _action_problems(field, action, self.min_capacity, self.max_capacity)
+            problems += scheduled_action_problems(
+                field, action, self.min_capacity, self.max_capacity
+            )
             if isinstance(action.name, str):
                 if action.name in seen:
                     problems.append(
@@ -231,7 +233,9 @@ ACTION_NAME = re.compile(r"^(?! )[\x20-\x7e]{1,256}$")
 ACTION_NAME_FORBIDDEN = frozenset(":/|")
 
 
-def _action_problems(field: str, action: ScheduledCapacity, floor: Any, ceiling: Any) -> list[str]:
+def scheduled_action_problems(
+    field: str, action: ScheduledCapacity, floor: Any, ceiling: Any
+) -> list[str]:
     problems: list[str] = []
     name = action.name
     if (

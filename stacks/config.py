@@ -38,6 +38,8 @@ from constructs_lib.s3_uri import model_data_uri_problems
 from constructs_lib.scaling_settings import ScalingSettings
 from constructs_lib.settings_io import build, cli_value, merge, without_none
 
+from .hosting import BatchHosting, RealtimeHosting, ServerlessHosting, hosting_problems
+
 if TYPE_CHECKING:
     from aws_cdk import RemovalPolicy
 
@@ -85,6 +87,12 @@ class AppConfig:
     model_environment: dict[str, str] = dataclasses.field(default_factory=dict)
     scaling: ScalingSettings = dataclasses.field(default_factory=ScalingSettings)
     monitoring: MonitoringSettings = dataclasses.field(default_factory=MonitoringSettings)
+    # How the model is hosted (stacks/hosting.py): the async endpoint by default; each other
+    # option has its own section, which only applies with that option.
+    hosting: str = "async"
+    realtime: RealtimeHosting = dataclasses.field(default_factory=RealtimeHosting)
+    serverless: ServerlessHosting = dataclasses.field(default_factory=ServerlessHosting)
+    batch: BatchHosting = dataclasses.field(default_factory=BatchHosting)
 
     @property
     def stack_name(self) -> str:
@@ -301,6 +309,8 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
         config = build(AppConfig, {"name": name, **data}, "", found, frozenset({"name"}))
         if config is not None:
             found += config.problems()
+            # What each hosting option allows depends on which keys were written, not defaults.
+            found += [p for p in hosting_problems(data) if p not in found]
         problems += [f"[{name}] {p}" for p in found]
         if config is not None and not found:
             configs.append(config)

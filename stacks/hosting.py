@@ -17,9 +17,6 @@ so the configuration can import it.
 
 from __future__ import annotations
 
-import dataclasses
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -37,6 +34,7 @@ from constructs_lib.hosting.realtime_scaling import RealtimeScaling, RealtimeSca
 from constructs_lib.hosting.serverless import ServerlessEndpoint, serverless_problems
 from constructs_lib.model import HuggingFaceModel
 from constructs_lib.notifications import AsyncNotifications
+from constructs_lib.settings_io import build, plain
 from constructs_lib.storage import AsyncInferenceStorage
 
 HOSTING_OPTIONS = ("async", "realtime", "serverless", "batch")
@@ -153,7 +151,7 @@ class BatchHosting:
 
     def transform_settings(self, instance_type: str) -> BatchTransformSettings:
         """The ``BatchTransform`` settings of this section on ``instance_type``."""
-        return BatchTransformSettings(instance_type=instance_type, **_plain(self))
+        return BatchTransformSettings(instance_type=instance_type, **plain(self))
 
     def problems(self, instance_type: str) -> list[str]:
         """Every problem of this section, as ``"<field>: ..."``."""
@@ -300,53 +298,11 @@ def _serverless_problems(config_dict: Mapping[str, Any]) -> list[str]:
 
 
 def _section(cls: type, data: Any, path: str, problems: list[str]) -> Any:
-    """Build the flat settings dataclass ``cls`` from ``data``, collecting type problems."""
+    """The settings dataclass ``cls`` from ``data`` through the app's one loader."""
     if not isinstance(data, Mapping):
         problems.append(f"{path}: must be an object (got {data!r})")
         return None
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    before = len(problems)
-    for key in data:
-        if key not in names:
-            problems.append(f"{path}.{key}: unknown key (known: {', '.join(sorted(names))})")
-    for key, value in data.items():
-        if key in names and not _has_type(value, hints[key]):
-            problems.append(f"{path}.{key}: must be {_type_name(hints[key])} (got {value!r})")
-    if len(problems) > before:
-        return None
-    return cls(
-        **{k: float(v) if _is_float(hints[k]) and v is not None else v for k, v in data.items()}
-    )
-
-
-def _has_type(value: Any, tp: Any) -> bool:
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        return any(_has_type(value, arg) for arg in typing.get_args(tp))
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, tp)
-
-
-def _is_float(tp: Any) -> bool:
-    return tp is float or float in typing.get_args(tp)
-
-
-def _type_name(tp: Any) -> str:
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    if args:
-        return f"{args[0].__name__} or null"
-    return str(tp.__name__)
-
-
-def _plain(instance: Any) -> dict[str, Any]:
-    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(instance)}
+    return build(cls, data, path, problems)
 
 
 # --- building ---------------------------------------------------------------------------------

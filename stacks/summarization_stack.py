@@ -16,6 +16,7 @@ from constructs_lib.scaling import AsyncEndpointScaling
 from constructs_lib.storage import AsyncInferenceStorage
 
 from .config import AppConfig
+from .hosting import build_hosting, model_instance_type
 
 MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
 
@@ -57,7 +58,7 @@ class SummarizationStack(Stack):
             self,
             "Model",
             code_dir=MODEL_CODE_DIR,
-            instance_type=config.instance_type,
+            instance_type=model_instance_type(config),
             dlc_version=config.dlc,
             model_id=None if config.model_data_uri else config.model_id,
             model_revision=config.model_revision,
@@ -66,6 +67,10 @@ class SummarizationStack(Stack):
             environment=config.model_environment,
             enable_network_isolation=config.network_isolation,
         )
+        if config.hosting != "async":
+            # Real-time, serverless or batch: stacks/hosting.py builds the rest (and its outputs).
+            self.hosting = build_hosting(self, config, self.storage, self.notifications, self.model)
+            return
         self.endpoint = AsyncEndpoint(
             self,
             "Endpoint",

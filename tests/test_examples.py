@@ -15,6 +15,7 @@ from tests.conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
 STACKS = {
+    "existing_endpoint": "ExistingEndpointOperations",
     "multi_container": "MultiContainerSentiment",
     "multi_model": "MultiModelSummarizers",
     "inference_pipeline": "SummarizationPipeline",
@@ -157,3 +158,18 @@ def test_post_processing_redacts_emails_in_both_formats(post: ModuleType) -> Non
     assert lines.decode().splitlines() == [
         json.dumps({"summary_text": "Write to [email] today.", "chunks": 1})
     ]
+
+
+def test_existing_endpoint_governs_every_role_and_creates_no_endpoint(examples: Any) -> None:
+    template = examples.gated.template(STACKS["existing_endpoint"])
+    template.resource_count_is("AWS::SageMaker::Endpoint", 0)
+    roles = template.find_resources("AWS::IAM::Role")
+    assert roles
+    boundary = load(EXAMPLES / "existing_endpoint" / "app.py", "example_boundary").BOUNDARY
+    for role in roles.values():
+        assert role["Properties"]["PermissionsBoundary"] == boundary
+        assert role["Properties"]["Path"] == "/workloads/"
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {"ResourceId": "endpoint/research-summarizer/variant/AllTraffic"},
+    )

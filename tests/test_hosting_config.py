@@ -308,39 +308,22 @@ def test_loading_the_hosting_configuration_does_not_import_step_functions() -> N
     assert result.stdout.strip() == "[]"
 
 
-def test_the_sections_load_through_the_app_configuration_loader() -> None:
-    # At merge, AppConfig gets these four fields; its loader (stacks/config.py) must read the
-    # section types as they are: floats, optional values, strings, booleans.
-    import dataclasses
+def test_the_sections_load_through_the_app_configuration() -> None:
+    from stacks.config import load_configs
 
-    from stacks import config as app_config
-    from stacks.hosting import BatchHosting, RealtimeHosting, ServerlessHosting
-
-    wired = dataclasses.make_dataclass(
-        "Wired",
-        [
-            ("hosting", str, dataclasses.field(default="async")),
-            ("realtime", RealtimeHosting, dataclasses.field(default_factory=RealtimeHosting)),
-            ("serverless", ServerlessHosting, dataclasses.field(default_factory=ServerlessHosting)),
-            ("batch", BatchHosting, dataclasses.field(default_factory=BatchHosting)),
-        ],
-        frozen=True,
-        kw_only=True,
-    )
-    problems: list[str] = []
-    loaded = app_config._build(
-        wired,
-        {
-            "hosting": "realtime",
-            "realtime": {"max_capacity": 6, "invocations_per_instance_target": 100},
-            "batch": {"schedule": "rate(1 day)"},
-        },
-        "",
-        problems,
-    )
-    assert problems == []
-    assert loaded.realtime.max_capacity == 6
-    assert loaded.realtime.invocations_per_instance_target == 100.0
-    assert loaded.realtime.cpu_utilization_target_percent is None
-    assert loaded.batch.schedule == "rate(1 day)"
-    assert loaded.serverless == ServerlessHosting()
+    context = {
+        "summarizer": {
+            "environments": {
+                "prod": {
+                    "hosting": "realtime",
+                    "realtime": {"max_capacity": 6, "invocations_per_instance_target": 100},
+                }
+            }
+        }
+    }
+    (config,) = load_configs(context)
+    assert config.hosting == "realtime"
+    assert config.realtime.max_capacity == 6
+    # Given as an integer in JSON, kept as the float the section declares.
+    assert config.realtime.invocations_per_instance_target == 100.0
+    assert isinstance(config.realtime.invocations_per_instance_target, float)

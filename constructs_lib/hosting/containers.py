@@ -23,12 +23,12 @@ from .. import dlc_image
 from .._validation import raise_if_problems
 from ..model import (
     MODEL_SERVER_ENVIRONMENT,
-    S3_URI,
     instance_type_problems,
     model_data_uri_problems,
     role_policy,
 )
 from ..model_archive import write_model_archive
+from ..s3_uri import parse_s3_uri
 from ._common import HOSTNAME, execution_role
 
 MODES = ("Direct", "Serial")
@@ -215,9 +215,9 @@ class MultiContainerModel(Construct):
 
     def _model_data(self, index: int, container: ContainerSpec) -> str | None:
         if container.model_data_uri is not None:
-            match = S3_URI.match(container.model_data_uri)
-            assert match is not None
-            bucket, key = match.groups()
+            location = parse_s3_uri(container.model_data_uri)
+            assert location is not None
+            bucket, key = location
             iam.Grant.add_to_principal(
                 grantee=self.role,
                 actions=["s3:GetObject"],

@@ -29,7 +29,7 @@ from constructs import Construct
 
 from .._validation import check_int, check_number, raise_if_problems
 from ..scaling import SCALABLE_DIMENSION, SERVICE_LINKED_ROLE_NAME, ScheduledCapacity
-from ..scaling import _action_problems as scheduled_action_problems
+from ..scaling_settings import scheduled_action_problems
 from ._common import SynchronousEndpoint
 
 # vCPUs of common hosting instance types, to normalize CPUUtilization (which sums the cores).

@@ -69,16 +69,22 @@ class ExistingEndpointOperations(cdk.Stack):
         endpoint.grant_invoke_async(submitter)
 
 
-def main() -> None:
-    app = cdk.App()
+BOUNDARY = "arn:aws:iam::123456789012:policy/workload-boundary"
+
+
+def build(app: cdk.App) -> ExistingEndpointOperations:
+    """The example stack in ``app``, settings from ``-c`` context (or the defaults above)."""
     settings = {key: str(app.node.try_get_context(key) or value) for key, value in DEFAULTS.items()}
     stack = ExistingEndpointOperations(app, "ExistingEndpointOperations", settings=settings)
     apply_org_guardrails(
-        stack,
-        permissions_boundary_arn="arn:aws:iam::123456789012:policy/workload-boundary",
-        role_path="/workloads/",
-        tags={"team": "research"},
+        stack, permissions_boundary_arn=BOUNDARY, role_path="/workloads/", tags={"team": "research"}
     )
+    return stack
+
+
+def main() -> None:
+    app = cdk.App()
+    build(app)
     app.synth()
 
 
