@@ -24,6 +24,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy
 
 from constructs_lib._validation import ConfigurationError, check_int
+from constructs_lib.data_path.settings import DataPathSettings
 from constructs_lib.dlc_image import DlcVersion
 from constructs_lib.model import instance_type_problems, model_data_uri_problems
 from constructs_lib.monitoring import MonitoringSettings
@@ -63,6 +64,7 @@ class AppConfig:
     model_environment: dict[str, str] = dataclasses.field(default_factory=dict)
     scaling: ScalingSettings = dataclasses.field(default_factory=ScalingSettings)
     monitoring: MonitoringSettings = dataclasses.field(default_factory=MonitoringSettings)
+    data_path: DataPathSettings = dataclasses.field(default_factory=DataPathSettings)
 
     @property
     def stack_name(self) -> str:
@@ -119,6 +121,7 @@ class AppConfig:
         problems += email_problems("notification_emails", self.notification_emails)
         problems += [f"scaling.{p}" for p in self.scaling.problems()]
         problems += [f"monitoring.{p}" for p in self.monitoring.problems()]
+        problems += [f"data_path.{p}" for p in self.data_path.problems()]
         return problems
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from constructs_lib.data_path.construct import DataPath
 from constructs_lib.endpoint import AsyncEndpoint
 from constructs_lib.model import HuggingFaceModel
 from constructs_lib.monitoring import AsyncEndpointMonitoring
@@ -85,6 +86,26 @@ class SummarizationStack(Stack):
             removal_policy=removal_policy,
         )
 
+        self.data_path: DataPath | None = None
+        if config.data_path.enabled:
+            self.data_path = DataPath(
+                self,
+                "DataPath",
+                endpoint=self.endpoint,
+                settings=config.data_path,
+                model_id=config.model_id,
+                model_revision=config.model_revision,
+                removal_policy=removal_policy,
+                request_retention_days=config.input_retention_days,
+            )
+            self.monitoring.add_section(
+                "Data path",
+                "Uploads under inputs/ queue for the dispatcher; outcomes queue for the recorder. "
+                "Anything in a DLQ failed repeatedly and is kept 14 days.",
+                self.data_path.alarms.widgets(),
+                self.data_path.alarms.alarms,
+            )
+
         outputs = {
             "EndpointName": (self.endpoint.endpoint_name, "Pass to InvokeEndpointAsync"),
             "InputLocation": (self.storage.input_uri, "Upload articles under this prefix"),
@@ -93,5 +114,18 @@ class SummarizationStack(Stack):
             "SuccessTopicArn": (self.notifications.success_topic.topic_arn, "Success events"),
             "ErrorTopicArn": (self.notifications.error_topic.topic_arn, "Error events"),
         }
+        if self.data_path is not None:
+            path = self.data_path
+            catalog = path.catalog
+            outputs |= {
+                "DataBucketName": (self.storage.bucket.bucket_name, "The data bucket"),
+                "InputPrefix": (self.storage.input_prefix, "Uploads here are summarized"),
+                "RequestPrefix": (path.request_prefix, "Request bodies sent to the endpoint"),
+                "JobsTableName": (path.jobs.table_name, "One item per summarization job"),
+                "DispatchQueueUrl": (path.dispatch_queue.queue_url, "Re-dispatch messages"),
+                "AthenaWorkGroup": (catalog.workgroup_name, "Athena workgroup for the dataset"),
+                "GlueDatabase": (catalog.database_name, "Glue database of the dataset"),
+                "GlueTable": (catalog.table_name, "Glue table of the curated summaries"),
+            }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -90,8 +90,9 @@ def test_every_problem_is_reported_at_once_with_its_bad_value() -> None:
     assert str(error.value).startswith("Invalid summarizer configuration: 9 problems:\n  - [dev] ")
     assert error.value.problems == (
         "[dev] instnce_type: unknown key (known: account, container_startup_timeout_seconds, "
-        "dlc, include_response_in_notifications, initial_instance_count, input_retention_days, "
-        "instance_type, max_concurrent_invocations_per_instance, model_data_uri, "
+        "data_path, dlc, include_response_in_notifications, initial_instance_count, "
+        "input_retention_days, instance_type, max_concurrent_invocations_per_instance, "
+        "model_data_uri, "
         "model_environment, model_id, model_revision, monitoring, notification_emails, "
         "region, removal_policy, result_retention_days, scaling, termination_protection)",
         "[dev] account: must be a 12-digit AWS account id (got '12345')",
