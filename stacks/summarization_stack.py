@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from constructs_lib.data_path.construct import DataPath
 from constructs_lib.endpoint import AsyncEndpoint
 from constructs_lib.model import HuggingFaceModel
 from constructs_lib.monitoring import AsyncEndpointMonitoring
@@ -17,6 +16,9 @@ from constructs_lib.scaling import AsyncEndpointScaling
 from constructs_lib.storage import AsyncInferenceStorage
 
 from .config import AppConfig
+
+if TYPE_CHECKING:
+    from constructs_lib.data_path.construct import DataPath
 
 MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
 
@@ -88,6 +90,9 @@ class SummarizationStack(Stack):
 
         self.data_path: DataPath | None = None
         if config.data_path.enabled:
+            # Imported here: a stack without the data path does not load its CDK modules.
+            from constructs_lib.data_path.construct import DataPath
+
             self.data_path = DataPath(
                 self,
                 "DataPath",
