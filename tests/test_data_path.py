@@ -805,3 +805,112 @@ def test_data_path_configuration_errors_name_the_section(
     with pytest.raises(ConfigurationError) as error:
         load_configs(context)
     assert error.value.problems == (problem,)
+
+
+# --- the construct on its own: tracing, x86_64, a given layer, client and analyst grants -------
+
+LAYER_ARN = (
+    "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:1"
+)
+
+
+@pytest.fixture(scope="module")
+def bare(code_dir: Path) -> Any:
+    """A stack of bare constructs: a traced x86_64 data path, a client role and an analyst role."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Template
+
+    from constructs_lib.data_path import DataPath, DataPathSettings
+
+    stack = cdk.Stack(construct_app(), "Bare")
+    endpoint = endpoint_in(stack, code_dir)
+    path = DataPath(
+        stack,
+        "DataPath",
+        endpoint=endpoint,
+        settings=DataPathSettings(tracing=True, dispatcher_reserved_concurrency=1),
+        model_id="google/pegasus-xsum",
+        model_revision="abc123",
+        architecture=lambda_.Architecture.X86_64,
+        powertools_layer_arn=LAYER_ARN,
+    )
+    for name, grant in (("Client", path.grant_client), ("Analyst", path.grant_query)):
+        grant(iam.Role(stack, name, assumed_by=iam.AccountRootPrincipal()))
+    return Template.from_stack(stack)
+
+
+def role_statements(template: Any, role_prefix: str) -> list[dict[str, Any]]:
+    (role_id,) = [r for r in template.find_resources("AWS::IAM::Role") if r.startswith(role_prefix)]
+    policies = template.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
+    )
+    return [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_tracing_turns_on_xray_for_both_functions(bare: Any) -> None:
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(bare, handler)
+        props = fn["Properties"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+        assert props["Architectures"] == ["x86_64"]
+        assert props["Layers"] == [LAYER_ARN]
+        assert props["Environment"]["Variables"]["MODEL_REVISION"] == "abc123"
+        xray = [s for s in statements_of(bare, handler) if "xray:" in str(s["Action"])]
+        assert xray and all(s["Resource"] == "*" for s in xray)
+
+
+def test_a_reserved_concurrency_of_one_leaves_the_poller_unbounded(bare: Any) -> None:
+    # Lambda's MaximumConcurrency accepts 2 to 1000; with 1 the reservation alone limits it.
+    mapping = event_source(bare, DISPATCHER)
+    assert "ScalingConfig" not in mapping
+    _, fn = function(bare, DISPATCHER)
+    assert fn["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:
+    statements = role_statements(bare, "Client")
+    by_action: dict[str, set[str]] = {}
+    for statement in statements:
+        for action in actions(statement):
+            by_action.setdefault(action, set()).update(s3_paths(statement))
+    assert sorted(by_action) == [
+        "cloudformation:DescribeStacks",
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:GenerateDataKey",
+        "s3:AbortMultipartUpload",
+        "s3:GetObject",
+        "s3:PutObject",
+        "sagemaker:InvokeEndpointAsync",
+        "sqs:SendMessage",
+    ]
+    assert by_action["s3:PutObject"] == {"/inputs/*", "/requests/*"}
+    assert by_action["s3:GetObject"] == {"/results/*", "/failures/*", "/curated/summaries/*"}
+    (query,) = [s for s in statements if "dynamodb:Query" in actions(s)]
+    indexes = [
+        r["Fn::Join"][1][-1] for r in query["Resource"] if isinstance(r, dict) and "Fn::Join" in r
+    ]
+    assert sorted(indexes) == ["/index/by-status", "/index/by-submission"]
+    (describe,) = [s for s in statements if s["Action"] == "cloudformation:DescribeStacks"]
+    assert describe["Resource"] == {"Ref": "AWS::StackId"}
+
+
+def test_analyst_grant_runs_queries_in_the_workgroup_only(bare: Any) -> None:
+    statements = role_statements(bare, "Analyst")
+    (athena,) = [s for s in statements if str(s["Action"]).count("athena:")]
+    assert athena["Resource"]["Fn::Join"][1][-1] == ":workgroup/Bare-summaries"
+    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["curated/summaries/*", "athena-results/*"]}
+    }
+    (glue,) = [s for s in statements if "glue:GetTable" in actions(s)]
+    suffixes = sorted(r["Fn::Join"][1][-1] for r in glue["Resource"])
+    assert suffixes == [":catalog", ":database/bare", ":table/bare/summaries"]
+    writes = [s for s in statements if "s3:PutObject" in actions(s)]
+    assert set().union(*(s3_paths(s) for s in writes)) == {"/athena-results/*"}

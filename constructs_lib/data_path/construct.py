@@ -436,11 +436,107 @@ class DataPath(Construct):
 
     @property
     def dispatch_queue(self) -> sqs.IQueue:
+        """The queue of S3 events and re-dispatch messages the dispatcher consumes."""
         return self.dispatch.queue
 
     def grant_redispatch(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send re-dispatch messages to the dispatch queue (a client's ``retry``)."""
         return _grant_send(self.dispatch.queue, self.key, grantee)
+
+    def grant_client(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Everything the ``summarizer`` client does, and nothing else.
+
+        Read this stack's outputs, upload under ``inputs/`` (the data path) and ``requests/``
+        (direct ``InvokeEndpointAsync``), call the endpoint, read results, failures and the
+        curated summaries, read jobs (both indexes) and re-dispatch failed ones.
+        """
+        storage = self.storage
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["cloudformation:DescribeStacks"],
+            resource_arns=[Stack.of(self).stack_id],
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["sagemaker:InvokeEndpointAsync"],
+                resource_arns=[self.endpoint.endpoint_arn],
+            )
+        )
+        grant = grant.combine(
+            storage.grant_write_prefixes(grantee, storage.input_prefix, REQUEST_PREFIX)
+        )
+        grant = grant.combine(
+            storage.grant_read_prefixes(
+                grantee, storage.output_prefix, storage.failure_prefix, DATASET_PREFIX
+            )
+        )
+        grant = grant.combine(self.jobs.grant_read(grantee))
+        return grant.combine(self.grant_redispatch(grantee))
+
+    def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Run Athena queries over the summaries in this data path's workgroup.
+
+        The workgroup's query actions, the Glue database and table definitions, listing and
+        reading the dataset, writing and reading ``athena-results/``, and the storage key.
+        """
+        storage = self.storage
+        stack = Stack.of(self)
+        catalog = self.catalog
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "athena:StartQueryExecution",
+                "athena:StopQueryExecution",
+                "athena:GetQueryExecution",
+                "athena:GetQueryResults",
+                "athena:GetWorkGroup",
+            ],
+            resource_arns=[
+                stack.format_arn(
+                    service="athena", resource="workgroup", resource_name=catalog.workgroup_name
+                )
+            ],
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["glue:GetDatabase", "glue:GetTable"],
+                resource_arns=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(
+                        service="glue", resource="database", resource_name=catalog.database_name
+                    ),
+                    stack.format_arn(
+                        service="glue",
+                        resource="table",
+                        resource_name=f"{catalog.database_name}/{catalog.table_name}",
+                    ),
+                ],
+            )
+        )
+        # Athena lists the table's location and the results prefix; nothing else of the bucket.
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["s3:ListBucket"],
+                resource_arns=[storage.bucket.bucket_arn],
+                conditions={
+                    "StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*", f"{ATHENA_RESULTS_PREFIX}*"]}
+                },
+            )
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["s3:GetBucketLocation"],
+                resource_arns=[storage.bucket.bucket_arn],
+            )
+        )
+        grant = grant.combine(
+            storage.grant_read_prefixes(grantee, DATASET_PREFIX, ATHENA_RESULTS_PREFIX)
+        )
+        return grant.combine(storage.grant_write_prefixes(grantee, ATHENA_RESULTS_PREFIX))
 
 
 def _max_concurrency(reserved: int) -> int | None:
