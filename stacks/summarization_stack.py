@@ -26,6 +26,10 @@ MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
 class SummarizationStack(Stack):
     """Storage, topics, the PEGASUS model, its async endpoint, scaling and monitoring.
 
+    With ``config.data_path.enabled`` also the data path (uploads under ``inputs/`` grouped into
+    requests, outcomes recorded as jobs and curated summaries) with its dashboard row, alarms
+    and the outputs the ``summarizer`` client reads; without it the stack is the endpoint alone.
+
     Differences between environments arrive as ``config``; ``kwargs`` (env, tags, ...) go to
     ``Stack``.
     """
