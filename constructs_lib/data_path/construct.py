@@ -74,17 +74,19 @@ class DataPath(Construct):
       appends summaries under ``curated/summaries/``.
     * ``jobs`` (``JobsTable`` on the storage key), ``catalog`` (Glue + Athena), ``alarms``.
 
-    ``key`` (a new customer-managed key unless given) encrypts the queues and the functions'
-    log groups. ``removal_policy`` (default RETAIN) applies to the table, the key, the log groups
-    and the workgroup. ``architecture`` defaults to ARM_64. ``powertools_layer_arn`` overrides
-    the layer otherwise resolved from Powertools' public SSM parameter (needed in partitions
-    where Powertools publishes none). ``dispatcher_timeout`` (default 2 minutes) and
-    ``recorder_timeout`` (default 1 minute) set the functions' timeouts and, six-fold, the
-    queues' visibility timeouts. ``memory_size`` defaults to 512 MB per function.
-    ``request_retention_days`` (default 7) and ``athena_results_retention_days`` (default 7)
-    expire ``requests/`` and ``athena-results/``; the curated dataset expires after
-    ``settings.job_ttl_days``, like the job records. ``log_retention`` defaults to three months;
-    ``bytes_scanned_cutoff`` (default 10 GB) stops runaway Athena queries.
+    Arguments (defaults in brackets): ``model_id`` and ``model_revision`` [none] are recorded
+    with every job. ``key`` [a new customer-managed key] encrypts the queues and the functions'
+    log groups. ``removal_policy`` [RETAIN] applies to the table, the key, the queues, the log
+    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [resolved at
+    deploy time from Powertools' public SSM parameter] is needed in partitions where Powertools
+    publishes none. ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
+    the functions' timeouts and, six-fold, their queues' visibility timeouts. ``memory_size``
+    [512 MB] per function. ``recorder_batch_size`` [10] notifications per recorder invocation.
+    ``request_retention_days`` [7] and ``athena_results_retention_days`` [7] expire
+    ``requests/`` and ``athena-results/``; the curated dataset expires after
+    ``settings.job_ttl_days``, like the job records. ``log_retention`` [three months].
+    ``bytes_scanned_cutoff`` [10 GB] stops runaway Athena queries. ``metrics_namespace`` [the
+    stack name] is the functions' Powertools metrics namespace.
     """
 
     def __init__(
@@ -353,8 +355,9 @@ class DataPath(Construct):
     def _subscribe_topics(self, topics: list[sns.ITopic]) -> None:
         queue = self.recorder_queue.queue
         sns_principal = iam.ServicePrincipal("sns.amazonaws.com")
-        # SNS Developer Guide, "Fanout to Amazon SQS queues" / "Subscribing a queue to a topic":
-        # the queue policy allows sns.amazonaws.com with aws:SourceArn equal to the topic.
+        # SNS Developer Guide, "Fanout Amazon SNS notifications to Amazon SQS queues", step "Give
+        # permission to the Amazon SNS topic to send messages to the Amazon SQS queue": the queue
+        # policy conditions on aws:SourceArn, the topic SNS delivers from.
         policy = queue.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[sns_principal],
