@@ -6,6 +6,7 @@ queue it reads), never through logical ids.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -914,3 +915,53 @@ def test_analyst_grant_runs_queries_in_the_workgroup_only(bare: Any) -> None:
     assert suffixes == [":catalog", ":database/bare", ":table/bare/summaries"]
     writes = [s for s in statements if "s3:PutObject" in actions(s)]
     assert set().union(*(s3_paths(s) for s in writes)) == {"/athena-results/*"}
+
+
+def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    """The library's own acknowledgements cover what the app's default configuration does not
+    exercise: X-Ray's wildcard, the client's and the analyst's grants."""
+    import json
+
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+    from cdk_nag import AwsSolutionsChecks
+
+    from constructs_lib.data_path import DataPath, DataPathSettings
+
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Nagged")
+    endpoint = endpoint_in(stack, code_dir)
+    path = DataPath(
+        stack,
+        "DataPath",
+        endpoint=endpoint,
+        settings=DataPathSettings(tracing=True),
+        model_id="google/pegasus-large",
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+    )
+    path.grant_client(iam.Role(stack, "Client", assumed_by=iam.AccountRootPrincipal()))
+    path.grant_query(iam.Role(stack, "Analyst", assumed_by=iam.AccountRootPrincipal()))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with contextlib.suppress(Exception):
+        app.synth()
+    (report,) = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
+    unacknowledged = [
+        (v["ruleName"], [c["constructPath"] for c in v["violatingConstructs"]])
+        for v in report["violations"]
+    ]
+    assert unacknowledged == []
+    # X-Ray's Resource::* is acknowledged on each function's role, with its reason.
+    xray = {
+        c["constructPath"]: v["reason"]
+        for v in report["suppressedViolations"]
+        if v["ruleName"] == "AwsSolutions-IAM5[Resource::*]"
+        for c in v["violatingConstructs"]
+        if "/DataPath/" in c["constructPath"]
+    }
+    assert sorted(xray) == [
+        "Nagged/DataPath/Dispatcher/Role/DefaultPolicy/Resource",
+        "Nagged/DataPath/Recorder/Role/DefaultPolicy/Resource",
+    ]
+    assert all(reason.startswith("xray:PutTraceSegments") for reason in xray.values())
