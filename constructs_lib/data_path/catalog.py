@@ -45,6 +45,8 @@ class SummariesCatalog(Construct):
     to ``results_prefix`` encrypted with SSE-KMS and ``key``, and a query stops after
     ``bytes_scanned_cutoff`` (default 10 GB). Names default to the stack's name
     (``<stack>`` database, ``summaries`` table, ``<stack>-summaries`` workgroup).
+    ``removal_policy`` [RETAIN] applies to the workgroup; with DESTROY it is deleted together
+    with its saved queries. The Glue definitions hold no data and go with the stack.
     """
 
     def __init__(

@@ -34,7 +34,8 @@ class WorkQueue(Construct):
     A message received ``max_receive_count`` times without being deleted moves to
     ``dead_letter_queue``. ``retention`` (default 4 days) is how long an unprocessed message
     waits; the DLQ keeps messages 14 days, the longest SQS allows, so a poisoned message is
-    still there after a long weekend.
+    still there after a long weekend. ``removal_policy`` [DESTROY, as for any SQS queue in
+    the CDK] applies to both queues; the data path passes its own.
     """
 
     def __init__(
