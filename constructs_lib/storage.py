@@ -197,9 +197,16 @@ class AsyncInferenceStorage(Construct):
             abort_incomplete_multipart_upload_after=Duration.days(1),
         )
 
-    def grant_read_prefixes(self, grantee: iam.IGrantable, *prefixes: str) -> iam.Grant:
-        """``s3:GetObject`` under each of ``prefixes``, and decrypting with the key."""
-        return self._grant(grantee, ["s3:GetObject"], list(prefixes), ["kms:Decrypt"])
+    def grant_read_prefixes(
+        self, grantee: iam.IGrantable, *prefixes: str, versions: bool = False
+    ) -> iam.Grant:
+        """``s3:GetObject`` under each of ``prefixes``, and decrypting with the key.
+
+        With ``versions`` [False] also ``s3:GetObjectVersion``: reading a given version (as an
+        S3 event's ``versionId`` names it) is a separate permission on a versioned bucket.
+        """
+        object_actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
+        return self._grant(grantee, object_actions, list(prefixes), ["kms:Decrypt"])
 
     def grant_write_prefixes(self, grantee: iam.IGrantable, *prefixes: str) -> iam.Grant:
         """Upload under each of ``prefixes`` (multipart included) and encrypt with the key.

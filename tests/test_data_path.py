@@ -252,6 +252,7 @@ DISPATCHER_ENV = {
     "INVOCATION_TIMEOUT_SECONDS",
     "REQUEST_TTL_SECONDS",
     "JOB_TTL_DAYS",
+    "MAX_RECEIVE_COUNT",
     "MODEL_ID",
     "MODEL_REVISION",
     "POWERTOOLS_SERVICE_NAME",
@@ -303,6 +304,7 @@ def test_dispatcher_environment_carries_the_settings(dev: Any) -> None:
         "INVOCATION_TIMEOUT_SECONDS": "900",
         "REQUEST_TTL_SECONDS": "21600",
         "JOB_TTL_DAYS": "90",
+        "MAX_RECEIVE_COUNT": "5",
         "MODEL_ID": "google/pegasus-large",
         "MODEL_REVISION": "",
         "POWERTOOLS_SERVICE_NAME": "dispatcher",
@@ -382,6 +384,8 @@ def test_no_data_path_grant_uses_an_action_wildcard(dev: Any) -> None:
 def test_dispatcher_reads_inputs_writes_requests_and_invokes_this_endpoint(dev: Any) -> None:
     assert grants(dev, DISPATCHER) == {
         "s3:GetObject": {"/inputs/*"},
+        # An S3 event names the version it is about; reading that version is its own action.
+        "s3:GetObjectVersion": {"/inputs/*"},
         "s3:PutObject": {"/requests/*"},
         "s3:AbortMultipartUpload": {"/requests/*"},
     }

@@ -21,7 +21,7 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("chunks", "int", "Windows the document was split into"),
     ("rounds", "int", "Summarize-the-summaries rounds"),
     ("model_id", "string", "Hugging Face model id"),
-    ("model_revision", "string", "Hub revision, empty when unpinned"),
+    ("model_revision", "string", "Hub revision ('main' when unpinned)"),
     ("submitted_at", "string", "ISO 8601 UTC; from_iso8601_timestamp() reads it"),
     ("finished_at", "string", "ISO 8601 UTC; from_iso8601_timestamp() reads it"),
 )

@@ -253,6 +253,9 @@ class DataPath(Construct):
                 "INVOCATION_TIMEOUT_SECONDS": str(settings.invocation_timeout_seconds),
                 "REQUEST_TTL_SECONDS": str(settings.request_ttl_seconds),
                 "JOB_TTL_DAYS": str(settings.job_ttl_days),
+                # The queue's redrive count: on the last receive the dispatcher records its
+                # documents' jobs as failed instead of leaving them queued for the DLQ.
+                "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
                 **model,
                 "POWERTOOLS_SERVICE_NAME": "dispatcher",
                 "POWERTOOLS_METRICS_NAMESPACE": namespace,
@@ -392,7 +395,8 @@ class DataPath(Construct):
     def _grant_dispatcher(self) -> None:
         role = self.dispatcher.role
         storage = self.storage
-        storage.grant_read_prefixes(role, storage.input_prefix)
+        # The dispatcher reads the exact version an S3 event names (the bucket is versioned).
+        storage.grant_read_prefixes(role, storage.input_prefix, versions=True)
         storage.grant_write_prefixes(role, REQUEST_PREFIX)
         iam.Grant.add_to_principal(
             grantee=role,
