@@ -628,11 +628,49 @@ def test_dlq_alarms_watch_the_dead_letter_queues(dev: Any) -> None:
     assert watched == dlqs
 
 
-def test_dashboard_has_a_data_path_row(dev: Any) -> None:
-    _, dashboard = only(dev, "AWS::CloudWatch::Dashboard")
-    body = str(dashboard["Properties"]["DashboardBody"])
-    for title in ("## Data path", "Queued messages", "Oldest message", "Dead letters"):
-        assert title in body
+def _dashboard_widgets(template: Any) -> list[dict[str, Any]]:
+    """The dashboard's widgets, with the stack's tokens in the body replaced by placeholders."""
+    import json
+
+    _, dashboard = only(template, "AWS::CloudWatch::Dashboard")
+    parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = "".join(p if isinstance(p, str) else "TOKEN" for p in parts)
+    widgets: list[dict[str, Any]] = json.loads(body)["widgets"]
+    return widgets
+
+
+def test_dashboard_shows_the_data_path_with_the_functions_own_metrics(dev: Any) -> None:
+    widgets = {
+        w["properties"].get("title") or w["properties"].get("markdown", "")[:12]: w
+        for w in _dashboard_widgets(dev)
+    }
+    assert "## Data path" in widgets
+    assert "Data path: alarm status" in widgets
+    assert len(widgets["Data path: alarm status"]["properties"]["alarms"]) == 8
+    for title in ("Queued messages", "Oldest message", "Dead letters"):
+        assert {m[0] for m in widgets[title]["properties"]["metrics"]} == {"AWS/SQS"}
+    grouping = widgets["Documents per request (grouping)"]["properties"]
+    # Published by the dispatcher through Powertools, in the stack's namespace.
+    assert grouping["metrics"] == [
+        [
+            "PegasusSummarizer-dev",
+            "DocumentsPerRequest",
+            "service",
+            "dispatcher",
+            {"label": "DocumentsPerRequest"},
+        ]
+    ]
+    # Average over 5 minutes is CloudWatch's default, so CDK leaves stat and period out.
+    assert "stat" not in grouping and "period" not in grouping
+    counts = widgets["Dispatcher: documents and requests (per 5 min)"]["properties"]
+    assert [m[1] for m in counts["metrics"]] == [
+        "DocumentsDispatched",
+        "RequestsSent",
+        "DocumentsUnreadable",
+    ]
+    assert {m[-1]["stat"] for m in counts["metrics"]} == {"Sum"}
+    jobs = widgets["Recorder: jobs (per 5 min)"]["properties"]["metrics"]
+    assert [m[1] for m in jobs] == ["JobsSucceeded", "JobsFailed", "Redispatches"]
 
 
 def test_outputs_name_the_data_path_resources(dev: Any) -> None:

@@ -290,6 +290,7 @@ class DataPath(Construct):
             dispatch=self.dispatch,
             record=self.recorder_queue,
             functions={"Dispatcher": self.dispatcher, "Recorder": self.recorder},
+            metrics_namespace=namespace,
         )
 
     # --- wiring -------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ from .functions import DataPathFunction
 from .queues import WorkQueue
 
 FIVE_MINUTES = Duration.minutes(5)
+# Custom metrics the runtime emits through Powertools (runtime/observability.py), each with the
+# dimension "service" = the function's POWERTOOLS_SERVICE_NAME.
+DISPATCHER_COUNTS = ("DocumentsDispatched", "RequestsSent", "DocumentsUnreadable")
+RECORDER_COUNTS = ("JobsSucceeded", "JobsFailed", "Redispatches")
+DOCUMENTS_PER_REQUEST = "DocumentsPerRequest"
 
 
 class DataPathAlarms(Construct):
@@ -21,7 +26,9 @@ class DataPathAlarms(Construct):
     look), and its oldest message older than ``oldest_message_seconds`` (default 15 minutes:
     the consumer is not keeping up or is failing). Per function: any error and any throttle in
     five minutes. No data (an idle path) counts as fine. ``alarms`` lists them all; the
-    stack's monitoring wires them to the operations topic.
+    stack's monitoring wires them to the operations topic. ``metrics_namespace`` is where the
+    functions publish their own counts (documents dispatched, jobs succeeded and failed), which
+    the widgets show next to the AWS metrics.
     """
 
     def __init__(
@@ -32,9 +39,11 @@ class DataPathAlarms(Construct):
         dispatch: WorkQueue,
         record: WorkQueue,
         functions: Mapping[str, DataPathFunction],
+        metrics_namespace: str,
         oldest_message_seconds: int = 900,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.metrics_namespace = metrics_namespace
         self.queues = {"Dispatch": dispatch, "Record": record}
         self.functions = dict(functions)
         at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -96,8 +105,19 @@ class DataPathAlarms(Construct):
                 )
         self.alarms: tuple[cloudwatch.Alarm, ...] = tuple(alarms)
 
+    def custom_metric(self, service: str, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+        """A metric the ``service`` function (``dispatcher``/``recorder``) publishes itself."""
+        return cloudwatch.Metric(
+            namespace=self.metrics_namespace,
+            metric_name=name,
+            dimensions_map={"service": service},
+            statistic=statistic,
+            period=FIVE_MINUTES,
+            label=name,
+        )
+
     def widgets(self) -> list[cloudwatch.IWidget]:
-        """One dashboard row: queue depth, oldest message, dead letters, function health."""
+        """Two dashboard rows: queues and function health; documents and jobs over time."""
 
         def graph(
             title: str, metrics: list[cloudwatch.IMetric], axis: str
@@ -137,5 +157,28 @@ class DataPathAlarms(Construct):
                     )
                 ],
                 "count",
+            ),
+            graph(
+                "Dispatcher: documents and requests (per 5 min)",
+                [self.custom_metric("dispatcher", name) for name in DISPATCHER_COUNTS],
+                "count",
+            ),
+            graph(
+                "Documents per request (grouping)",
+                [self.custom_metric("dispatcher", DOCUMENTS_PER_REQUEST, "Average")],
+                "documents",
+            ),
+            graph(
+                "Recorder: jobs (per 5 min)",
+                [self.custom_metric("recorder", name) for name in RECORDER_COUNTS],
+                "count",
+            ),
+            graph(
+                "Function duration (p90)",
+                [
+                    fn.function.metric_duration(label=name, statistic="p90")
+                    for name, fn in self.functions.items()
+                ],
+                "milliseconds",
             ),
         ]
