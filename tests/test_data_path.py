@@ -602,7 +602,9 @@ def test_dead_letters_stuck_queues_errors_and_throttles_page_the_operations_topi
         props = alarm["Properties"]
         assert props["AlarmActions"] == [{"Ref": ops_topic}]
         assert props["OKActions"] == [{"Ref": ops_topic}]
-        assert props["TreatMissingData"] == "notBreaching"
+        dead_letters = props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        # A DLQ nobody reads stops reporting: its alarm must not resolve on silence.
+        assert props["TreatMissingData"] == ("ignore" if dead_letters else "notBreaching")
         kinds[
             (props["Namespace"], props["MetricName"], props["Statistic"], props["Threshold"])
         ] += 1

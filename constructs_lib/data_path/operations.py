@@ -25,7 +25,8 @@ class DataPathAlarms(Construct):
     Per queue: any message in its DLQ (a message failed ``max_receive_count`` times and needs a
     look), and its oldest message older than ``oldest_message_seconds`` (default 15 minutes:
     the consumer is not keeping up or is failing). Per function: any error and any throttle in
-    five minutes. No data (an idle path) counts as fine. ``alarms`` lists them all; the
+    five minutes. No data (an idle path) counts as fine, except for the DLQ alarms, which keep
+    their state through silence (a DLQ nobody reads stops reporting). ``alarms`` lists them all; the
     stack's monitoring wires them to the operations topic. ``metrics_namespace`` is where the
     functions publish their own counts (documents dispatched, jobs succeeded and failed), which
     the widgets show next to the AWS metrics.
@@ -63,7 +64,12 @@ class DataPathAlarms(Construct):
                     threshold=1,
                     comparison_operator=at_least_one,
                     evaluation_periods=1,
-                    treat_missing_data=fine,
+                    # SQS publishes a queue's metrics only while it is active: for up to six
+                    # hours after the last access even with messages in it. Nothing reads a DLQ,
+                    # so its metrics stop; "ignore" keeps the alarm in ALARM until someone
+                    # redrives or purges the DLQ (which reports 0 again) instead of resolving it
+                    # on silence. Before the first dead letter the alarm has no data at all.
+                    treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
                 )
             )
             alarms.append(
