@@ -1009,3 +1009,26 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
         "Nagged/DataPath/Recorder/Role/DefaultPolicy/Resource",
     ]
     assert all(reason.startswith("xray:PutTraceSegments") for reason in xray.values())
+
+
+def test_a_bad_retention_names_the_argument(code_dir: Path) -> None:
+    from constructs_lib.data_path import DataPath, DataPathSettings
+
+    endpoint = _endpoint(code_dir)
+    with pytest.raises(ConfigurationError) as error:
+        DataPath(
+            endpoint,
+            "DataPath",
+            endpoint=endpoint,
+            settings=DataPathSettings(),
+            model_id="google/pegasus-large",
+            request_retention_days=0,
+            athena_results_retention_days=-1,
+            memory_size=64,
+        )
+    # Reported together with the other arguments' problems, before anything is built.
+    assert error.value.problems == (
+        "memory_size: must be at least 128 (got 64)",
+        "request_retention_days: must be at least 1 (got 0)",
+        "athena_results_retention_days: must be at least 1 (got -1)",
+    )

@@ -118,6 +118,10 @@ class DataPath(Construct):
             problems.append("settings.enabled: is false; leave the DataPath out instead")
         check_int(problems, "memory_size", memory_size, minimum=128, maximum=10_240)
         check_int(problems, "recorder_batch_size", recorder_batch_size, minimum=1, maximum=10)
+        check_int(problems, "request_retention_days", request_retention_days, minimum=1)
+        check_int(
+            problems, "athena_results_retention_days", athena_results_retention_days, minimum=1
+        )
         window = settings.batching_window_seconds
         if (
             isinstance(window, int)
@@ -156,7 +160,7 @@ class DataPath(Construct):
         self.request_prefix = REQUEST_PREFIX
         self.dataset_prefix = DATASET_PREFIX
 
-        storage.add_prefix("requests", REQUEST_PREFIX, retention_days=request_retention_days)
+        storage.add_prefix("request", REQUEST_PREFIX, retention_days=request_retention_days)
         storage.add_prefix("curated", CURATED_PREFIX, retention_days=settings.job_ttl_days)
         storage.add_prefix(
             "athena_results", ATHENA_RESULTS_PREFIX, retention_days=athena_results_retention_days
