@@ -2,59 +2,33 @@
 
 from __future__ import annotations
 
-import jsii
-from aws_cdk import Aws, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.interfaces.aws_s3 import IBucketRef
-from constructs import Construct, IDependable
+from constructs import Construct
 
 from .._validation import check_int, raise_if_problems
 from ..endpoint import AsyncEndpoint
+from . import access
 from .catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
-from .functions import DataPathFunction, powertools_layer, quiet_bucket_notifications_handler
+from .delivery import allow_log_encryption, grant_send, subscribe_bucket, subscribe_topics
+from .functions import DataPathFunction, powertools_layer
 from .jobs_table import JobsTable
+from .layout import ATHENA_RESULTS_PREFIX, CURATED_PREFIX, DATASET_PREFIX, REQUEST_PREFIX
 from .operations import DataPathAlarms
 from .queues import MAX_VISIBILITY_SECONDS, WorkQueue, visibility_timeout_seconds
 from .settings import DataPathSettings
 
-REQUEST_PREFIX = "requests/"
-CURATED_PREFIX = "curated/"
-DATASET_PREFIX = "curated/summaries/"
-ATHENA_RESULTS_PREFIX = "athena-results/"
 # Lambda's SQS event source: above 10 messages per batch it needs a batching window, and its
 # maximum concurrency setting accepts 2 to 1,000.
 MAX_UNWINDOWED_BATCH = 10
 MIN_MAX_CONCURRENCY = 2
 DISPATCHER_TIMEOUT = Duration.minutes(2)
 RECORDER_TIMEOUT = Duration.minutes(1)
-
-
-@jsii.implements(s3.IBucketNotificationDestination)
-class _QueueDestination:
-    """An S3 notification destination whose queue and key policies the data path writes itself.
-
-    ``SqsDestination`` would add ``kms:GenerateDataKey*`` (a wildcard) and no
-    ``aws:SourceAccount``; the statements here follow the S3 guide instead (see DataPath).
-    """
-
-    def __init__(self, queue: sqs.IQueue, dependency: IDependable) -> None:
-        self._queue = queue
-        self._dependency = dependency
-
-    def bind(self, scope: Construct, bucket: IBucketRef) -> s3.BucketNotificationDestinationConfig:
-        return s3.BucketNotificationDestinationConfig(
-            arn=self._queue.queue_arn,
-            type=s3.BucketNotificationDestinationType.QUEUE,
-            # S3 sends a test event when the configuration is put: the policy must exist first.
-            dependencies=[self._dependency],
-        )
 
 
 class DataPath(Construct):
@@ -176,7 +150,7 @@ class DataPath(Construct):
             removal_policy=removal_policy,
             pending_window=Duration.days(7) if destroy else None,
         )
-        self._allow_log_encryption(self.key)
+        allow_log_encryption(self.key)
 
         self.jobs = JobsTable(self, "Jobs", key=storage.key, removal_policy=removal_policy)
         self.catalog = SummariesCatalog(
@@ -208,8 +182,13 @@ class DataPath(Construct):
             max_receive_count=settings.max_receive_count,
             removal_policy=removal_policy,
         )
-        self._subscribe_bucket(bucket, storage.input_prefix)
-        self._subscribe_topics([notifications.success_topic, notifications.error_topic])
+        subscribe_bucket(bucket, storage.input_prefix, self.dispatch.queue, self.key)
+        subscribe_topics(
+            self,
+            [notifications.success_topic, notifications.error_topic],
+            self.recorder_queue.queue,
+            self.key,
+        )
 
         layer = powertools_layer(self, architecture, powertools_layer_arn)
         namespace = metrics_namespace or Stack.of(self).stack_name
@@ -299,104 +278,6 @@ class DataPath(Construct):
 
     # --- wiring -------------------------------------------------------------------------------
 
-    def _allow_log_encryption(self, key: kms.IKey) -> None:
-        # CloudWatch Logs guide, "Encrypt log data in CloudWatch Logs using AWS KMS": the key
-        # policy lets the regional Logs principal use the key, limited by the encryption context
-        # Logs sends (the log group's ARN) to this account's and region's log groups.
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
-
-    def _subscribe_bucket(self, bucket: s3.Bucket, input_prefix: str) -> None:
-        queue = self.dispatch.queue
-        s3_principal = iam.ServicePrincipal("s3.amazonaws.com")
-        # S3 User Guide, "Granting permissions to publish event notification messages to a
-        # destination": the SQS access policy example conditions on aws:SourceArn (the bucket)
-        # and aws:SourceAccount (the bucket owner), which S3 sends with each delivery.
-        policy = queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[s3_principal],
-                actions=["sqs:SendMessage"],
-                resources=[queue.queue_arn],
-                conditions={
-                    "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                },
-            )
-        )
-        # Same guide, encrypted queues: the key policy example for S3 has no condition, and
-        # S3's KMS calls are not documented to carry aws:SourceArn, so none is added here.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[s3_principal],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-            )
-        )
-        assert policy.policy_dependable is not None
-        bucket.add_event_notification(
-            s3.EventType.OBJECT_CREATED,
-            _QueueDestination(queue, policy.policy_dependable),
-            s3.NotificationKeyFilter(prefix=input_prefix),
-        )
-        quiet_bucket_notifications_handler(self)
-
-    def _subscribe_topics(self, topics: list[sns.ITopic]) -> None:
-        queue = self.recorder_queue.queue
-        sns_principal = iam.ServicePrincipal("sns.amazonaws.com")
-        # SNS Developer Guide, "Fanout Amazon SNS notifications to Amazon SQS queues", step "Give
-        # permission to the Amazon SNS topic to send messages to the Amazon SQS queue": the queue
-        # policy conditions on aws:SourceArn, the topic SNS delivers from.
-        policy = queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[sns_principal],
-                actions=["sqs:SendMessage"],
-                resources=[queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
-            )
-        )
-        # SQS Developer Guide, "Configure KMS permissions for AWS services": the key policy lets
-        # the service principal call GenerateDataKey and Decrypt; the guide's statement carries
-        # no aws:SourceArn, so none is added (a condition SNS does not send drops deliveries).
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[sns_principal],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-            )
-        )
-        assert policy.policy_dependable is not None
-        for index, topic in enumerate(topics):
-            subscription = sns.Subscription(
-                self,
-                f"Subscription{index}",
-                topic=topic,
-                endpoint=queue.queue_arn,
-                protocol=sns.SubscriptionProtocol.SQS,
-                # The body is SageMaker's notification JSON itself, not an SNS envelope.
-                raw_message_delivery=True,
-            )
-            subscription.node.add_dependency(policy.policy_dependable)
-
     def _grant_dispatcher(self) -> None:
         role = self.dispatcher.role
         storage = self.storage
@@ -409,7 +290,7 @@ class DataPath(Construct):
             resource_arns=[self.endpoint.endpoint_arn],
         )
         self.jobs.grant_record(role)
-        _grant_send(self.dispatch.queue, self.key, role)
+        grant_send(self.dispatch.queue, self.key, role)
 
     def _grant_recorder(self) -> None:
         role = self.recorder.role
@@ -419,7 +300,7 @@ class DataPath(Construct):
         )
         storage.grant_write_prefixes(role, DATASET_PREFIX)
         self.jobs.grant_record(role)
-        _grant_send(self.dispatch.queue, self.key, role)
+        grant_send(self.dispatch.queue, self.key, role)
 
     def _add_event_sources(self, recorder_batch_size: int) -> None:
         s = self.settings
@@ -453,7 +334,7 @@ class DataPath(Construct):
 
     def grant_redispatch(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send re-dispatch messages to the dispatch queue (a client's ``retry``)."""
-        return _grant_send(self.dispatch.queue, self.key, grantee)
+        return grant_send(self.dispatch.queue, self.key, grantee)
 
     def grant_client(self, grantee: iam.IGrantable) -> iam.Grant:
         """Everything the ``summarizer`` client does, and nothing else.
@@ -487,78 +368,9 @@ class DataPath(Construct):
         return grant.combine(self.grant_redispatch(grantee))
 
     def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Run Athena queries over the summaries in this data path's workgroup.
-
-        The workgroup's query actions, the Glue database and table definitions, listing and
-        reading the dataset, writing and reading ``athena-results/``, and the storage key.
-        """
-        storage = self.storage
-        stack = Stack.of(self)
-        catalog = self.catalog
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "athena:StartQueryExecution",
-                "athena:StopQueryExecution",
-                "athena:GetQueryExecution",
-                "athena:GetQueryResults",
-                "athena:GetWorkGroup",
-            ],
-            resource_arns=[
-                stack.format_arn(
-                    service="athena", resource="workgroup", resource_name=catalog.workgroup_name
-                )
-            ],
-        )
-        grant = grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=["glue:GetDatabase", "glue:GetTable"],
-                resource_arns=[
-                    stack.format_arn(service="glue", resource="catalog"),
-                    stack.format_arn(
-                        service="glue", resource="database", resource_name=catalog.database_name
-                    ),
-                    stack.format_arn(
-                        service="glue",
-                        resource="table",
-                        resource_name=f"{catalog.database_name}/{catalog.table_name}",
-                    ),
-                ],
-            )
-        )
-        # Athena lists the table's location and the results prefix; nothing else of the bucket.
-        grant = grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=["s3:ListBucket"],
-                resource_arns=[storage.bucket.bucket_arn],
-                conditions={
-                    "StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*", f"{ATHENA_RESULTS_PREFIX}*"]}
-                },
-            )
-        )
-        grant = grant.combine(
-            iam.Grant.add_to_principal(
-                grantee=grantee,
-                actions=["s3:GetBucketLocation"],
-                resource_arns=[storage.bucket.bucket_arn],
-            )
-        )
-        grant = grant.combine(
-            storage.grant_read_prefixes(grantee, DATASET_PREFIX, ATHENA_RESULTS_PREFIX)
-        )
-        return grant.combine(storage.grant_write_prefixes(grantee, ATHENA_RESULTS_PREFIX))
+        """Run Athena queries over the summaries in this data path's workgroup (see access.py)."""
+        return access.grant_query(grantee, storage=self.storage, catalog=self.catalog)
 
 
 def _max_concurrency(reserved: int) -> int | None:
     return reserved if reserved >= MIN_MAX_CONCURRENCY else None
-
-
-def _grant_send(queue: sqs.IQueue, key: kms.IKey, grantee: iam.IGrantable) -> iam.Grant:
-    # Exact actions: Queue.grant_send_messages adds GetQueueAttributes/GetQueueUrl and a
-    # "kms:GenerateDataKey*" wildcard; sending to an SSE-KMS queue needs these two KMS calls.
-    grant = iam.Grant.add_to_principal(
-        grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[queue.queue_arn]
-    )
-    return grant.combine(key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt"))
