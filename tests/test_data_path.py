@@ -225,13 +225,21 @@ def test_recorder_queue_gets_both_topics_raw(dev: Any) -> None:
 
 def test_services_may_use_the_data_path_key_for_exactly_what_they_deliver(dev: Any) -> None:
     statements = resources(dev)[data_key_id(dev)]["Properties"]["KeyPolicy"]["Statement"]
-    services = [s for s in statements if "Service" in s["Principal"]]
-    (delivery,) = [s for s in services if isinstance(s["Principal"]["Service"], list)]
-    assert sorted(delivery["Principal"]["Service"]) == ["s3.amazonaws.com", "sns.amazonaws.com"]
-    assert sorted(actions(delivery)) == ["kms:Decrypt", "kms:GenerateDataKey"]
-    # Neither service is documented to send aws:SourceArn on its KMS calls.
-    assert "Condition" not in delivery
-    (logs,) = [s for s in services if "logs." in str(s["Principal"]["Service"])]
+    services = {
+        str(s["Principal"].get("Service")): s for s in statements if "Service" in s["Principal"]
+    }
+    s3 = services["s3.amazonaws.com"]
+    assert sorted(actions(s3)) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    # S3 is not documented to send aws:SourceArn on its KMS calls: no condition.
+    assert "Condition" not in s3
+    sns = services["sns.amazonaws.com"]
+    assert sorted(actions(sns)) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    topics = dev.find_resources(
+        "AWS::SNS::Topic", {"Properties": {"DisplayName": Match.string_like_regexp("^Summaries")}}
+    )
+    # SNS is: only the two result topics may use the key.
+    assert {t["Ref"] for t in sns["Condition"]["ArnEquals"]["aws:SourceArn"]} == set(topics)
+    (logs,) = [s for name, s in services.items() if "logs." in name]
     context = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert context["Fn::Join"][1][-1] == ":log-group:*"
     assert not [a for a in actions(logs) if "*" in a]

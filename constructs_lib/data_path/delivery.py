@@ -121,14 +121,18 @@ def subscribe_topics(
             conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
         )
     )
-    # SQS Developer Guide, "Configure KMS permissions for AWS services": the key policy lets
-    # the service principal call GenerateDataKey and Decrypt; the guide's statement carries
-    # no aws:SourceArn, so none is added (a condition SNS does not send drops deliveries).
+    # SQS Developer Guide, "Access management for encrypted Amazon SQS queues with least
+    # privilege policies" (SNS fanning out to an encrypted queue): the key policy lets
+    # sns.amazonaws.com call GenerateDataKey and Decrypt for the given topic only, with
+    # aws:SourceArn against the confused deputy. aws-cdk-lib's SqsSubscription writes the same
+    # condition under the @aws-cdk/aws-sns-subscriptions:restrictSqsDescryption flag that
+    # cdk.json turns on (deployed in its integration test).
     key.add_to_resource_policy(
         iam.PolicyStatement(
             principals=[sns_principal],
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             resources=["*"],
+            conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
         )
     )
     assert policy.policy_dependable is not None
