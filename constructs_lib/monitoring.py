@@ -8,6 +8,7 @@ and docs/observability.md has the measured cost of carrying it anyway.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
@@ -125,6 +126,7 @@ class AsyncEndpointMonitoring(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
 
+        self.extra_alarms: tuple[cloudwatch.Alarm, ...] = ()
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -132,6 +134,33 @@ class AsyncEndpointMonitoring(Construct):
             default_interval=Duration.hours(6),
         )
         self._add_dashboard_rows()
+
+    def add_section(
+        self,
+        title: str,
+        text: str,
+        widgets: Sequence[cloudwatch.IWidget],
+        alarms: Sequence[cloudwatch.Alarm] = (),
+    ) -> None:
+        """Add a dashboard row for another part of the service, and page its alarms.
+
+        The row is a header (``title``, ``text``), an alarm status widget when ``alarms`` are
+        given, then ``widgets``. Each alarm notifies the operations topic when it fires and when
+        it resolves, like the endpoint's own; ``extra_alarms`` lists them.
+        """
+        action = cloudwatch_actions.SnsAction(self.ops_topic.topic)
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+        self.extra_alarms += tuple(alarms)
+        self._header(title, text)
+        if alarms:
+            self.dashboard.add_widgets(
+                cloudwatch.AlarmStatusWidget(
+                    title=f"{title}: alarm status", alarms=list(alarms), width=24, height=3
+                )
+            )
+        self.dashboard.add_widgets(*widgets)
 
     # --- alarms -----------------------------------------------------------------------------
 

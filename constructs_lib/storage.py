@@ -60,6 +60,8 @@ class AsyncInferenceStorage(Construct):
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
         self.failure_prefix = failure_prefix
+        # Every prefix with a lifecycle rule; add_prefix keeps new ones from overlapping these.
+        self.prefixes: list[str] = [input_prefix, output_prefix, failure_prefix]
         destroy = removal_policy == RemovalPolicy.DESTROY
 
         self.key = customer_key(
@@ -208,6 +210,56 @@ class AsyncInferenceStorage(Construct):
         """Read results and failures, and decrypt them."""
         return self._grant(
             grantee, ["s3:GetObject"], [self.output_prefix, self.failure_prefix], ["kms:Decrypt"]
+        )
+
+    def add_prefix(self, name: str, prefix: str, *, retention_days: int) -> None:
+        """Declare another prefix of the data bucket (e.g. the data path's ``requests/``).
+
+        Its objects, and their noncurrent versions after a day, expire after
+        ``retention_days``. ``name`` names the prefix in errors and in the lifecycle rule id.
+        The prefix must end with ``/`` and must not overlap any other prefix of the bucket.
+        """
+        problems: list[str] = []
+        check_int(problems, f"{name}_retention_days", retention_days, minimum=1)
+        if not isinstance(prefix, str) or not prefix.endswith("/") or prefix.startswith("/"):
+            problems.append(f"{name}: must end with '/' and not start with one (got {prefix!r})")
+        else:
+            for other in self.prefixes:
+                if prefix.startswith(other) or other.startswith(prefix):
+                    problems.append(
+                        f"{name}: {prefix!r} overlaps the prefix {other!r} already in the bucket"
+                    )
+        raise_if_problems("AsyncInferenceStorage", problems)
+        self.prefixes.append(prefix)
+        self.bucket.add_lifecycle_rule(
+            id=f"expire-{name.replace('_', '-')}",
+            prefix=prefix,
+            expiration=Duration.days(retention_days),
+            noncurrent_version_expiration=Duration.days(1),
+            abort_incomplete_multipart_upload_after=Duration.days(1),
+        )
+
+    def grant_read_prefixes(
+        self, grantee: iam.IGrantable, *prefixes: str, versions: bool = False
+    ) -> iam.Grant:
+        """``s3:GetObject`` under each of ``prefixes``, and decrypting with the key.
+
+        With ``versions`` [False] also ``s3:GetObjectVersion``: reading a given version (as an
+        S3 event's ``versionId`` names it) is a separate permission on a versioned bucket.
+        """
+        object_actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
+        return self._grant(grantee, object_actions, list(prefixes), ["kms:Decrypt"])
+
+    def grant_write_prefixes(self, grantee: iam.IGrantable, *prefixes: str) -> iam.Grant:
+        """Upload under each of ``prefixes`` (multipart included) and encrypt with the key.
+
+        ``kms:Decrypt`` is part of it: S3 needs it to complete multipart uploads.
+        """
+        return self._grant(
+            grantee,
+            ["s3:PutObject", "s3:AbortMultipartUpload"],
+            list(prefixes),
+            ["kms:GenerateDataKey", "kms:Decrypt"],
         )
 
     def _grant(

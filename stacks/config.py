@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib._validation import ConfigurationError, check_int
+from constructs_lib.data_path.settings import DataPathSettings
 from constructs_lib.dlc_catalog import DlcVersion, region_problems
 from constructs_lib.emails import email_problems
 from constructs_lib.model_source import (
@@ -93,6 +94,7 @@ class AppConfig:
     realtime: RealtimeHosting = dataclasses.field(default_factory=RealtimeHosting)
     serverless: ServerlessHosting = dataclasses.field(default_factory=ServerlessHosting)
     batch: BatchHosting = dataclasses.field(default_factory=BatchHosting)
+    data_path: DataPathSettings = dataclasses.field(default_factory=DataPathSettings)
 
     @property
     def stack_name(self) -> str:
@@ -159,6 +161,7 @@ class AppConfig:
             )
         problems += [f"scaling.{p}" for p in self.scaling.problems()]
         problems += [f"monitoring.{p}" for p in self.monitoring.problems()]
+        problems += [f"data_path.{p}" for p in self.data_path.problems()]
         return problems
 
     def _model_problems(self) -> list[str]:

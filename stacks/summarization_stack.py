@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, CfnOutput, Stack
 from constructs import Construct
@@ -18,11 +18,18 @@ from constructs_lib.storage import AsyncInferenceStorage
 from .config import AppConfig
 from .hosting import build_hosting, model_instance_type
 
+if TYPE_CHECKING:
+    from constructs_lib.data_path.construct import DataPath
+
 MODEL_CODE_DIR = Path(__file__).resolve().parent.parent / "model_code"
 
 
 class SummarizationStack(Stack):
     """Storage, topics, the PEGASUS model, its async endpoint, scaling and monitoring.
+
+    With ``config.data_path.enabled`` also the data path (uploads under ``inputs/`` grouped into
+    requests, outcomes recorded as jobs and curated summaries) with its dashboard row, alarms
+    and the outputs the ``summarizer`` client reads; without it the stack is the endpoint alone.
 
     Differences between environments arrive as ``config``; ``kwargs`` (env, tags, ...) go to
     ``Stack``.
@@ -94,6 +101,29 @@ class SummarizationStack(Stack):
             removal_policy=removal_policy,
         )
 
+        self.data_path: DataPath | None = None
+        if config.data_path.enabled:
+            # Imported here: a stack without the data path does not load its CDK modules.
+            from constructs_lib.data_path.construct import DataPath
+
+            self.data_path = DataPath(
+                self,
+                "DataPath",
+                endpoint=self.endpoint,
+                settings=config.data_path,
+                model_id=config.model_id,
+                model_revision=config.model_revision,
+                removal_policy=removal_policy,
+                request_retention_days=config.input_retention_days,
+            )
+            self.monitoring.add_section(
+                "Data path",
+                "Uploads under inputs/ queue for the dispatcher; outcomes queue for the recorder. "
+                "Anything in a DLQ failed repeatedly and is kept 14 days.",
+                self.data_path.alarms.widgets(),
+                self.data_path.alarms.alarms,
+            )
+
         outputs = {
             "EndpointName": (self.endpoint.endpoint_name, "Pass to InvokeEndpointAsync"),
             "InputLocation": (self.storage.input_uri, "Upload articles under this prefix"),
@@ -106,5 +136,18 @@ class SummarizationStack(Stack):
                 "Access logs; kept when the stack is deleted, each log expires on its own",
             ),
         }
+        if self.data_path is not None:
+            path = self.data_path
+            catalog = path.catalog
+            outputs |= {
+                "DataBucketName": (self.storage.bucket.bucket_name, "The data bucket"),
+                "InputPrefix": (self.storage.input_prefix, "Uploads here are summarized"),
+                "RequestPrefix": (path.request_prefix, "Request bodies sent to the endpoint"),
+                "JobsTableName": (path.jobs.table_name, "One item per summarization job"),
+                "DispatchQueueUrl": (path.dispatch_queue.queue_url, "Re-dispatch messages"),
+                "AthenaWorkGroup": (catalog.workgroup_name, "Athena workgroup for the dataset"),
+                "GlueDatabase": (catalog.database_name, "Glue database of the dataset"),
+                "GlueTable": (catalog.table_name, "Glue table of the curated summaries"),
+            }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

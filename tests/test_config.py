@@ -90,11 +90,11 @@ def test_every_problem_is_reported_at_once_with_its_bad_value() -> None:
     assert str(error.value).startswith("Invalid summarizer configuration: 9 problems:\n  - [dev] ")
     assert error.value.problems == (
         "[dev] instnce_type: unknown key (known: account, batch, "
-        "container_startup_timeout_seconds, dlc, hosting, include_response_in_notifications, "
-        "initial_instance_count, input_retention_days, instance_type, "
-        "max_concurrent_invocations_per_instance, model_data_key_arn, model_data_uri, "
-        "model_environment, model_id, model_revision, monitoring, network_isolation, "
-        "notification_emails, production, realtime, region, removal_policy, "
+        "container_startup_timeout_seconds, data_path, dlc, hosting, "
+        "include_response_in_notifications, initial_instance_count, input_retention_days, "
+        "instance_type, max_concurrent_invocations_per_instance, model_data_key_arn, "
+        "model_data_uri, model_environment, model_id, model_revision, monitoring, "
+        "network_isolation, notification_emails, production, realtime, region, removal_policy, "
         "result_retention_days, scaling, serverless, termination_protection)",
         "[dev] account: must be a 12-digit AWS account id (got '12345')",
         "[dev] model_data_uri: must be 's3://<bucket>/<key>.tar.gz' "

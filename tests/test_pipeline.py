@@ -17,6 +17,7 @@ import pytest
 
 from constructs_lib import ConfigurationError
 from tests.conftest import cdk_json_context
+from tests.test_gates import ACCEPTED
 
 EXAMPLE = "examples/pipeline.json"
 PIPELINE_STACK = "PegasusSummarizer-pipeline"
@@ -353,7 +354,6 @@ def test_smoke_role_reads_the_jobs_table_when_the_stack_has_one() -> None:
     app = cdk.App(context=cdk_json_context())
     (dev, _) = load_configs({"summarizer": cdk_json_context()["summarizer"]})
     stack = summarization_stack(app, dev)
-    cdk.CfnOutput(stack, "JobsTableName", value="jobs-table")  # as the data path will add it
     access = SmokeTestAccess(
         stack,
         "SmokeTestAccess",
@@ -373,26 +373,11 @@ def test_smoke_role_reads_the_jobs_table_when_the_stack_has_one() -> None:
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "dynamodb:GetItem"
     ]
-    assert gets == [
-        {
-            "Action": "dynamodb:GetItem",
-            "Effect": "Allow",
-            "Resource": {
-                "Fn::Join": [
-                    "",
-                    [
-                        "arn:",
-                        {"Ref": "AWS::Partition"},
-                        ":dynamodb:",
-                        {"Ref": "AWS::Region"},
-                        ":",
-                        {"Ref": "AWS::AccountId"},
-                        ":table/jobs-table",
-                    ],
-                ]
-            },
-        }
-    ]
+    (table_id,) = Template.from_stack(stack).find_resources("AWS::DynamoDB::Table")
+    (get,) = gets
+    # GetItem on exactly the data path's jobs table, named by its output.
+    assert json.dumps(get["Resource"]).count(json.dumps({"Ref": table_id})) == 1
+    assert ":table/" in json.dumps(get["Resource"])
 
 
 # --- notifications and encryption ----------------------------------------------------------------
@@ -461,12 +446,17 @@ def test_stages_deploy_the_very_stacks_a_workstation_deploys(outdir: Path, dev: 
     workstation = dev.to_json()
 
     def comparable(resources: dict[str, Any]) -> dict[str, Any]:
-        # CDK names scaling policies after the construct path, which a stage lengthens.
+        # CDK names scaling policies, and the logical ids of event source mappings, after the
+        # construct path, which a stage lengthens: compare those by their other properties.
         found = copy.deepcopy({k: v for k, v in resources.items() if k not in extra})
         for resource in found.values():
             if resource["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy":
                 resource["Properties"].pop("PolicyName")
-        return found
+        mappings = sorted(
+            json.dumps(found.pop(k), sort_keys=True)
+            for k in [k for k, v in found.items() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+        )
+        return {**found, "event source mappings": mappings}
 
     assert comparable(staged["Resources"]) == comparable(workstation["Resources"])
     assert staged["Outputs"] == workstation["Outputs"]
@@ -533,8 +523,9 @@ def test_every_pipeline_acknowledgement_names_one_finding_and_a_reason(
     for violation in suppressed:
         assert violation["acknowledgedId"] == f"AwsSolutions::{violation['ruleName']}"
         assert len(violation["reason"]) > 40, violation
-        # Only IAM5: every other rule is met, not acknowledged.
-        assert violation["ruleName"].startswith("AwsSolutions-IAM5["), violation
+        # Only IAM5, and the data path's two argued findings (tests/test_gates.py ACCEPTED).
+        rule = violation["ruleName"]
+        assert rule.startswith("AwsSolutions-IAM5[") or rule in ACCEPTED, violation
 
 
 # --- configuration -------------------------------------------------------------------------------

@@ -38,8 +38,9 @@ def test_each_environment_has_its_dashboard_and_alarms(
 ) -> None:
     template = request.getfixturevalue(environment)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
-    # Five operational alarms and the wake-up alarm of the scaling policy.
-    template.resource_count_is("AWS::CloudWatch::Alarm", 6)
+    # Five operational alarms, the wake-up alarm of the scaling policy and the data path's
+    # eight (DLQ depth and oldest message per queue, errors and throttles per function).
+    template.resource_count_is("AWS::CloudWatch::Alarm", 14)
 
 
 def test_prod_is_protected_from_deletion(assembly: Any) -> None:
@@ -59,11 +60,19 @@ def test_outputs_give_a_client_everything_it_needs(dev: Any) -> None:
     outputs = dev.find_outputs("*")
     assert sorted(outputs) == [
         "AccessLogsBucketName",
+        "AthenaWorkGroup",
+        "DataBucketName",
+        "DispatchQueueUrl",
         "EndpointName",
         "ErrorTopicArn",
         "FailureLocation",
+        "GlueDatabase",
+        "GlueTable",
         "InputLocation",
+        "InputPrefix",
+        "JobsTableName",
         "OutputLocation",
+        "RequestPrefix",
         "SuccessTopicArn",
     ]
     endpoint_id, _ = only(dev, "AWS::SageMaker::Endpoint")

@@ -94,6 +94,11 @@ def test_each_prefix_expires_after_its_configured_retention(
         "inputs/": input_days,
         "results/": result_days,
         "failures/": result_days,
+        # The data path's prefixes: requests like inputs, the curated dataset as long as its
+        # job records (job_ttl_days), Athena results a week.
+        "requests/": input_days,
+        "curated/": 90,
+        "athena-results/": 7,
     }
     for rule in rules.values():
         assert rule["Status"] == "Enabled"
@@ -159,7 +164,11 @@ def test_success_and_error_topics_use_one_customer_key_and_deny_plain_http(dev: 
 
 
 def test_no_email_subscriptions_by_default(dev: Any) -> None:
-    dev.resource_count_is("AWS::SNS::Subscription", 0)
+    assert dev.find_resources("AWS::SNS::Subscription", {"Properties": {"Protocol": "email"}}) == {}
+    # The data path's recorder queue is the only subscriber (to the success and error topics).
+    assert {
+        s["Properties"]["Protocol"] for s in dev.find_resources("AWS::SNS::Subscription").values()
+    } == {"sqs"}
 
 
 @pytest.mark.parametrize("environment", ["dev", "prod"])

@@ -1,0 +1,375 @@
+"""The data path: uploads under inputs/ become grouped requests, outcomes become job records."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from .._validation import check_int, raise_if_problems
+from ..endpoint import AsyncEndpoint
+from ..keys import customer_key
+from . import access
+from .catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
+from .delivery import allow_log_encryption, grant_send, subscribe_bucket, subscribe_topics
+from .functions import DataPathFunction, powertools_layer
+from .jobs_table import JobsTable
+from .layout import ATHENA_RESULTS_PREFIX, CURATED_PREFIX, DATASET_PREFIX, REQUEST_PREFIX
+from .operations import DataPathAlarms
+from .queues import MAX_VISIBILITY_SECONDS, WorkQueue, visibility_timeout_seconds
+from .settings import DataPathSettings
+
+# Lambda's SQS event source: above 10 messages per batch it needs a batching window, and its
+# maximum concurrency setting accepts 2 to 1,000.
+MAX_UNWINDOWED_BATCH = 10
+MIN_MAX_CONCURRENCY = 2
+DISPATCHER_TIMEOUT = Duration.minutes(2)
+RECORDER_TIMEOUT = Duration.minutes(1)
+
+
+class DataPath(Construct):
+    """Upload-driven summarization with job records and a SQL-queryable result set.
+
+    Makes, around an existing ``AsyncEndpoint`` (its storage bucket and topics):
+
+    * ``dispatch`` (``WorkQueue``): receives the bucket's ObjectCreated events under
+      ``inputs/`` (straight from S3) and re-dispatch messages; its DLQ after
+      ``settings.max_receive_count`` receives.
+    * ``dispatcher`` (``DataPathFunction``, handler ``runtime.dispatcher.handler``): groups up to
+      ``max_documents_per_request`` documents per batch (batching window
+      ``batching_window_seconds``, partial batch responses), writes ``requests/``, calls
+      ``InvokeEndpointAsync``.
+    * ``recorder_queue`` (``WorkQueue``) subscribed, raw, to the success and error topics, and
+      ``recorder`` (handler ``runtime.recorder.handler``): records outcomes in ``jobs`` and
+      appends summaries under ``curated/summaries/``.
+    * ``jobs`` (``JobsTable`` on the storage key), ``catalog`` (Glue + Athena), ``alarms``.
+
+    Arguments (defaults in brackets): ``model_id`` and ``model_revision`` [none] are recorded
+    with every job. ``key`` [a new customer-managed key] encrypts the queues and the functions'
+    log groups. ``removal_policy`` [RETAIN] applies to the table, the key, the queues, the log
+    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [resolved at
+    deploy time from Powertools' public SSM parameter] is needed in partitions where Powertools
+    publishes none. ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
+    the functions' timeouts and, six-fold, their queues' visibility timeouts. ``memory_size``
+    [512 MB] per function. ``recorder_batch_size`` [10] notifications per recorder invocation.
+    ``request_retention_days`` [7] and ``athena_results_retention_days`` [7] expire
+    ``requests/`` and ``athena-results/``; the curated dataset expires after
+    ``settings.job_ttl_days``, like the job records. ``log_retention`` [one year, as AWS Control
+    Tower's CT.CLOUDWATCH.PR.2 asks].
+    ``bytes_scanned_cutoff`` [10 GB] stops runaway Athena queries. ``metrics_namespace`` [the
+    stack name] is the functions' Powertools metrics namespace.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: AsyncEndpoint,
+        settings: DataPathSettings,
+        model_id: str,
+        model_revision: str | None = None,
+        key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
+        powertools_layer_arn: str | None = None,
+        dispatcher_timeout: Duration = DISPATCHER_TIMEOUT,
+        recorder_timeout: Duration = RECORDER_TIMEOUT,
+        memory_size: int = 512,
+        recorder_batch_size: int = 10,
+        request_retention_days: int = 7,
+        athena_results_retention_days: int = 7,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        bytes_scanned_cutoff: Size = DEFAULT_BYTES_SCANNED_CUTOFF,
+        metrics_namespace: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        problems = [f"settings.{p}" for p in settings.problems()]
+        if not settings.enabled:
+            problems.append("settings.enabled: is false; leave the DataPath out instead")
+        check_int(problems, "memory_size", memory_size, minimum=128, maximum=10_240)
+        check_int(problems, "recorder_batch_size", recorder_batch_size, minimum=1, maximum=10)
+        check_int(problems, "request_retention_days", request_retention_days, minimum=1)
+        check_int(
+            problems, "athena_results_retention_days", athena_results_retention_days, minimum=1
+        )
+        window = settings.batching_window_seconds
+        if (
+            isinstance(window, int)
+            and window == 0
+            and isinstance(settings.max_documents_per_request, int)
+            and settings.max_documents_per_request > MAX_UNWINDOWED_BATCH
+        ):
+            problems.append(
+                "settings.batching_window_seconds: must be at least 1 when "
+                f"max_documents_per_request is above {MAX_UNWINDOWED_BATCH}; Lambda only "
+                f"gathers larger batches over a window (got {window!r})"
+            )
+        dispatch_seconds = int(dispatcher_timeout.to_seconds())
+        record_seconds = int(recorder_timeout.to_seconds())
+        for name, seconds, extra in (
+            ("dispatcher_timeout", dispatch_seconds, window if isinstance(window, int) else 0),
+            ("recorder_timeout", record_seconds, 0),
+        ):
+            visibility = visibility_timeout_seconds(seconds, extra)
+            if seconds > 900:
+                problems.append(f"{name}: must be at most 900 s, Lambda's limit (got {seconds})")
+            elif visibility > MAX_VISIBILITY_SECONDS:
+                problems.append(
+                    f"{name}: six times it plus the batching window ({visibility} s) exceeds "
+                    f"SQS's {MAX_VISIBILITY_SECONDS} s visibility timeout (got {seconds} s)"
+                )
+        raise_if_problems("DataPath", problems)
+
+        storage = endpoint.storage
+        notifications = endpoint.notifications
+        bucket = storage.bucket
+        self.settings = settings
+        self.endpoint = endpoint
+        self.storage = storage
+        self.request_prefix = REQUEST_PREFIX
+        self.dataset_prefix = DATASET_PREFIX
+
+        storage.add_prefix("request", REQUEST_PREFIX, retention_days=request_retention_days)
+        storage.add_prefix("curated", CURATED_PREFIX, retention_days=settings.job_ttl_days)
+        storage.add_prefix(
+            "athena_results", ATHENA_RESULTS_PREFIX, retention_days=athena_results_retention_days
+        )
+        # Grouped requests (and direct ones of clients) are read from requests/ by the endpoint.
+        storage.grant_read_prefixes(endpoint.model.role, REQUEST_PREFIX)
+
+        self.key = key or customer_key(
+            self,
+            "Key",
+            description="Encrypts the data path's queues and function logs",
+            removal_policy=removal_policy,
+        )
+        allow_log_encryption(self.key)
+
+        self.jobs = JobsTable(self, "Jobs", key=storage.key, removal_policy=removal_policy)
+        self.catalog = SummariesCatalog(
+            self,
+            "Catalog",
+            bucket_name=bucket.bucket_name,
+            key=storage.key,
+            dataset_prefix=DATASET_PREFIX,
+            results_prefix=ATHENA_RESULTS_PREFIX,
+            bytes_scanned_cutoff=bytes_scanned_cutoff,
+            removal_policy=removal_policy,
+        )
+
+        self.dispatch = WorkQueue(
+            self,
+            "Dispatch",
+            key=self.key,
+            visibility_timeout=Duration.seconds(
+                visibility_timeout_seconds(dispatch_seconds, window)
+            ),
+            max_receive_count=settings.max_receive_count,
+            removal_policy=removal_policy,
+        )
+        self.recorder_queue = WorkQueue(
+            self,
+            "Record",
+            key=self.key,
+            visibility_timeout=Duration.seconds(visibility_timeout_seconds(record_seconds, 0)),
+            max_receive_count=settings.max_receive_count,
+            removal_policy=removal_policy,
+        )
+        subscribe_bucket(bucket, storage.input_prefix, self.dispatch.queue, self.key)
+        subscribe_topics(
+            self,
+            [notifications.success_topic, notifications.error_topic],
+            self.recorder_queue.queue,
+            self.key,
+        )
+
+        layer = powertools_layer(self, architecture, powertools_layer_arn)
+        namespace = metrics_namespace or Stack.of(self).stack_name
+
+        def function(
+            construct_id: str,
+            *,
+            handler: str,
+            description: str,
+            environment: dict[str, str],
+            timeout: Duration,
+            reserved_concurrency: int,
+        ) -> DataPathFunction:
+            return DataPathFunction(
+                self,
+                construct_id,
+                handler=handler,
+                description=description,
+                environment=environment,
+                timeout=timeout,
+                reserved_concurrency=reserved_concurrency,
+                layer=layer,
+                key=self.key,
+                memory_size=memory_size,
+                architecture=architecture,
+                tracing=settings.tracing,
+                log_retention=log_retention,
+                removal_policy=removal_policy,
+            )
+
+        model = {"MODEL_ID": model_id, "MODEL_REVISION": model_revision or ""}
+        self.dispatcher = function(
+            "Dispatcher",
+            handler="runtime.dispatcher.handler",
+            description="Groups uploaded documents into JSON Lines requests to the endpoint",
+            environment={
+                "ENDPOINT_NAME": endpoint.endpoint_name,
+                "DATA_BUCKET": bucket.bucket_name,
+                "INPUT_PREFIX": storage.input_prefix,
+                "REQUEST_PREFIX": REQUEST_PREFIX,
+                "JOBS_TABLE": self.jobs.table_name,
+                "MAX_DOCUMENTS_PER_REQUEST": str(settings.max_documents_per_request),
+                "MAX_REQUEST_BYTES": str(settings.max_request_bytes),
+                "LARGE_DOCUMENT_BYTES": str(settings.large_document_bytes),
+                "INVOCATION_TIMEOUT_SECONDS": str(settings.invocation_timeout_seconds),
+                "REQUEST_TTL_SECONDS": str(settings.request_ttl_seconds),
+                "JOB_TTL_DAYS": str(settings.job_ttl_days),
+                # The queue's redrive count: on the last receive the dispatcher records its
+                # documents' jobs as failed instead of leaving them queued for the DLQ.
+                "MAX_RECEIVE_COUNT": str(settings.max_receive_count),
+                **model,
+                "POWERTOOLS_SERVICE_NAME": "dispatcher",
+                "POWERTOOLS_METRICS_NAMESPACE": namespace,
+            },
+            timeout=dispatcher_timeout,
+            reserved_concurrency=settings.dispatcher_reserved_concurrency,
+        )
+        self.recorder = function(
+            "Recorder",
+            handler="runtime.recorder.handler",
+            description="Records async inference outcomes as jobs and curated summaries",
+            environment={
+                "JOBS_TABLE": self.jobs.table_name,
+                "DATA_BUCKET": bucket.bucket_name,
+                "CURATED_PREFIX": DATASET_PREFIX,
+                "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
+                "JOB_TTL_DAYS": str(settings.job_ttl_days),
+                **model,
+                "POWERTOOLS_SERVICE_NAME": "recorder",
+                "POWERTOOLS_METRICS_NAMESPACE": namespace,
+            },
+            timeout=recorder_timeout,
+            reserved_concurrency=settings.recorder_reserved_concurrency,
+        )
+        self._grant_dispatcher()
+        self._grant_recorder()
+        self._add_event_sources(recorder_batch_size)
+
+        self.alarms = DataPathAlarms(
+            self,
+            "Alarms",
+            dispatch=self.dispatch,
+            record=self.recorder_queue,
+            functions={"Dispatcher": self.dispatcher, "Recorder": self.recorder},
+            metrics_namespace=namespace,
+        )
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    def _grant_dispatcher(self) -> None:
+        role = self.dispatcher.role
+        storage = self.storage
+        # The dispatcher reads the exact version an S3 event names (the bucket is versioned).
+        storage.grant_read_prefixes(role, storage.input_prefix, versions=True)
+        storage.grant_write_prefixes(role, REQUEST_PREFIX)
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["sagemaker:InvokeEndpointAsync"],
+            resource_arns=[self.endpoint.endpoint_arn],
+        )
+        self.jobs.grant_record(role)
+        grant_send(self.dispatch.queue, self.key, role)
+
+    def _grant_recorder(self) -> None:
+        role = self.recorder.role
+        storage = self.storage
+        storage.grant_read_prefixes(
+            role, storage.output_prefix, storage.failure_prefix, REQUEST_PREFIX
+        )
+        storage.grant_write_prefixes(role, DATASET_PREFIX)
+        self.jobs.grant_record(role)
+        grant_send(self.dispatch.queue, self.key, role)
+
+    def _add_event_sources(self, recorder_batch_size: int) -> None:
+        s = self.settings
+        window = s.batching_window_seconds
+        self.dispatcher.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.dispatch.queue,
+                batch_size=s.max_documents_per_request,
+                max_batching_window=Duration.seconds(window) if window else None,
+                report_batch_item_failures=True,
+                # The poller stops at the reserved concurrency instead of being throttled by it
+                # (throttled batches go back to the queue and count toward the DLQ redrive).
+                max_concurrency=_max_concurrency(s.dispatcher_reserved_concurrency),
+            )
+        )
+        self.recorder.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.recorder_queue.queue,
+                batch_size=recorder_batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=_max_concurrency(s.recorder_reserved_concurrency),
+            )
+        )
+
+    # --- what callers use ---------------------------------------------------------------------
+
+    @property
+    def dispatch_queue(self) -> sqs.IQueue:
+        """The queue of S3 events and re-dispatch messages the dispatcher consumes."""
+        return self.dispatch.queue
+
+    def grant_redispatch(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Send re-dispatch messages to the dispatch queue (a client's ``retry``)."""
+        return grant_send(self.dispatch.queue, self.key, grantee)
+
+    def grant_client(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Everything the ``summarizer`` client does, and nothing else.
+
+        Read this stack's outputs, upload under ``inputs/`` (the data path) and ``requests/``
+        (direct ``InvokeEndpointAsync``), call the endpoint, read results, failures and the
+        curated summaries, read jobs (both indexes) and re-dispatch failed ones.
+        """
+        storage = self.storage
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["cloudformation:DescribeStacks"],
+            resource_arns=[Stack.of(self).stack_id],
+        )
+        grant = grant.combine(
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["sagemaker:InvokeEndpointAsync"],
+                resource_arns=[self.endpoint.endpoint_arn],
+            )
+        )
+        grant = grant.combine(
+            storage.grant_write_prefixes(grantee, storage.input_prefix, REQUEST_PREFIX)
+        )
+        grant = grant.combine(
+            storage.grant_read_prefixes(
+                grantee, storage.output_prefix, storage.failure_prefix, DATASET_PREFIX
+            )
+        )
+        grant = grant.combine(self.jobs.grant_read(grantee))
+        return grant.combine(self.grant_redispatch(grantee))
+
+    def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Run Athena queries over the summaries in this data path's workgroup (see access.py)."""
+        return access.grant_query(grantee, storage=self.storage, catalog=self.catalog)
+
+
+def _max_concurrency(reserved: int) -> int | None:
+    return reserved if reserved >= MIN_MAX_CONCURRENCY else None

@@ -1,0 +1,159 @@
+"""How AWS services deliver to the data path's queues and logs: policies, with their sources.
+
+Each statement cites the AWS guide it follows. Conditions (``aws:SourceArn``,
+``aws:SourceAccount``) appear only where the guide shows the service sending them to that
+policy: a condition a request does not carry silently drops every delivery.
+"""
+
+from __future__ import annotations
+
+import jsii
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_s3 import IBucketRef
+from constructs import Construct, IDependable
+
+from .functions import quiet_bucket_notifications_handler
+
+
+@jsii.implements(s3.IBucketNotificationDestination)
+class _QueueDestination:
+    """An S3 notification destination whose queue and key policies the data path writes itself.
+
+    ``SqsDestination`` would add ``kms:GenerateDataKey*`` (a wildcard) and no
+    ``aws:SourceAccount``; the statements here follow the S3 guide instead (see subscribe_bucket).
+    """
+
+    def __init__(self, queue: sqs.IQueue, dependency: IDependable) -> None:
+        self._queue = queue
+        self._dependency = dependency
+
+    def bind(self, scope: Construct, bucket: IBucketRef) -> s3.BucketNotificationDestinationConfig:
+        return s3.BucketNotificationDestinationConfig(
+            arn=self._queue.queue_arn,
+            type=s3.BucketNotificationDestinationType.QUEUE,
+            # S3 sends a test event when the configuration is put: the policy must exist first.
+            dependencies=[self._dependency],
+        )
+
+
+def allow_log_encryption(key: kms.IKey) -> None:
+    """Let CloudWatch Logs encrypt this account's and region's log groups with ``key``."""
+    # CloudWatch Logs guide, "Encrypt log data in CloudWatch Logs using AWS KMS": the key
+    # policy lets the regional Logs principal use the key, limited by the encryption context
+    # Logs sends (the log group's ARN) to this account's and region's log groups.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
+                "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:DescribeKey",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                    )
+                }
+            },
+        )
+    )
+
+
+def subscribe_bucket(bucket: s3.Bucket, prefix: str, queue: sqs.IQueue, key: kms.IKey) -> None:
+    """Send ``bucket``'s ObjectCreated events under ``prefix`` to ``queue`` (on ``key``)."""
+    s3_principal = iam.ServicePrincipal("s3.amazonaws.com")
+    # S3 User Guide, "Granting permissions to publish event notification messages to a
+    # destination": the SQS access policy example conditions on aws:SourceArn (the bucket)
+    # and aws:SourceAccount (the bucket owner), which S3 sends with each delivery.
+    policy = queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[s3_principal],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+            conditions={
+                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            },
+        )
+    )
+    # Same guide, encrypted queues: the key policy example for S3 has no condition, and
+    # S3's KMS calls are not documented to carry aws:SourceArn, so none is added here.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[s3_principal],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+        )
+    )
+    assert policy.policy_dependable is not None
+    bucket.add_event_notification(
+        s3.EventType.OBJECT_CREATED,
+        _QueueDestination(queue, policy.policy_dependable),
+        s3.NotificationKeyFilter(prefix=prefix),
+    )
+    quiet_bucket_notifications_handler(bucket)
+
+
+def subscribe_topics(
+    scope: Construct, topics: list[sns.ITopic], queue: sqs.IQueue, key: kms.IKey
+) -> None:
+    """Subscribe ``queue`` (encrypted with ``key``) to ``topics`` with raw message delivery."""
+    sns_principal = iam.ServicePrincipal("sns.amazonaws.com")
+    # SNS Developer Guide, "Fanout Amazon SNS notifications to Amazon SQS queues", step "Give
+    # permission to the Amazon SNS topic to send messages to the Amazon SQS queue": the queue
+    # policy conditions on aws:SourceArn, the topic SNS delivers from.
+    policy = queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[sns_principal],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
+        )
+    )
+    # SQS Developer Guide, "Access management for encrypted Amazon SQS queues with least
+    # privilege policies" (SNS fanning out to an encrypted queue): the key policy lets
+    # sns.amazonaws.com call GenerateDataKey and Decrypt for the given topic only, with
+    # aws:SourceArn against the confused deputy. aws-cdk-lib's SqsSubscription writes the same
+    # condition under the @aws-cdk/aws-sns-subscriptions:restrictSqsDescryption flag that
+    # cdk.json turns on (deployed in its integration test).
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[sns_principal],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+            conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
+        )
+    )
+    assert policy.policy_dependable is not None
+    for index, topic in enumerate(topics):
+        subscription = sns.Subscription(
+            scope,
+            f"Subscription{index}",
+            topic=topic,
+            endpoint=queue.queue_arn,
+            protocol=sns.SubscriptionProtocol.SQS,
+            # The body is SageMaker's notification JSON itself, not an SNS envelope.
+            raw_message_delivery=True,
+        )
+        subscription.node.add_dependency(policy.policy_dependable)
+
+
+def grant_send(queue: sqs.IQueue, key: kms.IKey, grantee: iam.IGrantable) -> iam.Grant:
+    """``sqs:SendMessage`` on ``queue`` and the two KMS calls sending to an SSE-KMS queue needs."""
+    # Exact actions: Queue.grant_send_messages adds GetQueueAttributes/GetQueueUrl and a
+    # "kms:GenerateDataKey*" wildcard; sending to an SSE-KMS queue needs these two KMS calls.
+    grant = iam.Grant.add_to_principal(
+        grantee=grantee, actions=["sqs:SendMessage"], resource_arns=[queue.queue_arn]
+    )
+    return grant.combine(key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt"))

@@ -1,0 +1,100 @@
+"""Encrypted SQS work queues, each with its dead-letter queue and the metrics operators watch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+# SQS keeps messages at most 14 days. A message's expiry in the DLQ counts from its first
+# enqueue in the source queue, so the DLQ keeps longer than the source queue
+# (SQS Developer Guide, "Using dead-letter queues": set the DLQ's retention longer).
+MAX_RETENTION = Duration.days(14)
+DEFAULT_RETENTION = Duration.days(4)
+# SQS limits a queue's visibility timeout to 12 hours.
+MAX_VISIBILITY_SECONDS = 43_200
+
+
+def visibility_timeout_seconds(function_timeout_seconds: int, batching_window_seconds: int) -> int:
+    """The visibility timeout AWS recommends for a Lambda SQS event source.
+
+    Lambda's SQS guide: at least six times the function timeout plus the maximum batching window,
+    so that a batch throttled or retried by the poller is not handed to a second invocation.
+    """
+    return 6 * function_timeout_seconds + batching_window_seconds
+
+
+class WorkQueue(Construct):
+    """A standard SQS queue and its dead-letter queue, both on ``key`` and TLS-only.
+
+    A message received ``max_receive_count`` times without being deleted moves to
+    ``dead_letter_queue``. ``retention`` (default 4 days) is how long an unprocessed message
+    waits; the DLQ keeps messages 14 days, the longest SQS allows, so a poisoned message is
+    still there after a long weekend. ``removal_policy`` [DESTROY, as for any SQS queue in
+    the CDK] applies to both queues; the data path passes its own.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        visibility_timeout: Duration,
+        max_receive_count: int,
+        retention: Duration = DEFAULT_RETENTION,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=MAX_RETENTION,
+            # Spelled out for AWS Control Tower (CT.SQS.PR.1 wants a DLQ's redrive-allow policy).
+            # "allowAll" is SQS's behaviour without one; "byQueue" would need the source queue's
+            # ARN here while the source names this queue: a cycle.
+            redrive_allow_policy=sqs.RedriveAllowPolicy(
+                redrive_permission=sqs.RedrivePermission.ALLOW_ALL
+            ),
+            removal_policy=removal_policy,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            # Reusing a data key for 5 minutes (the default) keeps KMS calls per message low.
+            data_key_reuse=Duration.minutes(5),
+            enforce_ssl=True,
+            visibility_timeout=visibility_timeout,
+            retention_period=retention,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=max_receive_count
+            ),
+            removal_policy=removal_policy,
+        )
+
+    def metric_oldest_message_age(self, **props: Any) -> cloudwatch.Metric:
+        """Age in seconds of the oldest message waiting in the queue (Maximum, 1 minute)."""
+        return self.queue.metric_approximate_age_of_oldest_message(
+            **{"statistic": "Maximum", "period": Duration.minutes(1), **props}
+        )
+
+    def metric_visible_messages(self, **props: Any) -> cloudwatch.Metric:
+        """Messages waiting in the queue (Maximum, 1 minute)."""
+        return self.queue.metric_approximate_number_of_messages_visible(
+            **{"statistic": "Maximum", "period": Duration.minutes(1), **props}
+        )
+
+    def metric_dead_letters(self, **props: Any) -> cloudwatch.Metric:
+        """Messages in the dead-letter queue (Maximum, 1 minute)."""
+        return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            **{"statistic": "Maximum", "period": Duration.minutes(1), **props}
+        )
