@@ -118,7 +118,9 @@ def _layout_model_dir(store: Path, tiny_model_dir: Path) -> None:
     model_dir = store / "model"
     shutil.copytree(tiny_model_dir, model_dir)
     (model_dir / "code").mkdir()
-    shutil.copy2(REPO_ROOT / "model_code" / "inference.py", model_dir / "code" / "inference.py")
+    # The archive packs the whole model_code/ folder: inference.py and the modules it imports.
+    for source in sorted((REPO_ROOT / "model_code").glob("*.py")):
+        shutil.copy2(source, model_dir / "code" / source.name)
 
 
 @pytest.fixture(scope="module")
