@@ -148,7 +148,9 @@ def _check_count(count: int) -> None:
 def _parse_json(text: str) -> SummarizationRequest:
     body = _loads(text, "request body", multiline=True)
     if not isinstance(body, dict):
-        raise ValueError(f"JSON body must be an object with an 'inputs' field, got {json_type(body)}")
+        raise ValueError(
+            f"JSON body must be an object with an 'inputs' field, got {json_type(body)}"
+        )
     check_fields(body, "", _JSON_FIELDS)
     if "inputs" not in body:
         raise ValueError("JSON body is missing the 'inputs' field")
@@ -167,7 +169,9 @@ def _parse_json(text: str) -> SummarizationRequest:
             check_article(item, label)
         articles = inputs
     else:
-        raise ValueError(f"'inputs' must be a string or an array of strings, got {json_type(inputs)}")
+        raise ValueError(
+            f"'inputs' must be a string or an array of strings, got {json_type(inputs)}"
+        )
     parameters = validate_parameters(body.get("parameters", {}))
     return SummarizationRequest(
         articles=tuple(articles),
