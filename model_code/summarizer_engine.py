@@ -231,6 +231,8 @@ def _generate(summarizer: Summarizer, work: Sequence[_Work], fail: Fail) -> list
 
 def _encode(summarizer: Summarizer, texts: Sequence[str]) -> list[list[int]]:
     """Tokenize without special tokens or truncation; the fast tokenizer batches this natively."""
+    if not texts:
+        return []  # every document of the request was refused (the tokenizer fails on none)
     encoded = summarizer.tokenizer(
         list(texts), add_special_tokens=False, truncation=False, verbose=False
     )
