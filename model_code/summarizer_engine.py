@@ -255,9 +255,9 @@ def _admission_error(summarizer: Summarizer, article: _Article, token_limit: int
     cost = summarizer.memory.input_bytes(width, output_tokens, beams)
     if cost > summarizer.batch_memory_bytes:
         return (
-            f"{article.label} needs about {math.ceil(cost / MIB)} MiB for {beams} beams of "
+            f"{article.label} needs about {cost / MIB:.1f} MiB for {beams} beams of "
             f"{output_tokens} tokens, more than the batch memory budget of "
-            f"{summarizer.batch_memory_bytes // MIB} MiB ({ENV_BATCH_MEMORY_MB}); "
+            f"{summarizer.batch_memory_bytes / MIB:.1f} MiB ({ENV_BATCH_MEMORY_MB}); "
             "lower num_beams or max_length"
         )
     return None
