@@ -10,8 +10,8 @@ parameters and bounds, limits, error messages, output shape) is in ``README.md``
 This file keeps only the four hooks. The work lives in modules beside it, which the toolkit
 finds because its handler service puts ``code/`` first on ``sys.path`` before importing us:
 ``summarizer_request`` (parsing), ``summarizer_loading`` (weights, device, precision),
-``summarizer_engine`` (chunking, batching, rounds), ``summarizer_memory`` (batch sizing) and
-``summarizer_settings`` (operator settings).
+``summarizer_engine`` (chunking, rounds), ``summarizer_batching`` and ``summarizer_memory``
+(cost-sized batches) and ``summarizer_settings`` (operator settings).
 """
 
 from __future__ import annotations

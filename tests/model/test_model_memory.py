@@ -17,7 +17,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import summarizer_engine as engine  # noqa: E402
+import summarizer_batching as batching  # noqa: E402
 import summarizer_loading as loading  # noqa: E402
 import summarizer_memory as memory  # noqa: E402
 
@@ -185,10 +185,10 @@ def test_more_beams_make_smaller_batches(
 
 def test_longer_summaries_make_smaller_batches(summarizer: Any) -> None:
     sized = with_budget(summarizer, (40, 16, 2), inputs=4)
-    assert [len(b) for b in engine.plan_batches(sized, [40] * 8, 16, 2)] == [4, 4]
-    assert len(engine.plan_batches(sized, [40] * 8, 64, 2)[0]) < 4
+    assert [len(b) for b in batching.plan_batches(sized, [40] * 8, 16, 2)] == [4, 4]
+    assert len(batching.plan_batches(sized, [40] * 8, 64, 2)[0]) < 4
     # batch_size still caps a cheap batch.
-    assert [len(b) for b in engine.plan_batches(sized, [5] * 40, 1, 1)] == [16, 16, 8]
+    assert [len(b) for b in batching.plan_batches(sized, [5] * 40, 1, 1)] == [16, 16, 8]
 
 
 def test_one_input_over_the_budget_is_refused_before_any_work(

@@ -18,6 +18,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import summarizer_batching as batching  # noqa: E402
 import summarizer_engine as engine  # noqa: E402
 import summarizer_request as request_module  # noqa: E402
 
@@ -358,8 +359,8 @@ def test_unpadded_encoder_output_matches_the_padded_encoder(
     handler: ModuleType, summarizer: Any
 ) -> None:
     rows = [[120, 130, 140, 150, 1], [121, 131, 141, 151, 1], [122, 132, 1]]
-    unpadded = engine._encode_unpadded(summarizer, rows).last_hidden_state
-    input_ids, attention_mask = engine._pad(summarizer, rows)
+    unpadded = batching._encode_unpadded(summarizer, rows).last_hidden_state
+    input_ids, attention_mask = batching._pad(summarizer, rows)
     with torch.inference_mode():
         padded = summarizer.model.get_encoder()(
             input_ids=input_ids, attention_mask=attention_mask
