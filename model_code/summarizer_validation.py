@@ -120,7 +120,7 @@ def validate_parameters(parameters: object, prefix: str = "") -> dict[str, Any]:
         spec = PARAMETERS.get(name)
         if spec is None:
             raise ValueError(
-                f"{prefix}unknown parameter '{name}': supported parameters are "
+                f"{prefix}unknown parameter {name!r}: supported parameters are "
                 f"{', '.join(sorted(PARAMETERS))}"
             )
         _check_type(name, spec, value, prefix)
@@ -151,4 +151,4 @@ def check_fields(body: Mapping[str, Any], prefix: str, allowed: tuple[str, ...])
         if key not in allowed:
             optional = " and ".join(f"'{name}'" for name in allowed[1:])
             expected = f"'{allowed[0]}' and optional {optional}"
-            raise ValueError(f"{prefix}unknown field '{key}': expected {expected}")
+            raise ValueError(f"{prefix}unknown field {key!r}: expected {expected}")

@@ -188,3 +188,19 @@ def test_without_ids_a_bad_line_still_fails_the_request(
     assert str(caught.value) == (
         "line 2: parameter 'max_length' (65) exceeds the model's limit of 64 tokens"
     )
+
+
+def test_a_surrogate_in_a_field_name_fails_only_its_line(
+    handler: ModuleType, summarizer: Any
+) -> None:
+    # The message quotes the client's field name: escaped, so the response still encodes.
+    body = b'{"id": "a", "inputs": "x", "\\ud800": 1}\n{"id": "b", "inputs": "The fox."}\n'
+    request = handler.input_fn(body, "application/jsonlines")
+    output = handler.output_fn(handler.predict_fn(request, summarizer), None)
+    first, second = (json.loads(line) for line in output.decode("utf-8").splitlines())
+    assert first == {
+        "id": "a",
+        "error": "line 1: unknown field '\\ud800': expected 'inputs' and optional 'parameters' "
+        "and 'id'",
+    }
+    assert second["id"] == "b" and "summary_text" in second
