@@ -37,6 +37,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "model"))
+# inference.py imports the modules beside it, as it does from code/ in the container.
+sys.path.insert(0, str(REPO_ROOT / "model_code"))
 
 import torch  # noqa: E402
 import transformers  # noqa: E402

@@ -39,11 +39,15 @@ __all__ = [
 
 
 # Async payloads can be large and slow: lift the model server's request/response size caps and
-# its response timeout (900 s matches InvokeEndpointAsync's default invocation timeout).
+# set its response timeout. multi-model-server 1.1.11 reads MMS_DEFAULT_RESPONSE_TIMEOUT in
+# MINUTES (its ConfigManager multiplies it by 60: 900 meant 15 hours of a hung worker), so the
+# seconds variable is used. 900 s is InvokeEndpointAsync's default InvocationTimeoutSeconds (and
+# the data path's): longer is useless, as SageMaker has failed the request by then; keep it at
+# the invocation timeout callers use (at most 3,600). It also bounds model loading (model_fn).
 MODEL_SERVER_ENVIRONMENT = {
     "MMS_MAX_REQUEST_SIZE": "2000000000",
     "MMS_MAX_RESPONSE_SIZE": "2000000000",
-    "MMS_DEFAULT_RESPONSE_TIMEOUT": "900",
+    "MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": "900",
 }
 
 

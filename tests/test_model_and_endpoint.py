@@ -70,7 +70,9 @@ def test_model_runs_the_hugging_face_gpu_dlc_with_hub_model_and_async_limits(dev
                     "HF_TASK": "summarization",
                     "MMS_MAX_REQUEST_SIZE": "2000000000",
                     "MMS_MAX_RESPONSE_SIZE": "2000000000",
-                    "MMS_DEFAULT_RESPONSE_TIMEOUT": "900",
+                    # Seconds: the variable without _SECONDS counts minutes in MMS 1.1.11.
+                    "MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": "900",
+                    "MMS_DEFAULT_RESPONSE_TIMEOUT": Match.absent(),
                 },
                 "ModelDataUrl": {"Fn::Sub": Match.string_like_regexp(r"^s3://cdk-.*\.gz$")},
             }

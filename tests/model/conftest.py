@@ -17,17 +17,27 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HANDLER_PATH = REPO_ROOT / "model_code" / "inference.py"
+MODEL_CODE = REPO_ROOT / "model_code"
+HANDLER_PATH = MODEL_CODE / "inference.py"
 HANDLER_ENV = (
     "MAX_ARTICLES_PER_REQUEST",
     "SUMMARIZER_BATCH_SIZE",
     "SUMMARIZER_CHUNK_OVERLAP",
     "SUMMARIZER_MAX_ROUNDS",
     "SUMMARIZER_GPU_DTYPE",
+    "SUMMARIZER_BATCH_MEMORY_MB",
+    "SUMMARIZER_GPU_MEMORY_FRACTION",
+    "SUMMARIZER_MAX_INPUT_TOKENS",
+    "SUMMARIZER_MAX_REQUEST_BYTES",
     "HF_MODEL_ID",
     "HF_MODEL_REVISION",
     "HF_API_TOKEN",
 )
+# The toolkit puts code/ first on sys.path before importing inference.py, which imports the
+# modules beside it; the tests do the same (and the model-server test proves the toolkit does).
+if str(MODEL_CODE) not in sys.path:
+    sys.path.insert(0, str(MODEL_CODE))
+
 # The tiny model's encoder takes 64 positions; one goes to the end-of-sequence token.
 TINY_MAX_POSITIONS = 64
 

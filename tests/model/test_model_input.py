@@ -245,7 +245,7 @@ BAD_REQUESTS: list[tuple[str | None, str | bytes | None, str]] = [
     (
         "application/jsonlines",
         b'{"text": "a"}',
-        "line 1: unknown field 'text': expected 'inputs' and optional 'parameters'",
+        "line 1: unknown field 'text': expected 'inputs' and optional 'parameters' and 'id'",
     ),
     ("application/jsonlines", b'{"parameters": {}}', "line 1 is missing the 'inputs' field"),
     (

@@ -10,6 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import summarizer_loading as loading  # noqa: E402
+
 
 def test_model_fn_loads_the_archive_for_inference(summarizer: Any) -> None:
     model = summarizer.model
@@ -30,7 +32,7 @@ def test_local_weights_win_over_hf_model_id(
 ) -> None:
     # Toolkit 2.6.0 downloads HF_MODEL_ID into the model dir itself: no second download.
     monkeypatch.setenv("HF_MODEL_ID", "google/pegasus-xsum")
-    assert handler.model_source(str(tiny_model_dir)) == (str(tiny_model_dir), {})
+    assert loading.model_source(str(tiny_model_dir)) == (str(tiny_model_dir), {})
 
 
 def test_hub_id_with_revision_and_token(
@@ -39,7 +41,7 @@ def test_hub_id_with_revision_and_token(
     monkeypatch.setenv("HF_MODEL_ID", "google/pegasus-xsum")
     monkeypatch.setenv("HF_MODEL_REVISION", "8d8ffc1")
     monkeypatch.setenv("HF_API_TOKEN", "hf_example")
-    assert handler.model_source(str(tmp_path)) == (
+    assert loading.model_source(str(tmp_path)) == (
         "google/pegasus-xsum",
         {"revision": "8d8ffc1", "token": "hf_example"},
     )
@@ -60,14 +62,14 @@ def test_model_fn_loads_from_the_hub_id(
         return from_pretrained
 
     monkeypatch.setattr(
-        handler.AutoTokenizer,
+        loading.AutoTokenizer,
         "from_pretrained",
-        redirect("tokenizer", handler.AutoTokenizer.from_pretrained),
+        redirect("tokenizer", loading.AutoTokenizer.from_pretrained),
     )
     monkeypatch.setattr(
-        handler.AutoModelForSeq2SeqLM,
+        loading.AutoModelForSeq2SeqLM,
         "from_pretrained",
-        redirect("model", handler.AutoModelForSeq2SeqLM.from_pretrained),
+        redirect("model", loading.AutoModelForSeq2SeqLM.from_pretrained),
     )
     monkeypatch.setenv("HF_MODEL_ID", "google/pegasus-xsum")
     monkeypatch.setenv("HF_MODEL_REVISION", "main")
@@ -95,7 +97,7 @@ def test_settings_from_the_environment(
     monkeypatch.setenv("SUMMARIZER_BATCH_SIZE", "4")
     monkeypatch.setenv("SUMMARIZER_CHUNK_OVERLAP", "0")
     monkeypatch.setenv("SUMMARIZER_MAX_ROUNDS", "3")
-    built = handler.build_summarizer(summarizer.model, summarizer.tokenizer)
+    built = loading.build_summarizer(summarizer.model, summarizer.tokenizer)
     assert (built.batch_size, built.chunk_overlap, built.max_rounds) == (4, 0, 3)
 
 
@@ -138,7 +140,7 @@ def test_invalid_settings(
 ) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError) as caught:
-        handler.build_summarizer(summarizer.model, summarizer.tokenizer)
+        loading.build_summarizer(summarizer.model, summarizer.tokenizer)
     assert str(caught.value) == message
 
 
@@ -146,7 +148,7 @@ def test_tokenizer_limit_below_the_positional_table_wins(
     handler: ModuleType, summarizer: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(summarizer.tokenizer, "model_max_length", 32)
-    built = handler.build_summarizer(summarizer.model, summarizer.tokenizer)
+    built = loading.build_summarizer(summarizer.model, summarizer.tokenizer)
     assert (built.max_input_tokens, built.window_tokens, built.chunk_overlap) == (32, 31, 3)
 
 
@@ -160,41 +162,52 @@ class FakeContext:
 def test_device_follows_the_servers_gpu_id(
     handler: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert handler._select_device(FakeContext(1)) == torch.device("cpu")
+    assert loading.select_device(FakeContext(1)) == torch.device("cpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert handler._select_device(FakeContext(1)) == torch.device("cuda:1")
-    assert handler._select_device(None) == torch.device("cuda:0")
+    assert loading.select_device(FakeContext(1)) == torch.device("cuda:1")
+    assert loading.select_device(None) == torch.device("cuda:0")
 
 
 @pytest.mark.parametrize(
-    ("bf16", "override", "expected"),
+    ("capability", "override", "expected"),
     [
-        (True, None, torch.bfloat16),
-        (False, None, torch.float16),
-        (True, "auto", torch.bfloat16),
-        (False, "float32", torch.float32),
-        (True, "float16", torch.float16),
-        (False, "BFloat16", torch.bfloat16),
+        ((8, 6), None, torch.bfloat16),  # A10G (g5): native bf16
+        ((8, 0), None, torch.bfloat16),  # A100 (p4d): the first with native bf16
+        ((9, 0), "auto", torch.bfloat16),  # H100 (p5)
+        ((7, 5), None, torch.float16),  # T4 (g4dn): bf16 only emulated
+        ((7, 0), None, torch.float16),  # V100 (p3)
+        ((7, 5), "float32", torch.float32),
+        ((8, 6), "float16", torch.float16),
+        ((7, 5), "BFloat16", torch.bfloat16),
     ],
 )
-def test_gpu_precision(
-    handler: ModuleType,
+def test_gpu_precision_follows_the_compute_capability(
     monkeypatch: pytest.MonkeyPatch,
-    bf16: bool,
+    capability: tuple[int, int],
     override: str | None,
     expected: Any,
 ) -> None:
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *_, **__: bf16)
+    # Since torch 2.4 is_bf16_supported() says True on a T4 (emulation counts): never ask it.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *_, **__: True)
+    asked: list[Any] = []
+
+    def get_device_capability(device: Any = None) -> tuple[int, int]:
+        asked.append(device)
+        return capability
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", get_device_capability)
     if override is not None:
         monkeypatch.setenv("SUMMARIZER_GPU_DTYPE", override)
-    assert handler._select_dtype(torch.device("cuda:0")) == expected
-    assert handler._select_dtype(torch.device("cpu")) == torch.float32
+    assert loading.select_dtype(torch.device("cuda:1")) == expected
+    assert loading.select_dtype(torch.device("cpu")) == torch.float32
+    # The capability of the worker's own GPU decides (unless the operator chose).
+    assert asked == ([] if override not in (None, "auto") else [torch.device("cuda:1")])
 
 
 def test_invalid_gpu_precision(handler: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUMMARIZER_GPU_DTYPE", "int8")
     with pytest.raises(ValueError) as caught:
-        handler._select_dtype(torch.device("cuda:0"))
+        loading.select_dtype(torch.device("cuda:0"))
     assert str(caught.value) == (
         "environment variable SUMMARIZER_GPU_DTYPE must be one of auto, bfloat16, float16, "
         "float32, got 'int8'"

@@ -18,6 +18,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import summarizer_batching as batching  # noqa: E402
+import summarizer_engine as engine  # noqa: E402
+import summarizer_request as request_module  # noqa: E402
+
 
 class GenerateSpy:
     """Wraps ``model.generate``; keeps each call's unpadded rows and keyword arguments."""
@@ -74,7 +78,7 @@ def summarize_json(handler: ModuleType, summarizer: Any, body: dict[str, Any]) -
 def test_chunk_spans_cover_everything_with_overlap(
     handler: ModuleType, n_tokens: int, window: int, overlap: int
 ) -> None:
-    spans = handler.chunk_spans(n_tokens, window, overlap)
+    spans = engine.chunk_spans(n_tokens, window, overlap)
     covered = set()
     for start, end in spans:
         covered.update(range(start, end))
@@ -92,7 +96,7 @@ def test_chunk_spans_refuse_impossible_windows(
     handler: ModuleType, window: int, overlap: int
 ) -> None:
     with pytest.raises(ValueError) as caught:
-        handler.chunk_spans(100, window, overlap)
+        engine.chunk_spans(100, window, overlap)
     assert str(caught.value) == f"invalid chunking: window {window}, overlap {overlap}"
 
 
@@ -117,7 +121,7 @@ def test_long_document_is_chunked_and_every_token_reaches_the_model(
     assert result["summary_text"]
     # Round 1 fed exactly these windows (plus end-of-sequence) to the encoder.
     eos = summarizer.tokenizer.eos_token_id
-    spans = handler.chunk_spans(len(ids), window, overlap)
+    spans = engine.chunk_spans(len(ids), window, overlap)
     expected_rows = Counter(tuple([*ids[start:end], eos]) for start, end in spans)
     seen_rows = Counter(tuple(row) for row in spy.rows)
     assert expected_rows - seen_rows == Counter()
@@ -144,7 +148,7 @@ def test_article_exactly_at_the_window_is_not_chunked(
     handler: ModuleType, summarizer: Any, long_document: str
 ) -> None:
     ids = tokens(summarizer, long_document)[: summarizer.window_tokens]
-    request = handler.SummarizationRequest(
+    request = request_module.SummarizationRequest(
         articles=(summarizer.tokenizer.decode(ids),), parameters=({},), labels=("'inputs'",)
     )
     request_ids = tokens(summarizer, request.articles[0])
@@ -199,7 +203,7 @@ def test_chunks_of_several_articles_share_batches(
         {"inputs": [short, long_document], "parameters": {"max_length": 8, "min_length": 8}},
     )
     chunks = len(
-        handler.chunk_spans(
+        engine.chunk_spans(
             len(tokens(summarizer, long_document)),
             summarizer.window_tokens,
             summarizer.chunk_overlap,
@@ -293,12 +297,12 @@ def test_summaries_that_do_not_shrink_fail_the_request(
 ) -> None:
     verbose = "The quick brown fox jumps over the lazy dog. " * 3
 
-    def verbose_generate(_: Any, work: list[Any]) -> list[str]:
+    def verbose_generate(_: Any, work: list[Any], __: Any) -> list[str]:
         return [verbose for _ in work]
 
-    monkeypatch.setattr(handler, "_generate", verbose_generate)
+    monkeypatch.setattr(engine, "_generate", verbose_generate)
     ids = tokens(summarizer, long_document)
-    chunks = len(handler.chunk_spans(len(ids), summarizer.window_tokens, summarizer.chunk_overlap))
+    chunks = len(engine.chunk_spans(len(ids), summarizer.window_tokens, summarizer.chunk_overlap))
     joined = len(tokens(summarizer, " ".join([verbose.strip()] * chunks)))
     request = handler.input_fn(json.dumps({"inputs": ["a", long_document]}), "application/json")
     with pytest.raises(ValueError) as caught:
@@ -315,11 +319,11 @@ def test_round_cap(
     sentence = "The quick brown fox jumps over the lazy dog."
     assert 10 < len(tokens(summarizer, sentence)) < summarizer.window_tokens // 2
 
-    def slowly_shrinking(_: Any, work: list[Any]) -> list[str]:
+    def slowly_shrinking(_: Any, work: list[Any], __: Any) -> list[str]:
         # Every window becomes one sentence: the text shrinks, but not to one window in 2 rounds.
         return [sentence for _ in work]
 
-    monkeypatch.setattr(handler, "_generate", slowly_shrinking)
+    monkeypatch.setattr(engine, "_generate", slowly_shrinking)
     capped = dataclasses.replace(summarizer, max_rounds=2)
     request = handler.input_fn(long_document.encode(), "text/plain")
     with pytest.raises(ValueError) as caught:
@@ -355,8 +359,8 @@ def test_unpadded_encoder_output_matches_the_padded_encoder(
     handler: ModuleType, summarizer: Any
 ) -> None:
     rows = [[120, 130, 140, 150, 1], [121, 131, 141, 151, 1], [122, 132, 1]]
-    unpadded = handler._encode_unpadded(summarizer, rows).last_hidden_state
-    input_ids, attention_mask = handler._pad(summarizer, rows)
+    unpadded = batching._encode_unpadded(summarizer, rows).last_hidden_state
+    input_ids, attention_mask = batching._pad(summarizer, rows)
     with torch.inference_mode():
         padded = summarizer.model.get_encoder()(
             input_ids=input_ids, attention_mask=attention_mask

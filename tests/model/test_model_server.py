@@ -9,6 +9,7 @@ Python workers) are stopped by PID at the end.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -65,13 +66,14 @@ class ModelServer:
         except urllib.error.HTTPError as error:
             return Response(error.code, error.headers.get("Content-Type", ""), error.read())
 
-    def logs(self) -> str:
-        """The server's own log files, for failure messages."""
+    def logs(self, *, full: bool = False) -> str:
+        """The server's own log files (their tails unless ``full``), for failure messages."""
         chunks = []
         for name in ("launcher.log", "logs/mms_log.log", "logs/model_log.log"):
             log = self.work_dir / name
             if log.exists():
-                chunks.append(f"--- {name} ---\n{log.read_text(errors='replace')[-4000:]}")
+                text = log.read_text(errors="replace")
+                chunks.append(f"--- {name} ---\n{text if full else text[-4000:]}")
         return "\n".join(chunks)
 
 
@@ -113,22 +115,43 @@ def _stop(pid: int) -> None:
     assert not still_alive, f"model server processes survived: {still_alive}"
 
 
+# A test-only entry point (SAGEMAKER_PROGRAM) beside the real handler: it imports inference.py,
+# which imports the modules beside it, and sleeps on request so timeouts can be measured.
+SLOW_PROGRAM = """\
+import time
+
+import inference
+from inference import input_fn, model_fn, output_fn
+
+
+def predict_fn(data, model):
+    if data.articles[0].startswith("sleep "):
+        time.sleep(float(data.articles[0].split()[1]))
+    return inference.predict_fn(data, model)
+"""
+
+
 def _layout_model_dir(store: Path, tiny_model_dir: Path) -> None:
     """The extracted archive: weights at the root, the handler under code/."""
     model_dir = store / "model"
     shutil.copytree(tiny_model_dir, model_dir)
     (model_dir / "code").mkdir()
-    shutil.copy2(REPO_ROOT / "model_code" / "inference.py", model_dir / "code" / "inference.py")
+    # The archive packs the whole model_code/ folder: inference.py and the modules it imports.
+    for source in sorted((REPO_ROOT / "model_code").glob("*.py")):
+        shutil.copy2(source, model_dir / "code" / source.name)
+    (model_dir / "code" / "slow_inference.py").write_text(SLOW_PROGRAM)
 
 
-@pytest.fixture(scope="module")
-def model_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+@contextlib.contextmanager
+def _running_server(
+    tiny_model_dir: Path, work_dir: Path, extra_env: dict[str, str]
+) -> Iterator[ModelServer]:
+    """Start multi-model-server the way the DLC does, wait for a first answer, stop it by PID."""
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("java is not installed: multi-model-server needs a Java runtime")
     launcher = Path(sys.executable).parent / "multi-model-server"
     assert launcher.exists(), f"{launcher} is missing: install requirements-model.txt"
 
-    work_dir = tmp_path_factory.mktemp("model-server")
     store = work_dir / "store"
     private_tmp = work_dir / "tmp"  # pid file and worker sockets: no clash with other servers
     private_tmp.mkdir()
@@ -141,11 +164,13 @@ def model_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
                 # What the DLC's sagemaker-inference default-mms.properties sets ...
                 "enable_envvars_config=true",
                 "decode_input_request=false",
-                # ... and what its start_model_server adds, on loopback instead of 0.0.0.0.
+                # ... and what its start_model_server adds, on loopback instead of 0.0.0.0
+                # (default_response_timeout is SAGEMAKER_MODEL_SERVER_TIMEOUT, default 60).
                 f"inference_address=http://127.0.0.1:{inference_port}",
                 f"management_address=http://127.0.0.1:{management_port}",
                 "default_service_handler=sagemaker_huggingface_inference_toolkit.handler_service",
                 "default_workers_per_model=1",
+                "default_response_timeout=60",
                 f"model_store={store}",
                 "",
             ]
@@ -154,13 +179,16 @@ def model_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("HF_", "SUMMARIZER_", "MAX_ARTICLES", "SAGEMAKER_"))
+        if not key.startswith(("HF_", "SUMMARIZER_", "MAX_ARTICLES", "SAGEMAKER_", "MMS_"))
+        # Nothing but the toolkit may put the handler's code/ on the path.
+        and key != "PYTHONPATH"
     }
     env.update(
         TMPDIR=str(private_tmp),
         TEMP=str(private_tmp),
         PATH=f"{launcher.parent}{os.pathsep}{env.get('PATH', '')}",
         OMP_NUM_THREADS="1",
+        **extra_env,
     )
     with (work_dir / "launcher.log").open("wb") as launcher_log:
         subprocess.run(
@@ -188,6 +216,14 @@ def model_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
         yield server
     finally:
         _stop(java_pid)
+
+
+@pytest.fixture(scope="module")
+def model_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The handler as deployed: inference.py and its modules, the DLC's server settings."""
+    work_dir = tmp_path_factory.mktemp("model-server")
+    with _running_server(tiny_model_dir, work_dir, {}) as server:
+        yield server
 
 
 def _wait_until_ready(server: ModelServer) -> None:
@@ -259,6 +295,28 @@ def test_jsonlines_in_and_out(model_server: ModelServer) -> None:
     ] * 2
 
 
+def test_jsonlines_with_ids_answer_per_line(model_server: ModelServer) -> None:
+    """The data path's request: one bad document fails its own line, the request is a 200."""
+    body = (
+        b'{"id": "3f2a", "inputs": "The fox jumps."}\n'
+        b'{"id": "9b1c", "inputs": "The dog.", "parameters": {"num_beams": 0}}\n'
+        b'{"id": "c0de", "inputs": "The council met."}\n'
+    )
+    answer = model_server.request(
+        "/invocations",
+        body,
+        {"Content-Type": "application/jsonlines", "Accept": "application/jsonlines"},
+    )
+    assert answer.status == 200, answer.body
+    results = [json.loads(line) for line in answer.body.decode("utf-8").splitlines()]
+    assert [result["id"] for result in results] == ["3f2a", "9b1c", "c0de"]
+    assert results[1] == {
+        "id": "9b1c",
+        "error": "line 2: parameter 'num_beams' must be between 1 and 16, got 0",
+    }
+    assert {"summary_text", "input_tokens", "chunks", "rounds"} <= set(results[0])
+
+
 @pytest.mark.parametrize(
     ("headers", "body", "message"),
     [
@@ -311,3 +369,73 @@ def test_bad_input_is_a_400_with_the_message(
     answer = model_server.request("/invocations", body, headers)
     assert answer.status == 400, answer.body
     assert json.loads(answer.body)["message"] == message
+
+
+# ------------------------------------------------------------------ timeouts and concurrency
+
+TIMEOUT_SECONDS = 15
+
+
+@pytest.fixture(scope="module")
+def slow_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One worker, a 3-second response timeout in the seconds variable, a sleeping handler."""
+    work_dir = tmp_path_factory.mktemp("slow-server")
+    env = {
+        "SAGEMAKER_PROGRAM": "slow_inference.py",
+        "MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
+    }
+    with _running_server(tiny_model_dir, work_dir, env) as server:
+        yield server
+
+
+def timed(server: ModelServer, text: str) -> tuple[float, Response]:
+    started = time.monotonic()
+    answer = server.request("/invocations", text.encode(), {"Content-Type": "text/plain"})
+    return time.monotonic() - started, answer
+
+
+def test_response_timeout_is_in_seconds(slow_server: ModelServer) -> None:
+    """MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS=15 cuts a hung request off after 15 s, not minutes."""
+    elapsed, answer = timed(slow_server, "sleep 300")
+    assert answer.status == 500, answer.body
+    assert json.loads(answer.body)["message"] == "Worker died."
+    assert TIMEOUT_SECONDS - 0.5 <= elapsed < TIMEOUT_SECONDS + 10
+    # The server restarts the worker (and reloads the model) for the requests that follow.
+    _wait_until_ready(slow_server)
+
+
+def test_concurrent_requests_queue_for_the_one_worker(slow_server: ModelServer) -> None:
+    """Two requests at once on one worker: the second waits for the first, then runs."""
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(timed, slow_server, "sleep 3") for _ in range(2)]
+        results = [future.result() for future in futures]
+    assert all(answer.status == 200 for _, answer in results)
+    first, second = sorted(elapsed for elapsed, _ in results)
+    assert 3 <= first < 5.5
+    assert second >= 2 * 3 - 0.2  # serialized: its own 3 s after the other's 3 s
+
+
+def test_handler_modules_load_from_the_code_dir(slow_server: ModelServer) -> None:
+    """PYTHONPATH is unset: the toolkit itself puts code/ on sys.path, so the modules beside
+    inference.py import (this line is logged by summarizer_loading inside the worker)."""
+    assert "Inference script implementation found at `slow_inference`" in slow_server.logs(
+        full=True
+    )
+    assert "window 63, overlap 6, batch 16 inputs or 4096 MiB" in slow_server.logs(full=True)
+
+
+@pytest.fixture(scope="module")
+def minutes_server(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The variable the first version set: MMS_DEFAULT_RESPONSE_TIMEOUT, here 1."""
+    work_dir = tmp_path_factory.mktemp("minutes-server")
+    env = {"SAGEMAKER_PROGRAM": "slow_inference.py", "MMS_DEFAULT_RESPONSE_TIMEOUT": "1"}
+    with _running_server(tiny_model_dir, work_dir, env) as server:
+        yield server
+
+
+def test_the_old_variable_counts_minutes(minutes_server: ModelServer) -> None:
+    """With MMS_DEFAULT_RESPONSE_TIMEOUT=1 a 5-second request succeeds: 1 means one minute
+    (ConfigManager multiplies it by 60), which is why 900 meant 15 hours."""
+    elapsed, answer = timed(minutes_server, "sleep 5")
+    assert answer.status == 200, answer.body
+    assert elapsed >= 5
