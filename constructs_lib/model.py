@@ -142,6 +142,10 @@ class HuggingFaceModel(Construct):
         self._grant_hosting_basics(dlc_version)
 
         env: dict[str, str] = {"HF_TASK": task, **MODEL_SERVER_ENVIRONMENT}
+        if not dlc_image.is_gpu_instance(instance_type):
+            # The model server starts one worker per GPU, but one per vCPU on a CPU instance, each
+            # with its own copy of the model; requests are served one at a time anyway.
+            env["SAGEMAKER_MODEL_SERVER_WORKERS"] = "1"
         if model_data_uri is None:
             env["HF_MODEL_ID"] = str(model_id)
             if model_revision:

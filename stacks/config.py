@@ -76,7 +76,10 @@ class AppConfig:
     )
     instance_type: str = "ml.g5.xlarge"
     initial_instance_count: int = 1
-    max_concurrent_invocations_per_instance: int = 2
+    # One: the model server runs one worker per GPU and serves one request at a time, so a second
+    # concurrent invocation only waits inside the container with its timeout running, unseen by
+    # the backlog metrics scaling reads (model_code/README.md, measured on the real server).
+    max_concurrent_invocations_per_instance: int = 1
     container_startup_timeout_seconds: int = 600
     input_retention_days: int = 7
     result_retention_days: int = 30

@@ -71,7 +71,14 @@ class SummarizationStack(Stack):
             model_revision=config.model_revision,
             model_data_uri=config.model_data_uri,
             model_data_key_arn=config.model_data_key_arn,
-            environment=config.model_environment,
+            # The model server gives up on a request when SageMaker would (the data path's
+            # InvocationTimeoutSeconds); model_environment may still override it on purpose.
+            environment={
+                "MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": str(
+                    config.data_path.invocation_timeout_seconds
+                ),
+                **config.model_environment,
+            },
             enable_network_isolation=config.network_isolation,
         )
         if config.hosting != "async":

@@ -38,7 +38,7 @@ def test_embedded_default_gives_dev_and_prod() -> None:
     assert (dev.name, prod.name) == ("dev", "prod")
     assert dev.model_id == prod.model_id == "google/pegasus-large"
     assert dev.instance_type == "ml.g5.xlarge"
-    assert dev.max_concurrent_invocations_per_instance == 2
+    assert dev.max_concurrent_invocations_per_instance == 1
     assert (dev.removal_policy, prod.removal_policy) == ("destroy", "retain")
     assert (dev.termination_protection, prod.termination_protection) == (False, True)
     assert (dev.dlc.transformers, dev.dlc.pytorch) == ("4.51.3", "2.6.0")

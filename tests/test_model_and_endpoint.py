@@ -73,6 +73,8 @@ def test_model_runs_the_hugging_face_gpu_dlc_with_hub_model_and_async_limits(dev
                     # Seconds: the variable without _SECONDS counts minutes in MMS 1.1.11.
                     "MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": "900",
                     "MMS_DEFAULT_RESPONSE_TIMEOUT": Match.absent(),
+                    # One worker per GPU is the server's own default on GPU instances.
+                    "SAGEMAKER_MODEL_SERVER_WORKERS": Match.absent(),
                 },
                 "ModelDataUrl": {"Fn::Sub": Match.string_like_regexp(r"^s3://cdk-.*\.gz$")},
             }
@@ -98,7 +100,8 @@ def test_the_whole_async_inference_config(dev: Any) -> None:
         i for i, t in topics.items() if t["Properties"]["DisplayName"] == "Summaries failed"
     )
     assert config["Properties"]["AsyncInferenceConfig"] == {
-        "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2},
+        # One request at a time per GPU worker: a second would only wait in the container.
+        "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1},
         "OutputConfig": {
             "S3OutputPath": {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/results/"]]},
             "S3FailurePath": {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/failures/"]]},
@@ -444,4 +447,42 @@ def test_unknown_metric_is_refused_with_the_known_names(construct_stack: Any) ->
         endpoint.metric("Invocations")
     assert str(error.value).startswith(
         "unknown async endpoint metric 'Invocations' (known: ApproximateBacklogSize, "
+    )
+
+
+def test_a_cpu_model_runs_one_model_server_worker(code_dir: Path) -> None:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from constructs_lib import DlcVersion, HuggingFaceModel
+    from tests.conftest import construct_app
+
+    stack = cdk.Stack(construct_app(), "Cpu")
+    HuggingFaceModel(
+        stack,
+        "Model",
+        code_dir=code_dir,
+        instance_type="ml.m5.xlarge",
+        dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
+        model_id="google/pegasus-large",
+    )
+    # Without it the server starts one worker, and one copy of the model, per vCPU.
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": {"Environment": {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}}},
+    )
+
+
+def test_the_model_server_timeout_follows_the_invocation_timeout(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    from tests.conftest import cdk_json_context, synthesize
+
+    context = cdk_json_context()
+    context["summarizer.environment"] = "dev"
+    context["summarizer.data_path.invocation_timeout_seconds"] = "1800"
+    (stack,) = synthesize(context, tmp_path).stacks
+    Template.from_json(stack.template).has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"PrimaryContainer": {"Environment": {"MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": "1800"}}},
     )
