@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from .guardrails import OrgGuardrails, apply_org_guardrails
     from .model import HuggingFaceModel
     from .monitoring import AsyncEndpointMonitoring
-    from .monitoring_settings import MonitoringSettings
+    from .monitoring_alarms import AsyncEndpointAlarms
+    from .monitoring_dashboard import AsyncEndpointDashboard
+    from .monitoring_settings import AlarmThreshold, MonitoringSettings
     from .notifications import AsyncNotifications, EncryptedTopic
     from .scaling import AsyncEndpointScaling
     from .scaling_settings import ScalingSettings, ScheduledCapacity
@@ -36,6 +38,9 @@ _EXPORTS = {
     "OrgGuardrails": "guardrails",
     "apply_org_guardrails": "guardrails",
     "AsyncEndpointMonitoring": "monitoring",
+    "AsyncEndpointAlarms": "monitoring_alarms",
+    "AsyncEndpointDashboard": "monitoring_dashboard",
+    "AlarmThreshold": "monitoring_settings",
     "AsyncEndpointScaling": "scaling",
     "AsyncInferenceStorage": "storage",
     "AsyncNotifications": "notifications",
@@ -48,8 +53,11 @@ _EXPORTS = {
     "ScheduledCapacity": "scaling_settings",
 }
 __all__ = [
+    "AlarmThreshold",
     "AsyncEndpoint",
+    "AsyncEndpointAlarms",
     "AsyncEndpointBase",
+    "AsyncEndpointDashboard",
     "AsyncEndpointMonitoring",
     "AsyncEndpointScaling",
     "AsyncInferenceStorage",
