@@ -20,8 +20,8 @@ from .monitoring_alarms import AsyncEndpointAlarms as AsyncEndpointAlarms
 from .monitoring_alarms import alarm_problems
 from .monitoring_dashboard import AsyncEndpointDashboard as AsyncEndpointDashboard
 from .monitoring_dashboard import dashboard_name_problems
-from .monitoring_dashboard import endpoint_console_url as endpoint_console_url
-from .monitoring_dashboard import log_group_console_url as log_group_console_url
+from .monitoring_links import endpoint_console_url as endpoint_console_url
+from .monitoring_links import log_group_console_url as log_group_console_url
 from .monitoring_settings import AlarmThreshold as AlarmThreshold
 from .monitoring_settings import MonitoringSettings as MonitoringSettings
 from .notifications import EncryptedTopic

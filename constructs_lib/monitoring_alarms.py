@@ -191,6 +191,7 @@ class AsyncEndpointAlarms(Construct):
             "and requests expire at their TTL (6 h by default).",
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             # An empty queue has no oldest request.
+            missing=self._QUIET_IS_FINE,
         )
 
     def _wake_up_failure(self, t: AlarmThreshold | None) -> cloudwatch.Alarm | None:
