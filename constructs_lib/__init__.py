@@ -3,8 +3,9 @@
 ``AsyncInferenceStorage`` and ``AsyncNotifications`` make the encrypted S3 paths and SNS topics;
 ``HuggingFaceModel`` the model on the Hugging Face DLC; ``AsyncEndpoint`` the endpoint that ties
 them together; ``AsyncEndpointScaling`` scales it to and from zero; ``AsyncEndpointMonitoring``
-adds its dashboard and alarms. Invalid properties raise ``ConfigurationError`` listing every
-problem.
+adds its dashboard and alarms (also apart: ``AsyncEndpointDashboard``, ``AsyncEndpointAlarms``
+with one ``AlarmThreshold`` per alarm). Invalid properties raise ``ConfigurationError`` listing
+every problem.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
     from .guardrails import OrgGuardrails, apply_org_guardrails
     from .model import HuggingFaceModel
     from .monitoring import AsyncEndpointMonitoring
-    from .monitoring_settings import MonitoringSettings
+    from .monitoring_alarms import AsyncEndpointAlarms
+    from .monitoring_dashboard import AsyncEndpointDashboard
+    from .monitoring_settings import AlarmThreshold, MonitoringSettings
     from .notifications import AsyncNotifications, EncryptedTopic
     from .scaling import AsyncEndpointScaling
     from .scaling_settings import ScalingSettings, ScheduledCapacity
@@ -36,6 +39,9 @@ _EXPORTS = {
     "OrgGuardrails": "guardrails",
     "apply_org_guardrails": "guardrails",
     "AsyncEndpointMonitoring": "monitoring",
+    "AsyncEndpointAlarms": "monitoring_alarms",
+    "AsyncEndpointDashboard": "monitoring_dashboard",
+    "AlarmThreshold": "monitoring_settings",
     "AsyncEndpointScaling": "scaling",
     "AsyncInferenceStorage": "storage",
     "AsyncNotifications": "notifications",
@@ -48,8 +54,11 @@ _EXPORTS = {
     "ScheduledCapacity": "scaling_settings",
 }
 __all__ = [
+    "AlarmThreshold",
     "AsyncEndpoint",
+    "AsyncEndpointAlarms",
     "AsyncEndpointBase",
+    "AsyncEndpointDashboard",
     "AsyncEndpointMonitoring",
     "AsyncEndpointScaling",
     "AsyncInferenceStorage",

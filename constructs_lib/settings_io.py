@@ -32,6 +32,9 @@ def convert(value: Any, tp: Any, path: str, problems: list[str]) -> Any:
         (inner,) = [a for a in args if a is not type(None)]
         return convert(value, inner, path, problems)
     if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and isinstance(value, tp):
+            # A default section that a partial override left as it was (merged in by build).
+            return value
         if not isinstance(value, Mapping):
             problems.append(f"{path}: must be an object (got {value!r})")
             return None
@@ -74,16 +77,21 @@ def build(
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     prefix = f"{path}." if path else ""
     known = ", ".join(sorted(set(fields) - reserved))
+    # A settings class may say where a key it no longer has went (``unknown_key_hint``).
+    hint_of = getattr(cls, "unknown_key_hint", None)
     for key in data:
         if key not in fields:
-            problems.append(f"{prefix}{key}: unknown key (known: {known})")
+            hint = hint_of(key) if hint_of is not None else None
+            where = f" ({hint})" if hint else ""
+            problems.append(f"{prefix}{key}: unknown key (known: {known}){where}")
     kwargs: dict[str, Any] = {}
     before = len(problems)
     for name, field in fields.items():
         if name not in data:
             continue
         value = data[name]
-        if dataclasses.is_dataclass(hints[name]) and isinstance(value, Mapping):
+        # Optional sections too (``AlarmThreshold | None``): null turns them off.
+        if dataclasses.is_dataclass(without_none(hints[name])) and isinstance(value, Mapping):
             # A partial section overrides the default section key by key, not as a whole.
             default = (
                 field.default_factory()

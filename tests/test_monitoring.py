@@ -22,7 +22,13 @@ from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
 from constructs_lib.endpoint import AsyncEndpoint
-from constructs_lib.monitoring import AsyncEndpointMonitoring, MonitoringSettings
+from constructs_lib.monitoring import (
+    AlarmThreshold,
+    AsyncEndpointAlarms,
+    AsyncEndpointDashboard,
+    AsyncEndpointMonitoring,
+    MonitoringSettings,
+)
 from tests.conftest import construct_app, endpoint_in
 
 ASYNC = "AWS/SageMaker"
@@ -32,25 +38,21 @@ EMAILS = ("oncall@example.com", "team@example.org")
 
 SETTINGS = MonitoringSettings(
     alarm_emails=EMAILS,
-    invocation_failures_threshold=3,
-    invocation_failures_period_seconds=600,
-    invocation_failures_evaluation_periods=2,
-    invocation_failures_datapoints_to_alarm=2,
-    stuck_queue_age_seconds=2400,
-    stuck_queue_period_seconds=120,
-    stuck_queue_evaluation_periods=4,
-    stuck_queue_datapoints_to_alarm=3,
-    wake_up_failure_period_seconds=60,
-    wake_up_failure_evaluation_periods=20,
-    wake_up_failure_datapoints_to_alarm=18,
-    notification_failures_threshold=2,
-    notification_failures_period_seconds=180,
-    notification_failures_evaluation_periods=3,
-    notification_failures_datapoints_to_alarm=1,
-    s3_failures_threshold=4,
-    s3_failures_period_seconds=900,
-    s3_failures_evaluation_periods=2,
-    s3_failures_datapoints_to_alarm=2,
+    invocation_failures=AlarmThreshold(
+        threshold=3, period_seconds=600, evaluation_periods=2, datapoints_to_alarm=2
+    ),
+    stuck_queue=AlarmThreshold(
+        threshold=2400, period_seconds=120, evaluation_periods=4, datapoints_to_alarm=3
+    ),
+    wake_up_failure=AlarmThreshold(
+        threshold=1, period_seconds=60, evaluation_periods=20, datapoints_to_alarm=18
+    ),
+    notification_failures=AlarmThreshold(
+        threshold=2, period_seconds=180, evaluation_periods=3, datapoints_to_alarm=1
+    ),
+    s3_failures=AlarmThreshold(
+        threshold=4, period_seconds=900, evaluation_periods=2, datapoints_to_alarm=2
+    ),
 )
 
 
@@ -274,7 +276,8 @@ def test_instance_count_is_the_per_minute_sample_count_of_cpu_utilization(
 def test_age_graph_marks_the_stuck_queue_threshold(dashboard: Dashboard) -> None:
     (age,) = [m for m in metrics_of(dashboard) if m.name == "ApproximateAgeOfOldestRequest"]
     annotations = age.widget["properties"]["annotations"]["horizontal"]
-    assert [a["value"] for a in annotations] == [SETTINGS.stuck_queue_age_seconds]
+    assert SETTINGS.stuck_queue is not None
+    assert [a["value"] for a in annotations] == [SETTINGS.stuck_queue.threshold]
 
 
 def test_alarm_status_widget_shows_every_alarm_in_the_top_row(
@@ -467,7 +470,9 @@ def test_ops_topic_is_encrypted_with_its_own_rotated_customer_key(
     key = built.template.find_resources("AWS::KMS::Key")[key_id]
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["DeletionPolicy"] == "Retain"  # the default removal policy
+    assert built.monitoring.ops_topic is not None
     assert built.resolve(built.monitoring.ops_topic.topic.topic_arn) == {"Ref": ops_topic_id}
+    assert built.resolve(built.monitoring.topic.topic_arn) == {"Ref": ops_topic_id}
 
 
 def test_ops_topic_refuses_publishing_without_tls(built: Built, ops_topic_id: str) -> None:
@@ -577,29 +582,215 @@ def test_template_passes_cfn_lint_without_errors_or_warnings(built: Built) -> No
     assert findings == []
 
 
+# --- the pieces on their own ---------------------------------------------------------------------
+
+# Two alarms off, a topic the team already has: only three alarms, no topic or key of ours.
+PIECES_SETTINGS = MonitoringSettings(stuck_queue=None, wake_up_failure=None)
+EXISTING = "research-summarizer"
+
+
+@dataclass(frozen=True)
+class Pieces:
+    stack: cdk.Stack
+    alarms: AsyncEndpointAlarms
+    dashboard: AsyncEndpointDashboard
+    template: Template
+
+
+@pytest.fixture(scope="module")
+def pieces() -> Pieces:
+    from aws_cdk import aws_sns as sns
+
+    stack = cdk.Stack(construct_app(), "Pieces")
+    endpoint = AsyncEndpoint.from_endpoint_name(stack, "Existing", EXISTING)
+    team_topic = sns.Topic.from_topic_arn(
+        stack, "TeamTopic", "arn:aws:sns:eu-west-1:123456789012:team-pager"
+    )
+    alarms = AsyncEndpointAlarms(
+        stack, "Alarms", endpoint=endpoint, settings=PIECES_SETTINGS, topic=team_topic
+    )
+    dashboard = AsyncEndpointDashboard(stack, "Dashboard", endpoint=endpoint)
+    return Pieces(stack, alarms, dashboard, Template.from_stack(stack))
+
+
+def test_alarms_alone_page_the_given_topic_and_make_no_topic_or_key(pieces: Pieces) -> None:
+    pieces.template.resource_count_is("AWS::SNS::Topic", 0)
+    pieces.template.resource_count_is("AWS::KMS::Key", 0)
+    pieces.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)  # only the dashboard piece
+    team = "arn:aws:sns:eu-west-1:123456789012:team-pager"
+    alarms = pieces.template.find_resources("AWS::CloudWatch::Alarm")
+    assert len(alarms) == 3
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [team]
+        assert alarm["Properties"]["OKActions"] == [team]
+    assert pieces.alarms.ops_topic is None
+    assert pieces.stack.resolve(pieces.alarms.topic.topic_arn) == team
+
+
+def test_an_alarm_set_to_none_is_not_made(pieces: Pieces) -> None:
+    a = pieces.alarms
+    assert a.stuck_queue_alarm is None
+    assert a.wake_up_failure_alarm is None
+    assert a.alarms == (
+        a.invocation_failures_alarm,
+        a.notification_failures_alarm,
+        a.s3_failures_alarm,
+    )
+    names = {
+        alarm["Properties"].get("MetricName")
+        for alarm in pieces.template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert names == {"InvocationFailures", "NotificationFailures", None}  # None: the S3 math
+    assert not names & {"ApproximateAgeOfOldestRequest", "HasBacklogWithoutCapacity"}
+
+
+def test_alarms_alone_use_each_threshold_object(pieces: Pieces) -> None:
+    pieces.template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "InvocationFailures",
+            "Dimensions": Match.array_with([{"Name": "EndpointName", "Value": EXISTING}]),
+            "Threshold": 1,
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "DatapointsToAlarm": 1,
+        },
+    )
+
+
+def test_dashboard_alone_has_links_but_no_alarm_widget_or_threshold_line(pieces: Pieces) -> None:
+    _, resource = one(pieces.template, "AWS::CloudWatch::Dashboard")
+    separator, parts = resource["Properties"]["DashboardBody"]["Fn::Join"]
+    body = json.loads(separator.join(p if isinstance(p, str) else "TOKEN" for p in parts))
+    widgets = body["widgets"]
+    assert not [w for w in widgets if w["type"] == "alarm"]
+    assert not [w for w in widgets if "annotations" in w["properties"]]
+    titles = [
+        w["properties"]["markdown"].split("\n")[0]
+        for w in sorted(widgets, key=lambda w: w["y"])
+        if w["type"] == "text" and w["properties"]["markdown"].startswith("## ")
+    ]
+    assert titles == [
+        "## Endpoint",
+        "## Queue",
+        "## Throughput and latency",
+        "## Errors",
+        "## Instances",
+    ]
+    (links,) = [w for w in widgets if "Container logs" in w["properties"].get("markdown", "")]
+    assert links["width"] == 24
+    assert f"/aws/sagemaker/Endpoints/{EXISTING}" in links["properties"]["markdown"]
+
+
+def test_dashboard_add_section_adds_a_header_status_and_widgets() -> None:
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    stack = cdk.Stack(construct_app(), "Section")
+    endpoint = AsyncEndpoint.from_endpoint_name(stack, "Existing", EXISTING)
+    piece = AsyncEndpointDashboard(stack, "Dashboard", endpoint=endpoint)
+    alarm = cloudwatch.Alarm(
+        stack,
+        "Other",
+        metric=endpoint.metric("ExpiredRequests"),
+        threshold=1,
+        evaluation_periods=1,
+    )
+    piece.add_section("Other", "Another part.", [cloudwatch.TextWidget(markdown="x")], [alarm])
+    body = json.dumps(Template.from_stack(stack).to_json())
+    assert "## Other\\\\nAnother part." in body
+    assert '\\"title\\":\\"Other: alarm status\\"' in body
+
+
+def test_facade_keeps_the_ids_its_resources_had_before_the_split(built: Built) -> None:
+    """The topic key is retained: a new logical id would orphan it and make another."""
+    from aws_cdk import aws_cloudwatch as cloudwatch
+    from constructs import Construct
+
+    from constructs_lib.notifications import EncryptedTopic
+
+    # The shape before the split: the resources directly under the "Monitoring" construct.
+    reference = cdk.Stack(construct_app(), "Reference")
+    old = Construct(reference, "Monitoring")
+    old_topic = EncryptedTopic(old, "AlarmTopic", display_name="x")
+    old_dashboard = cloudwatch.Dashboard(old, "Dashboard")
+
+    def logical_id(stack: cdk.Stack, construct: Construct) -> str:
+        return str(stack.resolve(stack.get_logical_id(construct.node.default_child)))  # type: ignore[arg-type]
+
+    m = built.monitoring
+    assert m.ops_topic is not None
+    assert logical_id(built.stack, m.ops_topic.key) == logical_id(reference, old_topic.key)
+    assert logical_id(built.stack, m.ops_topic.topic) == logical_id(reference, old_topic.topic)
+    assert logical_id(built.stack, m.dashboard) == logical_id(reference, old_dashboard)
+    for attribute in SINGLE_METRIC_ALARMS:
+        alarm = getattr(m, attribute)
+        assert logical_id(built.stack, alarm).startswith("Monitoring" + alarm.node.id), attribute
+
+
+def test_facade_without_the_stuck_queue_alarm_draws_no_threshold_line() -> None:
+    stack = cdk.Stack(construct_app(), "NoStuckQueue")
+    endpoint = AsyncEndpoint.from_endpoint_name(stack, "Existing", EXISTING)
+    monitoring = AsyncEndpointMonitoring(
+        stack, "Monitoring", endpoint=endpoint, settings=MonitoringSettings(stuck_queue=None)
+    )
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+    assert monitoring.stuck_queue_alarm is None
+    assert len(monitoring.alarms) == 4
+    assert '"annotations"' not in json.dumps(template.to_json())
+
+
+def test_given_topic_with_alarm_emails_is_refused(built: Built) -> None:
+    from aws_cdk import aws_sns as sns
+
+    scope = cdk.Stack(cdk.App(), "Refused")
+    topic = sns.Topic.from_topic_arn(scope, "T", "arn:aws:sns:eu-west-1:123456789012:pager")
+    for construct in (AsyncEndpointAlarms, AsyncEndpointMonitoring):
+        with pytest.raises(ConfigurationError) as raised:
+            construct(
+                scope,
+                construct.__name__,
+                endpoint=built.endpoint,
+                settings=MonitoringSettings(alarm_emails=("ops@example.com",)),
+                topic=topic,
+            )
+        assert raised.value.subject == construct.__name__
+        assert raised.value.problems == (
+            "alarm_emails: only subscribes to the topic the alarms make; subscribe the "
+            "addresses to the given topic yourself (got ['ops@example.com'])",
+        )
+
+
+def test_dashboard_alone_refuses_a_bad_name(built: Built) -> None:
+    scope = cdk.Stack(cdk.App(), "BadName")
+    with pytest.raises(ConfigurationError) as raised:
+        AsyncEndpointDashboard(scope, "D", endpoint=built.endpoint, dashboard_name="x" * 256)
+    assert raised.value.subject == "AsyncEndpointDashboard"
+    assert raised.value.problems == (
+        f"dashboard_name: must be 1 to 255 letters, digits, '-' or '_' (got {'x' * 256!r})",
+    )
+    assert scope.node.children == []
+
+
 # --- settings -----------------------------------------------------------------------------------
+
+
+def window(threshold: int, period: int, periods: int, datapoints: int) -> dict[str, int]:
+    return {
+        "threshold": threshold,
+        "period_seconds": period,
+        "evaluation_periods": periods,
+        "datapoints_to_alarm": datapoints,
+    }
+
 
 DOCUMENTED_DEFAULTS = {
     "alarm_emails": (),
-    "invocation_failures_threshold": 1,
-    "invocation_failures_period_seconds": 300,
-    "invocation_failures_evaluation_periods": 1,
-    "invocation_failures_datapoints_to_alarm": 1,
-    "stuck_queue_age_seconds": 1800,
-    "stuck_queue_period_seconds": 60,
-    "stuck_queue_evaluation_periods": 5,
-    "stuck_queue_datapoints_to_alarm": 5,
-    "wake_up_failure_period_seconds": 60,
-    "wake_up_failure_evaluation_periods": 15,
-    "wake_up_failure_datapoints_to_alarm": 15,
-    "notification_failures_threshold": 1,
-    "notification_failures_period_seconds": 300,
-    "notification_failures_evaluation_periods": 1,
-    "notification_failures_datapoints_to_alarm": 1,
-    "s3_failures_threshold": 1,
-    "s3_failures_period_seconds": 300,
-    "s3_failures_evaluation_periods": 1,
-    "s3_failures_datapoints_to_alarm": 1,
+    "invocation_failures": window(1, 300, 1, 1),
+    "stuck_queue": window(1800, 60, 5, 5),
+    "wake_up_failure": window(1, 60, 15, 15),
+    "notification_failures": window(1, 300, 1, 1),
+    "s3_failures": window(1, 300, 1, 1),
 }
 
 
@@ -609,112 +800,150 @@ def test_defaults_are_the_documented_ones_and_valid() -> None:
     assert defaults.problems() == []
 
 
+def test_every_alarm_may_be_turned_off() -> None:
+    off = MonitoringSettings(**dict.fromkeys(DOCUMENTED_DEFAULTS.keys() - {"alarm_emails"}))
+    assert off.problems() == []
+
+
 def test_settings_are_frozen_keyword_only_and_of_config_friendly_types() -> None:
     with pytest.raises(TypeError):
         MonitoringSettings(("a@example.com",))  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        AlarmThreshold(1, 60, 1, 1)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        AlarmThreshold(threshold=1)  # type: ignore[call-arg]  # every field is required
     with pytest.raises(dataclasses.FrozenInstanceError):
-        MonitoringSettings().stuck_queue_age_seconds = 60  # type: ignore[misc]
-    simple = {int, float, bool, str, tuple[str, ...]}
+        MonitoringSettings().stuck_queue = None  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        window_of = MonitoringSettings().stuck_queue
+        assert window_of is not None
+        window_of.threshold = 60  # type: ignore[misc]
     hints = typing.get_type_hints(MonitoringSettings)
-    assert {name: hints[name] for name in hints if hints[name] not in simple} == {}
+    assert hints == {
+        "alarm_emails": tuple[str, ...],
+        **dict.fromkeys(DOCUMENTED_DEFAULTS.keys() - {"alarm_emails"}, AlarmThreshold | None),
+    }
+    assert set(typing.get_type_hints(AlarmThreshold).values()) == {int}
+
+
+def replaced(name: str, **changes: Any) -> MonitoringSettings:
+    """The default settings with ``changes`` to the threshold object of alarm ``name``."""
+    default = getattr(MonitoringSettings(), name)
+    return dataclasses.replace(
+        MonitoringSettings(), **{name: dataclasses.replace(default, **changes)}
+    )
 
 
 @pytest.mark.parametrize(
-    ("changes", "message"),
+    ("settings", "message"),
     [
         (
-            {"alarm_emails": ("ops@example.com", "not-an-address")},
+            MonitoringSettings(alarm_emails=("ops@example.com", "not-an-address")),
             "alarm_emails: 'not-an-address' is not an e-mail address",
         ),
         (
-            {"alarm_emails": "ops@example.com"},
+            MonitoringSettings(alarm_emails="ops@example.com"),  # type: ignore[arg-type]
             "alarm_emails: must be a list of e-mail addresses (got 'ops@example.com')",
         ),
         (
-            {"alarm_emails": ("ops@example.com", "ops@example.com")},
+            MonitoringSettings(alarm_emails=("ops@example.com", "ops@example.com")),
             "alarm_emails: 'ops@example.com' is listed more than once",
         ),
         (
-            {"invocation_failures_threshold": 0},
-            "invocation_failures_threshold: must be at least 1 (got 0)",
+            MonitoringSettings(stuck_queue=1800),  # type: ignore[arg-type]
+            "stuck_queue: must be an AlarmThreshold or None (got 1800)",
         ),
         (
-            {"notification_failures_threshold": 1.5},
-            "notification_failures_threshold: must be a whole number (got 1.5)",
+            replaced("invocation_failures", threshold=0),
+            "invocation_failures.threshold: must be at least 1 (got 0)",
         ),
         (
-            {"s3_failures_threshold": True},
-            "s3_failures_threshold: must be a whole number (got True)",
+            replaced("notification_failures", threshold=1.5),
+            "notification_failures.threshold: must be a whole number (got 1.5)",
         ),
-        ({"stuck_queue_age_seconds": 59}, "stuck_queue_age_seconds: must be at least 60 (got 59)"),
         (
-            {"stuck_queue_age_seconds": 21600},
-            "stuck_queue_age_seconds: must be less than the default request TTL of 21600 s, "
+            replaced("s3_failures", threshold=True),
+            "s3_failures.threshold: must be a whole number (got True)",
+        ),
+        (
+            replaced("stuck_queue", threshold=59),
+            "stuck_queue.threshold: must be at least 60 (got 59)",
+        ),
+        (
+            replaced("stuck_queue", threshold=21600),
+            "stuck_queue.threshold: must be less than the default request TTL of 21600 s, "
             "when queued requests expire (got 21600)",
         ),
         (
-            {"invocation_failures_period_seconds": 30},
-            "invocation_failures_period_seconds: must be at least 60 (got 30)",
+            replaced("wake_up_failure", threshold=2),
+            "wake_up_failure.threshold: must be 1, HasBacklogWithoutCapacity is 0 or 1 (got 2)",
         ),
         (
-            {"stuck_queue_period_seconds": 90},
-            "stuck_queue_period_seconds: must be a multiple of 60, SageMaker publishes "
+            replaced("invocation_failures", period_seconds=30),
+            "invocation_failures.period_seconds: must be at least 60 (got 30)",
+        ),
+        (
+            replaced("stuck_queue", period_seconds=90),
+            "stuck_queue.period_seconds: must be a multiple of 60, SageMaker publishes "
             "one-minute metrics (got 90)",
         ),
         (
-            {"s3_failures_period_seconds": "300"},
-            "s3_failures_period_seconds: must be a whole number (got '300')",
+            replaced("s3_failures", period_seconds="300"),
+            "s3_failures.period_seconds: must be a whole number (got '300')",
         ),
         (
-            {"notification_failures_evaluation_periods": 0},
-            "notification_failures_evaluation_periods: must be at least 1 (got 0)",
+            replaced("notification_failures", evaluation_periods=0),
+            "notification_failures.evaluation_periods: must be at least 1 (got 0)",
         ),
         (
-            {"invocation_failures_datapoints_to_alarm": 0},
-            "invocation_failures_datapoints_to_alarm: must be at least 1 (got 0)",
+            replaced("invocation_failures", datapoints_to_alarm=0),
+            "invocation_failures.datapoints_to_alarm: must be at least 1 (got 0)",
         ),
         (
-            {"s3_failures_evaluation_periods": 2, "s3_failures_datapoints_to_alarm": 3},
-            "s3_failures_datapoints_to_alarm: must be at most s3_failures_evaluation_periods (2) "
+            replaced("s3_failures", evaluation_periods=2, datapoints_to_alarm=3),
+            "s3_failures.datapoints_to_alarm: must be at most s3_failures.evaluation_periods (2) "
             "(got 3)",
         ),
         (
-            {"invocation_failures_evaluation_periods": 289},
-            "invocation_failures_evaluation_periods: 289 periods of 300 s span 86700 s, more "
+            replaced("invocation_failures", evaluation_periods=289),
+            "invocation_failures.evaluation_periods: 289 periods of 300 s span 86700 s, more "
             "than the 86400 s CloudWatch allows (got 289)",
         ),
         (
-            {
-                "notification_failures_period_seconds": 3600,
-                "notification_failures_evaluation_periods": 169,
-            },
-            "notification_failures_evaluation_periods: 169 periods of 3600 s span 608400 s, "
+            replaced("notification_failures", period_seconds=3600, evaluation_periods=169),
+            "notification_failures.evaluation_periods: 169 periods of 3600 s span 608400 s, "
             "more than the 604800 s CloudWatch allows (got 169)",
         ),
         (
-            {"wake_up_failure_evaluation_periods": 9, "wake_up_failure_datapoints_to_alarm": 9},
-            "wake_up_failure_datapoints_to_alarm: 9 periods of 60 s is shorter than a cold "
+            replaced("wake_up_failure", evaluation_periods=9, datapoints_to_alarm=9),
+            "wake_up_failure.datapoints_to_alarm: 9 periods of 60 s is shorter than a cold "
             "start (600 s), so the alarm would fire on every scale-from-zero (got 9)",
         ),
     ],
 )
-def test_each_bad_setting_is_reported_with_its_value(changes: dict[str, Any], message: str) -> None:
-    assert MonitoringSettings(**changes).problems() == [message]
+def test_each_bad_setting_is_reported_with_its_value(
+    settings: MonitoringSettings, message: str
+) -> None:
+    assert settings.problems() == [message]
 
 
 def test_windows_of_an_hour_or_more_may_span_seven_days() -> None:
-    settings = MonitoringSettings(
-        notification_failures_period_seconds=3600, notification_failures_evaluation_periods=168
-    )
+    settings = replaced("notification_failures", period_seconds=3600, evaluation_periods=168)
     assert settings.problems() == []
 
 
 def test_every_problem_is_reported_at_once_by_the_construct(built: Built) -> None:
     bad = MonitoringSettings(
         alarm_emails=("nobody",),
-        invocation_failures_threshold=0,
-        stuck_queue_period_seconds=45,
-        wake_up_failure_datapoints_to_alarm=16,
+        invocation_failures=AlarmThreshold(
+            threshold=0, period_seconds=300, evaluation_periods=1, datapoints_to_alarm=1
+        ),
+        stuck_queue=AlarmThreshold(
+            threshold=1800, period_seconds=45, evaluation_periods=5, datapoints_to_alarm=5
+        ),
+        wake_up_failure=AlarmThreshold(
+            threshold=1, period_seconds=60, evaluation_periods=15, datapoints_to_alarm=16
+        ),
     )
     # A fresh app: the construct must raise before it adds anything, whatever the scope.
     scope = cdk.Stack(cdk.App(), "Bad")
@@ -729,9 +958,94 @@ def test_every_problem_is_reported_at_once_by_the_construct(built: Built) -> Non
     assert raised.value.subject == "AsyncEndpointMonitoring"
     assert raised.value.problems == (
         "alarm_emails: 'nobody' is not an e-mail address",
-        "invocation_failures_threshold: must be at least 1 (got 0)",
-        "stuck_queue_period_seconds: must be at least 60 (got 45)",
-        "wake_up_failure_datapoints_to_alarm: must be at most "
-        "wake_up_failure_evaluation_periods (15) (got 16)",
+        "invocation_failures.threshold: must be at least 1 (got 0)",
+        "stuck_queue.period_seconds: must be at least 60 (got 45)",
+        "wake_up_failure.datapoints_to_alarm: must be at most "
+        "wake_up_failure.evaluation_periods (15) (got 16)",
         "dashboard_name: must be 1 to 255 letters, digits, '-' or '_' (got 'has spaces')",
+    )
+    assert scope.node.children == []
+
+
+# --- the monitoring section of cdk.json ---------------------------------------------------------
+
+
+def load_monitoring(section: Any, **cli: str) -> MonitoringSettings:
+    from stacks.config import load_configs
+
+    context: dict[str, Any] = {
+        "summarizer": {"environments": {"dev": {"monitoring": section}}},
+        **{f"summarizer.monitoring.{key}": value for key, value in cli.items()},
+    }
+    (config,) = load_configs(context)
+    return config.monitoring
+
+
+def monitoring_problems(section: Any) -> tuple[str, ...]:
+    with pytest.raises(ConfigurationError) as raised:
+        load_monitoring(section)
+    return raised.value.problems
+
+
+def test_a_partial_alarm_object_merges_key_by_key_into_its_defaults() -> None:
+    loaded = load_monitoring({"stuck_queue": {"threshold": 900}, "alarm_emails": ["a@example.com"]})
+    assert loaded == dataclasses.replace(
+        MonitoringSettings(),
+        alarm_emails=("a@example.com",),
+        stuck_queue=AlarmThreshold(
+            threshold=900, period_seconds=60, evaluation_periods=5, datapoints_to_alarm=5
+        ),
+    )
+
+
+def test_null_turns_an_alarm_off_in_cdk_json_and_on_the_command_line() -> None:
+    assert load_monitoring({"s3_failures": None}) == MonitoringSettings(s3_failures=None)
+    from_cli = load_monitoring({}, wake_up_failure="null", **{"stuck_queue.period_seconds": "120"})
+    assert from_cli.wake_up_failure is None
+    assert from_cli.stuck_queue == AlarmThreshold(
+        threshold=1800, period_seconds=120, evaluation_periods=5, datapoints_to_alarm=5
+    )
+
+
+KNOWN = (
+    "alarm_emails, invocation_failures, notification_failures, s3_failures, stuck_queue, "
+    "wake_up_failure"
+)
+
+
+@pytest.mark.parametrize(
+    ("old_key", "new_key"),
+    [
+        ("stuck_queue_age_seconds", "stuck_queue.threshold"),
+        ("invocation_failures_threshold", "invocation_failures.threshold"),
+        ("wake_up_failure_period_seconds", "wake_up_failure.period_seconds"),
+        ("notification_failures_evaluation_periods", "notification_failures.evaluation_periods"),
+        ("s3_failures_datapoints_to_alarm", "s3_failures.datapoints_to_alarm"),
+    ],
+)
+def test_an_old_flat_key_says_where_it_went(old_key: str, new_key: str) -> None:
+    assert monitoring_problems({old_key: 2}) == (
+        f"[dev] monitoring.{old_key}: unknown key (known: {KNOWN}) (monitoring settings are now "
+        f"one object per alarm: use {new_key})",
+    )
+
+
+def test_bad_alarm_objects_name_the_alarm_and_key() -> None:
+    assert monitoring_problems(
+        {
+            "invocation_failures": 3,
+            "stuck_queue": {"treshold": 900},
+            "s3_failures": {"threshold": 0},
+            "wake_up_failure": {"period_seconds": "60"},
+            "nobody_knows": 1,
+        }
+    ) == (
+        f"[dev] monitoring.nobody_knows: unknown key (known: {KNOWN})",
+        "[dev] monitoring.invocation_failures: must be an object (got 3)",
+        "[dev] monitoring.stuck_queue.treshold: unknown key (known: datapoints_to_alarm, "
+        "evaluation_periods, period_seconds, threshold)",
+        "[dev] monitoring.wake_up_failure.period_seconds: must be int (got '60')",
+    )
+    assert monitoring_problems({"s3_failures": {"threshold": 0}}) == (
+        "[dev] monitoring.s3_failures.threshold: must be at least 1 (got 0)",
     )
