@@ -15,7 +15,6 @@ Tags are ordinary CDK tags (``Tags.of(scope).add``); ``apply_org_guardrails`` do
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 
 import jsii
@@ -23,55 +22,8 @@ from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Names, Stack,
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from ._validation import is_token, raise_if_problems
-
-ROLE_PATH = re.compile(r"^/([\x21-\x7e]+/)?$")
-ROLE_NAME_PREFIX = re.compile(r"^[\w+=,.@-]{1,32}$")
-POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\x21-\x7e]+$")
-TAG_KEY = re.compile(r"^(?!aws:)[\w\s+\-=._:/@]{1,128}$")
-TAG_VALUE = re.compile(r"^[\w\s+\-=._:/@]{0,256}$")
-ROLE_NAME_LIMIT = 64
-
-
-def guardrail_problems(
-    *,
-    permissions_boundary_arn: str | None = None,
-    role_path: str | None = None,
-    role_name_prefix: str | None = None,
-    tags: Mapping[str, str] | None = None,
-) -> list[str]:
-    """Problems with guardrail settings, each naming the setting, the value and what is allowed."""
-    problems: list[str] = []
-    boundary = permissions_boundary_arn
-    if boundary is not None and not is_token(boundary) and not POLICY_ARN.match(boundary):
-        problems.append(
-            "permissions_boundary_arn: must be an IAM managed policy ARN like "
-            f"'arn:aws:iam::123456789012:policy/boundary' (got {boundary!r})"
-        )
-    path = role_path
-    if path is not None and not is_token(path) and (len(path) > 512 or not ROLE_PATH.match(path)):
-        problems.append(
-            "role_path: must start and end with '/', printable ASCII without spaces, at most "
-            f"512 characters, e.g. '/workloads/' (got {path!r})"
-        )
-    if role_name_prefix is not None and not ROLE_NAME_PREFIX.match(role_name_prefix):
-        problems.append(
-            "role_name_prefix: must be 1 to 32 letters, digits or '+=,.@_-' (role names are at "
-            f"most {ROLE_NAME_LIMIT} characters and need room for a unique suffix) "
-            f"(got {role_name_prefix!r})"
-        )
-    for key, value in (tags or {}).items():
-        if not isinstance(key, str) or not TAG_KEY.match(key):
-            problems.append(
-                f"tags: key {key!r} must be 1 to 128 letters, digits, spaces or '+-=._:/@' and "
-                "must not start with 'aws:'"
-            )
-        if not isinstance(value, str) or not TAG_VALUE.match(value):
-            problems.append(
-                f"tags.{key}: value {value!r} must be at most 256 letters, digits, spaces or "
-                "'+-=._:/@'"
-            )
-    return problems
+from ._validation import raise_if_problems
+from .guardrail_settings import ROLE_NAME_LIMIT, guardrail_problems
 
 
 def prefixed_role_name(prefix: str, role: IConstruct) -> str:

@@ -26,6 +26,7 @@ from constructs_lib._validation import ConfigurationError, check_int
 from constructs_lib.data_path.settings import DataPathSettings
 from constructs_lib.dlc_catalog import DlcVersion, region_problems
 from constructs_lib.emails import email_problems
+from constructs_lib.guardrail_settings import GuardrailSettings
 from constructs_lib.model_source import (
     RESERVED_ENVIRONMENT,
     environment_problems,
@@ -98,6 +99,8 @@ class AppConfig:
     serverless: ServerlessHosting = dataclasses.field(default_factory=ServerlessHosting)
     batch: BatchHosting = dataclasses.field(default_factory=BatchHosting)
     data_path: DataPathSettings = dataclasses.field(default_factory=DataPathSettings)
+    # Organization guardrails on every role (boundary, path, name prefix) and tags.
+    guardrails: GuardrailSettings = dataclasses.field(default_factory=GuardrailSettings)
 
     @property
     def stack_name(self) -> str:
@@ -165,6 +168,7 @@ class AppConfig:
         problems += [f"scaling.{p}" for p in self.scaling.problems()]
         problems += [f"monitoring.{p}" for p in self.monitoring.problems()]
         problems += [f"data_path.{p}" for p in self.data_path.problems()]
+        problems += [f"guardrails.{p}" for p in self.guardrails.problems()]
         return problems
 
     def _model_problems(self) -> list[str]:

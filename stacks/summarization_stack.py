@@ -9,6 +9,7 @@ from aws_cdk import Annotations, CfnOutput, Stack
 from constructs import Construct
 
 from constructs_lib.endpoint import AsyncEndpoint
+from constructs_lib.guardrails import apply_org_guardrails
 from constructs_lib.model import HuggingFaceModel
 from constructs_lib.monitoring import AsyncEndpointMonitoring
 from constructs_lib.notifications import AsyncNotifications
@@ -44,6 +45,14 @@ class SummarizationStack(Stack):
             f"Asynchronous PEGASUS summarization on SageMaker ({config.name})",
         )
         super().__init__(scope, construct_id, **kwargs)
+        guardrails = config.guardrails
+        apply_org_guardrails(
+            self,
+            permissions_boundary_arn=guardrails.permissions_boundary_arn,
+            role_path=guardrails.role_path,
+            role_name_prefix=guardrails.role_name_prefix,
+            tags=guardrails.tags,
+        )
         removal_policy = config.cdk_removal_policy
         for warning in config.warnings():
             Annotations.of(self).add_warning_v2("summarizer:production-model-source", warning)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,7 +91,7 @@ def test_every_problem_is_reported_at_once_with_its_bad_value() -> None:
     assert str(error.value).startswith("Invalid summarizer configuration: 9 problems:\n  - [dev] ")
     assert error.value.problems == (
         "[dev] instnce_type: unknown key (known: account, batch, "
-        "container_startup_timeout_seconds, data_path, dlc, hosting, "
+        "container_startup_timeout_seconds, data_path, dlc, guardrails, hosting, "
         "include_response_in_notifications, initial_instance_count, input_retention_days, "
         "instance_type, max_concurrent_invocations_per_instance, model_data_key_arn, "
         "model_data_uri, model_environment, model_id, model_revision, monitoring, "
@@ -567,3 +568,35 @@ def test_the_settings_modules_import_nothing_of_the_cdk() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_guardrails_from_the_configuration_govern_every_role(tmp_path: Path) -> None:
+    from aws_cdk.assertions import Template
+
+    from tests.conftest import synthesize
+
+    context = cdk_json_context()
+    context["summarizer.environment"] = "dev"
+    context["summarizer.guardrails.permissions_boundary_arn"] = (
+        "arn:aws:iam::123456789012:policy/boundary"
+    )
+    context["summarizer.guardrails.role_path"] = "/workloads/"
+    context["summarizer.guardrails.tags"] = '{"cost-center": "research-42"}'
+    (stack,) = synthesize(context, tmp_path).stacks
+    template = Template.from_json(stack.template)
+    roles = template.find_resources("AWS::IAM::Role")
+    assert len(roles) > 3  # the model's, the data path's, CDK's custom-resource roles
+    for role in roles.values():
+        assert role["Properties"]["PermissionsBoundary"] == (
+            "arn:aws:iam::123456789012:policy/boundary"
+        )
+        assert role["Properties"]["Path"] == "/workloads/"
+    (table,) = template.find_resources("AWS::DynamoDB::Table").values()
+    assert {"Key": "cost-center", "Value": "research-42"} in table["Properties"]["Tags"]
+
+
+def test_bad_guardrails_are_refused_with_the_value() -> None:
+    assert problems_of(with_environment(guardrails={"role_path": "workloads"})) == (
+        "[dev] guardrails.role_path: must start and end with '/', printable ASCII without "
+        "spaces, at most 512 characters, e.g. '/workloads/' (got 'workloads')",
+    )
