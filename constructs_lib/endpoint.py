@@ -121,6 +121,8 @@ class AsyncEndpoint(AsyncEndpointBase):
         )
         include = ["ERROR_NOTIFICATION_TOPIC", "SUCCESS_NOTIFICATION_TOPIC"]
         uses_local_storage = instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
+        # None only for a brought SSE-S3 bucket: SageMaker then writes with the bucket's default.
+        key = storage.encryption_key
         self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
@@ -137,12 +139,12 @@ class AsyncEndpoint(AsyncEndpointBase):
                     model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
                 )
             ],
-            kms_key_id=None if uses_local_storage else storage.key.key_arn,
+            kms_key_id=None if uses_local_storage or key is None else key.key_arn,
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
                 output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
                     s3_output_path=storage.output_uri,
                     s3_failure_path=storage.failure_uri,
-                    kms_key_id=storage.key.key_arn,
+                    kms_key_id=None if key is None else key.key_arn,
                     notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
                         success_topic=notifications.success_topic.topic_arn,
                         error_topic=notifications.error_topic.topic_arn,
@@ -154,8 +156,8 @@ class AsyncEndpoint(AsyncEndpointBase):
                 client_config=client_config,
             ),
         )
-        if not uses_local_storage:
-            storage.key.grant_encrypt_decrypt(role)
+        if not uses_local_storage and key is not None:
+            key.grant_encrypt_decrypt(role)
 
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
