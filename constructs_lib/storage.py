@@ -10,10 +10,10 @@ from constructs import Construct
 
 from ._nag import acknowledge, acknowledge_control, arn_placeholder, checkov_skip, nag_resource
 from ._validation import ConfigurationError, check_int, raise_if_problems
+from .keys import customer_key
 
 DEFAULT_INPUT_RETENTION_DAYS = 7
 DEFAULT_RESULT_RETENTION_DAYS = 30
-from .keys import customer_key
 
 
 class AsyncInferenceStorage(Construct):
