@@ -18,7 +18,7 @@ from .endpoint_base import (
     endpoint_name_problems,
 )
 from .instance_types import LOCAL_STORAGE_FAMILIES, instance_family, instance_type_problems
-from .model import role_policy
+from .model import HuggingFaceModel, role_policy
 from .notifications import AsyncNotifications
 from .storage import AsyncInferenceStorage
 
@@ -111,6 +111,13 @@ class AsyncEndpoint(AsyncEndpointBase):
         storage.grant_read_inputs(role)
         storage.grant_write_outputs(role)
         notifications.grant_publish(role)
+        if isinstance(model, HuggingFaceModel):
+            # A model with its own S3 gateway endpoint reaches the data bucket through it; the
+            # role's policy keeps the exact prefixes, the endpoint admits the bucket.
+            model.allow_s3_through_endpoint(
+                ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                [storage.bucket.arn_for_objects("*")],
+            )
 
         client_config = (
             sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(

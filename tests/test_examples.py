@@ -19,6 +19,7 @@ STACKS = {
     "multi_container": "MultiContainerSentiment",
     "multi_model": "MultiModelSummarizers",
     "inference_pipeline": "SummarizationPipeline",
+    "vpc_byo": "PrivateSummarizer",
 }
 
 
