@@ -174,3 +174,38 @@ def test_existing_endpoint_governs_every_role_and_creates_no_endpoint(examples: 
         "AWS::ApplicationAutoScaling::ScalableTarget",
         {"ResourceId": "endpoint/research-summarizer/variant/AllTraffic"},
     )
+
+
+def test_vpc_byo_runs_in_private_subnets_on_the_lake_with_every_role_governed(
+    examples: Any,
+) -> None:
+    template = examples.gated.template(STACKS["vpc_byo"])
+    app = load(EXAMPLES / "vpc_byo" / "app.py", "example_vpc_byo")
+    template.resource_count_is("AWS::S3::Bucket", 0)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"VpcConfig": {"Subnets": [subnet for subnet, _ in app.PRIVATE_SUBNETS.values()]}},
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "AsyncInferenceConfig": {
+                "OutputConfig": {
+                    "KmsKeyId": app.DEFAULTS["key_arn"],
+                    "S3OutputPath": "s3://research-data-lake/summarizer/out/",
+                }
+            }
+        },
+    )
+    ((_, endpoint),) = template.find_resources("AWS::EC2::VPCEndpoint").items()
+    statements = endpoint["Properties"]["PolicyDocument"]["Statement"]
+    resources = [json.dumps(s["Resource"]) for s in statements]
+    assert len(resources) == 2
+    assert ":s3:::research-data-lake/models/pegasus-large/model.tar.gz" in resources[0]
+    assert ":s3:::research-data-lake/*" in resources[1]
+    assert all("aws:PrincipalArn" in s["Condition"]["ArnEquals"] for s in statements)
+    roles = template.find_resources("AWS::IAM::Role")
+    assert roles
+    for role in roles.values():
+        assert role["Properties"]["PermissionsBoundary"] == app.BOUNDARY
+        assert role["Properties"]["Path"] == "/workloads/"
