@@ -288,8 +288,8 @@ class HuggingFaceModel(Construct):
         Amazon VPC" (SageMaker Developer Guide): SageMaker creates the model's network interfaces
         with the execution role."""
         stack = Stack.of(self)
-        # Describe* support no resource-level permissions; DeleteNetworkInterfacePermission names
-        # a permission id, not a resource in this VPC, so "*" is the only resource that works.
+        # Describe* support no resource-level permissions; a DeleteNetworkInterfacePermission
+        # request names only a permission id (EC2 API reference), nothing ec2:Vpc could match.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -422,13 +422,14 @@ def _network_problems(
             + ("" if selection is not None else ", because the VPC has no private ones")
         )
     ids = subnets.subnet_ids
-    zones = {zone for zone in subnets.availability_zones if not is_token(zone)}
+    all_zones = subnets.availability_zones
+    zones = set(all_zones)
     if not any(is_token(i) for i in ids) and not 2 <= len(ids) <= 16:
         problems.append(
             f"{name}: SageMaker needs 2 to 16 subnets in at least two availability zones "
             f"(got {len(ids)} subnet{'s' if len(ids) != 1 else ''})"
         )
-    elif len(zones) == len(subnets.availability_zones) and len(zones) < 2:
+    elif not any(is_token(zone) for zone in all_zones) and len(zones) < 2:
         problems.append(
             f"{name}: the subnets must span at least two availability zones, as SageMaker "
             f"requires (got {sorted(zones)})"
