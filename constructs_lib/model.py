@@ -211,7 +211,8 @@ class HuggingFaceModel(Construct):
                 self.s3_endpoint = vpc.add_gateway_endpoint(
                     "S3Endpoint",
                     service=ec2.GatewayVpcEndpointAwsService.S3,
-                    subnets=[vpc_subnets] if vpc_subnets is not None else None,
+                    # The route tables of exactly the model's subnets.
+                    subnets=[ec2.SubnetSelection(subnets=subnets.subnets)],
                 )
                 self.allow_s3_through_endpoint(["s3:GetObject"], archive_arns)
 

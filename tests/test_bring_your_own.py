@@ -305,3 +305,90 @@ def test_add_prefix_on_an_existing_bucket_still_refuses_overlaps(byo_bucket: Any
     assert raised.value.problems == (
         "more_requests: 'requests/more/' overlaps the prefix 'requests/' already in the bucket",
     )
+
+
+@pytest.fixture(scope="module")
+def byo_data_path(code_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The data path on an existing bucket and key, synthesized once under cdk-nag."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
+
+    from constructs_lib import (
+        AsyncEndpoint,
+        AsyncInferenceStorage,
+        AsyncNotifications,
+        DlcVersion,
+        HuggingFaceModel,
+    )
+    from constructs_lib.data_path import DataPath, DataPathSettings
+    from tests._hosting_gates import app_in, synth_gated
+
+    outdir = tmp_path_factory.mktemp("byo_data_path")
+    app = app_in(outdir)
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(app, "ByoDataPath", env=env)
+    storage = AsyncInferenceStorage(
+        stack,
+        "Storage",
+        existing_bucket=s3.Bucket.from_bucket_name(stack, "Lake", LAKE),
+        existing_key=kms.Key.from_key_arn(stack, "LakeKey", LAKE_KEY),
+    )
+    model = HuggingFaceModel(
+        stack,
+        "Model",
+        code_dir=code_dir,
+        instance_type="ml.g5.xlarge",
+        dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
+        model_id="google/pegasus-large",
+    )
+    endpoint = AsyncEndpoint(
+        stack,
+        "Endpoint",
+        model=model,
+        storage=storage,
+        notifications=AsyncNotifications(stack, "Notifications"),
+        instance_type="ml.g5.xlarge",
+    )
+    DataPath(
+        stack,
+        "DataPath",
+        endpoint=endpoint,
+        settings=DataPathSettings(),
+        model_id="google/pegasus-large",
+    )
+    return synth_gated(app, outdir), storage
+
+
+def test_the_data_path_on_an_existing_bucket_passes_cfn_lint_and_cdk_nag(
+    byo_data_path: Any,
+) -> None:
+    from tests._hosting_gates import assert_gates_clean
+
+    gated, _ = byo_data_path
+    assert_gates_clean(gated)
+    # The per-prefix object wildcards on the imported bucket are acknowledged by their ARN.
+    findings = {v["ruleName"] + str(v["violatingConstructs"]) for v in gated.acknowledged()}
+    assert any(f"arn:aws:s3:::{LAKE}/inputs/*" in f for f in findings), sorted(findings)
+
+
+def test_the_data_path_runs_on_an_existing_bucket_and_its_prefixes_expire_nowhere(
+    byo_data_path: Any,
+) -> None:
+    from aws_cdk.assertions import Match
+
+    gated, storage = byo_data_path
+    template = gated.template("ByoDataPath")
+    template.resource_count_is("AWS::S3::Bucket", 0)
+    assert storage.prefixes[3:] == ["requests/", "curated/", "athena-results/"]
+    # S3 notifications of a bucket this stack does not own go through CDK's custom resource,
+    # which leaves the bucket's other notifications in place (Managed: false).
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {"BucketName": LAKE, "Managed": False, "NotificationConfiguration": Match.any_value()},
+    )
+    # The jobs table is encrypted with the lake key the storage was given.
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"SSESpecification": Match.object_like({"KMSMasterKeyId": LAKE_KEY})},
+    )
