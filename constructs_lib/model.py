@@ -256,8 +256,9 @@ class HuggingFaceModel(Construct):
     def allow_s3_through_endpoint(self, actions: Sequence[str], object_arns: Sequence[str]) -> None:
         """Admit the execution role's ``actions`` on ``object_arns`` through the S3 endpoint.
 
-        A no-op without ``create_vpc_endpoints``. ``AsyncEndpoint`` calls it for its data bucket's
-        prefixes; call it for any other bucket the container reads or writes.
+        A no-op without ``create_vpc_endpoints``. ``AsyncEndpoint`` calls it for its data bucket;
+        the other hosting constructs do not: call it for any bucket they, or the container, read
+        or write through the VPC (batch transform inputs and outputs, for one).
         """
         if self.s3_endpoint is None or not object_arns:
             return

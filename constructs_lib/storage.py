@@ -43,6 +43,11 @@ class AsyncInferenceStorage(Construct):
     actions under each prefix. Lifecycle, versioning, access logging, TLS enforcement and
     deletion stay the bucket owner's, so retention days and a removal policy are refused with an
     existing bucket, and ``add_prefix`` only registers a prefix (its expiry is the owner's).
+
+    Attributes: ``bucket`` (``s3.IBucket``); ``encryption_key`` (``kms.IKey``, None for an
+    existing bucket given without a key); ``key`` (the same, but raising ``ConfigurationError``
+    when there is none, for callers that cannot work without one); ``access_logs_bucket`` (None
+    with an existing bucket); ``existing`` (True with an existing bucket).
     """
 
     def __init__(
