@@ -288,10 +288,19 @@ class HuggingFaceModel(Construct):
     def _grant_network_interfaces(self, vpc: ec2.IVpc) -> None:
         """The EC2 permissions of "Give SageMaker Hosted Endpoints Access to Resources in Your
         Amazon VPC" (SageMaker Developer Guide): SageMaker creates the model's network interfaces
-        with the execution role."""
+        with the execution role.
+
+        Scoped with the Service Authorization Reference's resource types and condition keys:
+        ``ec2:Vpc`` exists on the network interface for the interface-permission actions and
+        ``DeleteNetworkInterface``, and on the subnet and security group (not the new interface)
+        for ``CreateNetworkInterface``. A condition on a key the request lacks would deny it.
+        """
         stack = Stack.of(self)
-        # Describe* support no resource-level permissions; a DeleteNetworkInterfacePermission
-        # request names only a permission id (EC2 API reference), nothing ec2:Vpc could match.
+
+        def ec2_arn(kind: str, name: str = "*") -> str:
+            return stack.format_arn(service="ec2", resource=kind, resource_name=name)
+
+        # Describe* support no resource-level permissions: "*" is the only resource they take.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
@@ -301,40 +310,45 @@ class HuggingFaceModel(Construct):
                     "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups",
                     "ec2:DescribeNetworkInterfaces",
-                    "ec2:DeleteNetworkInterfacePermission",
                 ],
                 resources=["*"],
             )
         )
-        # Network interfaces, subnets and security groups all carry ec2:Vpc: the role can only
-        # create, share and delete interfaces in this one VPC.
-        resources = [
-            stack.format_arn(service="ec2", resource=kind, resource_name="*")
-            for kind in ("network-interface", "subnet", "security-group")
-        ]
-        vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=vpc.vpc_id)
+        in_this_vpc = {"ArnEquals": {"ec2:Vpc": ec2_arn("vpc", vpc.vpc_id)}}
+        interfaces = ec2_arn("network-interface")
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[
-                    "ec2:CreateNetworkInterface",
                     "ec2:CreateNetworkInterfacePermission",
                     "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
                 ],
-                resources=resources,
-                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+                resources=[interfaces],
+                conditions=in_this_vpc,
             )
         )
-        for resource in resources:
-            acknowledge(
-                self.role,
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]",
-                "SageMaker names the model's network interfaces when it creates them; the "
-                "ec2:Vpc condition limits interfaces, subnets and security groups to this VPC.",
+        # The new interface has no VPC yet to match; the subnet and group it goes into do.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ec2:CreateNetworkInterface"], resources=[interfaces])
+        )
+        placement = [ec2_arn("subnet"), ec2_arn("security-group")]
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"], resources=placement, conditions=in_this_vpc
             )
-
-    @property
-    def grant_principal(self) -> iam.IPrincipal:
-        return self.role
+        )
+        reasons = {
+            interfaces: "SageMaker names the model's network interfaces when it creates them; "
+            "all but their creation are limited to this VPC by the ec2:Vpc condition.",
+            placement[0]: "Interfaces may only be created in subnets of this VPC (ec2:Vpc "
+            "condition); the selected subnet is SageMaker's choice among those given.",
+            placement[1]: "Interfaces may only be created with security groups of this VPC "
+            "(ec2:Vpc condition).",
+        }
+        for resource, reason in reasons.items():
+            acknowledge(
+                self.role, f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]", reason
+            )
 
     def _grant_hosting_basics(self, dlc_version: dlc_image.DlcVersion, *, in_vpc: bool) -> None:
         stack = Stack.of(self)
@@ -369,11 +383,7 @@ class HuggingFaceModel(Construct):
             "condition."
         )
         if in_vpc:
-            reason += (
-                " In a VPC, the EC2 Describe* actions SageMaker needs support none either, and "
-                "ec2:DeleteNetworkInterfacePermission acts on a permission id, not on a VPC "
-                "resource."
-            )
+            reason += " In a VPC, the EC2 Describe* actions SageMaker needs support none either."
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", reason)
         for resource in (log_group_arn, f"{log_group_arn}:log-stream:*"):
             acknowledge(

@@ -40,7 +40,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Any:
         name: load(EXAMPLES / name / "app.py", f"example_{name}").build(app) for name in STACKS
     }
     gated = synth_gated(app, outdir)
-    return SimpleNamespace(gated=gated, stacks=stacks)
+    return SimpleNamespace(gated=gated, stacks=stacks, outdir=outdir)
 
 
 def test_every_example_directory_is_covered() -> None:
@@ -209,3 +209,13 @@ def test_vpc_byo_runs_in_private_subnets_on_the_lake_with_every_role_governed(
     for role in roles.values():
         assert role["Properties"]["PermissionsBoundary"] == app.BOUNDARY
         assert role["Properties"]["Path"] == "/workloads/"
+
+
+def test_vpc_byo_passes_checkov(examples: Any) -> None:
+    """A governed account runs checkov too: the VPC example is clean, every skip with a reason."""
+    from tests.test_gates import checkov_findings
+
+    template = examples.outdir / f"{STACKS['vpc_byo']}.template.json"
+    failed, unexplained = checkov_findings([template])
+    assert failed == []
+    assert unexplained == []

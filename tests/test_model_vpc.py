@@ -12,14 +12,13 @@ PRIVATE = ["subnet-0000000000000000a", "subnet-0000000000000000b"]
 PUBLIC = ["subnet-0000000000000000c", "subnet-0000000000000000d"]
 VPC_ID = "vpc-00000000000000001"
 ARCHIVE = "s3://models-bucket/pegasus/model.tar.gz"
-DESCRIBE_AND_PERMISSION_DELETE = [
+DESCRIBE = [
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeDhcpOptions",
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterfacePermission",
 ]
 
 
@@ -114,25 +113,41 @@ def test_the_created_security_group_has_no_ingress_and_only_https_out(vpc_model:
 
 def test_network_interface_permissions_are_limited_to_the_vpc(vpc_model: Any) -> None:
     template, _, _ = vpc_model
-    statements = _statements(template)
-    (scoped,) = [s for s in statements if "ec2:CreateNetworkInterface" in s["Action"]]
-    assert scoped["Action"] == [
-        "ec2:CreateNetworkInterface",
-        "ec2:CreateNetworkInterfacePermission",
-        "ec2:DeleteNetworkInterface",
+    arn = "arn:aws:ec2:eu-west-1:123456789012"
+    in_vpc = {"ArnEquals": {"ec2:Vpc": f"{arn}:vpc/{VPC_ID}"}}
+    ec2 = [
+        (s["Action"], s["Resource"], s.get("Condition"))
+        for s in _statements(template)
+        if "ec2:" in str(s["Action"]) and "ec2:DescribeVpcs" not in s["Action"]
     ]
-    assert scoped["Condition"] == {
-        "ArnEquals": {"ec2:Vpc": f"arn:aws:ec2:eu-west-1:123456789012:vpc/{VPC_ID}"}
-    }
-    assert sorted(scoped["Resource"]) == [
-        f"arn:aws:ec2:eu-west-1:123456789012:{kind}/*"
-        for kind in ("network-interface", "security-group", "subnet")
-    ]
-    (unscoped,) = [s for s in statements if "ec2:DescribeVpcs" in s["Action"]]
-    # Merged with the other "*" action of the role, which has no resource-level permissions either.
-    assert sorted(unscoped["Action"]) == sorted(
-        [*DESCRIBE_AND_PERMISSION_DELETE, "ecr:GetAuthorizationToken"]
+    assert sorted(ec2, key=str) == sorted(
+        [
+            (
+                [
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                f"{arn}:network-interface/*",
+                in_vpc,
+            ),
+            # The new interface carries no ec2:Vpc key to match: its subnet and group do.
+            ("ec2:CreateNetworkInterface", f"{arn}:network-interface/*", None),
+            (
+                "ec2:CreateNetworkInterface",
+                [f"{arn}:security-group/*", f"{arn}:subnet/*"],
+                in_vpc,
+            ),
+        ],
+        key=str,
     )
+
+
+def test_only_the_describe_actions_are_on_every_resource(vpc_model: Any) -> None:
+    template, _, _ = vpc_model
+    (unscoped,) = [s for s in _statements(template) if "ec2:DescribeVpcs" in s["Action"]]
+    # Merged with the other "*" action of the role, which has no resource-level permissions either.
+    assert sorted(unscoped["Action"]) == sorted([*DESCRIBE, "ecr:GetAuthorizationToken"])
     assert unscoped["Resource"] == "*"
     assert "Condition" not in unscoped
 

@@ -8,7 +8,9 @@ gateway endpoint on the subnets' route tables (the VPC is the summarizer's own; 
 policy admits only the model's role to the model archive and the data lake), the endpoint with
 its success and error topics, and applies the organization's permissions boundary and role
 path to every role. Weights are staged in S3 (``make stage-model``), because a private subnet
-without a NAT cannot reach the Hugging Face Hub.
+without a NAT cannot reach the Hugging Face Hub; the container then needs no network of its own,
+so it is network-isolated as well (the VPC is there because the organization requires every
+model to have one, for example with an SCP on ``sagemaker:VpcSubnets``).
 
 From a clone of this repository (in your own project, constructs_lib is pip-installed instead):
 
@@ -84,6 +86,7 @@ class PrivateSummarizer(cdk.Stack):
             dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
             model_data_uri=settings["model_data_uri"],
             model_data_key_arn=settings["key_arn"],
+            enable_network_isolation=True,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             create_vpc_endpoints=True,
