@@ -153,8 +153,12 @@ class HuggingFaceModel(Construct):
                 if value is not None:
                     problems.append(f"{name}: only applies with a vpc (got {value!r})")
         else:
-            subnets = _select(vpc, vpc_subnets)
-            problems += _network_problems(subnets, vpc_subnets, security_groups)
+            try:
+                subnets = _select(vpc, vpc_subnets)
+            except RuntimeError as raised:  # jsii: a selection the VPC cannot satisfy
+                problems.append(f"vpc_subnets: {_cdk_message(raised)}")
+            else:
+                problems += _network_problems(subnets, vpc_subnets, security_groups)
         raise_if_problems("HuggingFaceModel", problems)
 
         self.role: iam.IRole = role or iam.Role(
@@ -418,6 +422,12 @@ def _select(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.Selecte
         subnets=selection.subnets,
         subnet_type=selection.subnet_type,
     )
+
+
+def _cdk_message(raised: RuntimeError) -> str:
+    # aws-cdk-lib prefixes its error code ("ThereSubnetGroups: ..."); the sentence is the message.
+    first = str(raised).splitlines()[0] if str(raised) else repr(raised)
+    return first.split(": ", 1)[1] if ": " in first else first
 
 
 def _network_problems(

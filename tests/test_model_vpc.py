@@ -315,3 +315,18 @@ def test_more_than_five_security_groups_are_refused(code_dir: Path) -> None:
     assert raised.value.problems == (
         "security_groups: SageMaker takes 1 to 5 security groups (got 6)",
     )
+
+
+def test_a_selection_the_vpc_cannot_satisfy_is_a_configuration_error(code_dir: Path) -> None:
+    from aws_cdk import aws_ec2 as ec2
+
+    problems = _problems(
+        code_dir,
+        "NoIsolated",
+        {},
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        "vpc_subnets: There are no 'Isolated' subnet groups in this VPC. Available types: "
+    )
