@@ -18,7 +18,7 @@ from .endpoint_base import (
     endpoint_name_problems,
 )
 from .instance_types import LOCAL_STORAGE_FAMILIES, instance_family, instance_type_problems
-from .model import role_policy
+from .model import HuggingFaceModel, role_policy
 from .notifications import AsyncNotifications
 from .storage import AsyncInferenceStorage
 
@@ -111,6 +111,13 @@ class AsyncEndpoint(AsyncEndpointBase):
         storage.grant_read_inputs(role)
         storage.grant_write_outputs(role)
         notifications.grant_publish(role)
+        if isinstance(model, HuggingFaceModel):
+            # A model with its own S3 gateway endpoint reaches the data bucket through it; the
+            # role's policy keeps the exact prefixes, the endpoint admits the bucket.
+            model.allow_s3_through_endpoint(
+                ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                [storage.bucket.arn_for_objects("*")],
+            )
 
         client_config = (
             sagemaker.CfnEndpointConfig.AsyncInferenceClientConfigProperty(
@@ -121,6 +128,8 @@ class AsyncEndpoint(AsyncEndpointBase):
         )
         include = ["ERROR_NOTIFICATION_TOPIC", "SUCCESS_NOTIFICATION_TOPIC"]
         uses_local_storage = instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
+        # None only for a brought SSE-S3 bucket: SageMaker then writes with the bucket's default.
+        key = storage.encryption_key
         self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
@@ -137,12 +146,12 @@ class AsyncEndpoint(AsyncEndpointBase):
                     model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
                 )
             ],
-            kms_key_id=None if uses_local_storage else storage.key.key_arn,
+            kms_key_id=None if uses_local_storage or key is None else key.key_arn,
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
                 output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
                     s3_output_path=storage.output_uri,
                     s3_failure_path=storage.failure_uri,
-                    kms_key_id=storage.key.key_arn,
+                    kms_key_id=None if key is None else key.key_arn,
                     notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
                         success_topic=notifications.success_topic.topic_arn,
                         error_topic=notifications.error_topic.topic_arn,
@@ -154,8 +163,8 @@ class AsyncEndpoint(AsyncEndpointBase):
                 client_config=client_config,
             ),
         )
-        if not uses_local_storage:
-            storage.key.grant_encrypt_decrypt(role)
+        if not uses_local_storage and key is not None:
+            key.grant_encrypt_decrypt(role)
 
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,

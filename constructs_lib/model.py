@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aws_cdk import ArnFormat, Aws, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
@@ -13,7 +14,7 @@ from constructs import Construct, IConstruct
 
 from . import dlc_image
 from ._nag import acknowledge, checkov_skip, nag_resource
-from ._validation import raise_if_problems
+from ._validation import is_token, raise_if_problems
 from .endpoint_base import INSTANCE_NAMESPACE
 from .instance_types import instance_type_problems
 from .model_archive import write_model_archive
@@ -87,6 +88,18 @@ class HuggingFaceModel(Construct):
     role gets ``kms:Decrypt`` on it. ``role`` (default: a new least-privilege role).
     ``enable_network_isolation`` (default False) cuts the container off the network; it needs
     ``model_data_uri``.
+
+    Network: ``vpc`` (default None: SageMaker's own network) places the model's network
+    interfaces in ``vpc_subnets`` (default: the VPC's private subnets; at least two, in two
+    availability zones, as SageMaker requires; public subnets are refused) behind
+    ``security_groups`` (default: one new group with no ingress and HTTPS-only egress). The role
+    then gets the EC2 network-interface permissions SageMaker documents for VPC-hosted models,
+    the ones that support it limited to this VPC. A private subnet reaches S3 (the model archive,
+    the endpoint's data) only through an S3 gateway endpoint and the Hub only through a NAT:
+    ``create_vpc_endpoints`` (default False) creates the gateway endpoint on the subnets' route
+    tables, with a policy admitting only this role's access to its buckets' objects. Only use it
+    on a VPC dedicated to the model: the endpoint reroutes all S3 traffic of those route tables
+    and its policy would refuse every other workload's.
     """
 
     def __init__(
@@ -105,6 +118,10 @@ class HuggingFaceModel(Construct):
         environment: Mapping[str, str] | None = None,
         role: iam.IRole | None = None,
         enable_network_isolation: bool = False,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        create_vpc_endpoints: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = dlc_version.problems("dlc_version")
@@ -130,6 +147,22 @@ class HuggingFaceModel(Construct):
         )
         if not Path(code_dir, "inference.py").is_file():
             problems.append(f"code_dir: {code_dir} has no inference.py")
+        subnets = None
+        if vpc is None:
+            for name, value in (
+                ("vpc_subnets", vpc_subnets),
+                ("security_groups", security_groups),
+                ("create_vpc_endpoints", create_vpc_endpoints or None),
+            ):
+                if value is not None:
+                    problems.append(f"{name}: only applies with a vpc (got {value!r})")
+        else:
+            try:
+                subnets = _select(vpc, vpc_subnets)
+            except RuntimeError as raised:  # jsii: a selection the VPC cannot satisfy
+                problems.append(f"vpc_subnets: {_cdk_message(raised)}")
+            else:
+                problems += _network_problems(subnets, vpc_subnets, security_groups)
         raise_if_problems("HuggingFaceModel", problems)
 
         self.role: iam.IRole = role or iam.Role(
@@ -139,7 +172,9 @@ class HuggingFaceModel(Construct):
             description="SageMaker execution role of the summarization model",
         )
         self.image_uri = dlc_image.image_uri(self, version=dlc_version, instance_type=instance_type)
-        self._grant_hosting_basics(dlc_version)
+        self._grant_hosting_basics(dlc_version, in_vpc=vpc is not None)
+        # The S3 objects the model itself reads, for a gateway endpoint's policy.
+        archive_arns: list[str] = []
 
         env: dict[str, str] = {"HF_TASK": task, **MODEL_SERVER_ENVIRONMENT}
         if not dlc_image.is_gpu_instance(instance_type):
@@ -152,20 +187,18 @@ class HuggingFaceModel(Construct):
                 env["HF_MODEL_REVISION"] = model_revision
             archive = s3_assets.Asset(self, "CodeArchive", path=str(write_model_archive(code_dir)))
             # The one archive object, not Asset.grant_read's whole-bucket read.
+            archive_arns.append(archive.bucket.arn_for_objects(archive.s3_object_key))
             iam.Grant.add_to_principal(
-                grantee=self.role,
-                actions=["s3:GetObject"],
-                resource_arns=[archive.bucket.arn_for_objects(archive.s3_object_key)],
+                grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
             )
             self.model_data_url = archive.s3_object_url
         else:
             location = parse_s3_uri(model_data_uri)
             assert location is not None
             bucket, key = location
+            archive_arns.append(f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}")
             iam.Grant.add_to_principal(
-                grantee=self.role,
-                actions=["s3:GetObject"],
-                resource_arns=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"],
+                grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
             )
             if model_data_key_arn is not None:
                 # The archive is SSE-KMS encrypted (make stage-model): reading it decrypts.
@@ -175,6 +208,25 @@ class HuggingFaceModel(Construct):
             self.model_data_url = model_data_uri
         env.update(environment or {})
         raise_if_problems("HuggingFaceModel", container_environment_problems("environment", env))
+
+        self.security_groups: list[ec2.ISecurityGroup] = []
+        self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
+        vpc_config = None
+        if vpc is not None and subnets is not None:
+            self.security_groups = list(security_groups or [self._security_group(vpc)])
+            self._grant_network_interfaces(vpc)
+            vpc_config = sagemaker.CfnModel.VpcConfigProperty(
+                security_group_ids=[group.security_group_id for group in self.security_groups],
+                subnets=subnets.subnet_ids,
+            )
+            if create_vpc_endpoints:
+                self.s3_endpoint = vpc.add_gateway_endpoint(
+                    "S3Endpoint",
+                    service=ec2.GatewayVpcEndpointAwsService.S3,
+                    # The route tables of exactly the model's subnets.
+                    subnets=[ec2.SubnetSelection(subnets=subnets.subnets)],
+                )
+                self.allow_s3_through_endpoint(["s3:GetObject"], archive_arns)
 
         self.cfn_model = sagemaker.CfnModel(
             self,
@@ -188,6 +240,7 @@ class HuggingFaceModel(Construct):
             # No network access from the container: weights and code come from model_data_uri,
             # which SageMaker downloads before the container starts.
             enable_network_isolation=True if enable_network_isolation else None,
+            vpc_config=vpc_config,
         )
         if model_data_uri is None:
             checkov_skip(
@@ -205,10 +258,111 @@ class HuggingFaceModel(Construct):
         return self.cfn_model.attr_model_name
 
     @property
-    def grant_principal(self) -> iam.IPrincipal:
-        return self.role
+    def connections(self) -> ec2.Connections | None:
+        """The model's security groups as ``Connections`` (None outside a VPC), e.g. to let it
+        reach a database: ``db.connections.allow_default_port_from(model.connections)``."""
+        if not self.security_groups:
+            return None
+        return ec2.Connections(security_groups=self.security_groups)
 
-    def _grant_hosting_basics(self, dlc_version: dlc_image.DlcVersion) -> None:
+    def allow_s3_through_endpoint(self, actions: Sequence[str], object_arns: Sequence[str]) -> None:
+        """Admit the execution role's ``actions`` on ``object_arns`` through the S3 endpoint.
+
+        A no-op without ``create_vpc_endpoints``. ``AsyncEndpoint`` calls it for its data bucket;
+        the other hosting constructs do not: call it for any bucket they, or the container, read
+        or write through the VPC (batch transform inputs and outputs, for one).
+        """
+        if self.s3_endpoint is None or not object_arns:
+            return
+        self.s3_endpoint.add_to_policy(
+            iam.PolicyStatement(
+                principals=[iam.AnyPrincipal()],
+                actions=list(actions),
+                resources=list(object_arns),
+                # An endpoint policy names principals by condition: only this model's role.
+                conditions={"ArnEquals": {"aws:PrincipalArn": self.role.role_arn}},
+            )
+        )
+
+    def _security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Summarization model: no ingress, HTTPS out only",
+            allow_all_outbound=False,
+        )
+        # The container only calls out (S3 through the gateway endpoint, the Hub through a NAT);
+        # SageMaker delivers invocations over its own channel, so no ingress rule is needed.
+        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 and the Hub")
+        return group
+
+    def _grant_network_interfaces(self, vpc: ec2.IVpc) -> None:
+        """The EC2 permissions of "Give SageMaker Hosted Endpoints Access to Resources in Your
+        Amazon VPC" (SageMaker Developer Guide): SageMaker creates the model's network interfaces
+        with the execution role.
+
+        Scoped with the Service Authorization Reference's resource types and condition keys:
+        ``ec2:Vpc`` exists on the network interface for the interface-permission actions and
+        ``DeleteNetworkInterface``, and on the subnet and security group (not the new interface)
+        for ``CreateNetworkInterface``. A condition on a key the request lacks would deny it.
+        """
+        stack = Stack.of(self)
+
+        def ec2_arn(kind: str, name: str = "*") -> str:
+            return stack.format_arn(service="ec2", resource=kind, resource_name=name)
+
+        # Describe* support no resource-level permissions: "*" is the only resource they take.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:DescribeVpcEndpoints",
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeNetworkInterfaces",
+                ],
+                resources=["*"],
+            )
+        )
+        in_this_vpc = {"ArnEquals": {"ec2:Vpc": ec2_arn("vpc", vpc.vpc_id)}}
+        interfaces = ec2_arn("network-interface")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                resources=[interfaces],
+                conditions=in_this_vpc,
+            )
+        )
+        # The new interface has no VPC yet to match; the subnet and group it goes into do.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ec2:CreateNetworkInterface"], resources=[interfaces])
+        )
+        placement = [ec2_arn("subnet"), ec2_arn("security-group")]
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ec2:CreateNetworkInterface"], resources=placement, conditions=in_this_vpc
+            )
+        )
+        reasons = {
+            interfaces: "SageMaker names the model's network interfaces when it creates them; "
+            "all but their creation are limited to this VPC by the ec2:Vpc condition.",
+            placement[0]: "Interfaces may only be created in subnets of this VPC (ec2:Vpc "
+            "condition); the selected subnet is SageMaker's choice among those given.",
+            placement[1]: "Interfaces may only be created with security groups of this VPC "
+            "(ec2:Vpc condition).",
+        }
+        for resource, reason in reasons.items():
+            acknowledge(
+                self.role, f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]", reason
+            )
+
+    def _grant_hosting_basics(self, dlc_version: dlc_image.DlcVersion, *, in_vpc: bool) -> None:
         stack = Stack.of(self)
         iam.Grant.add_to_principal(
             grantee=self.role,
@@ -235,13 +389,14 @@ class HuggingFaceModel(Construct):
             ],
             resource_arns=[log_group_arn, f"{log_group_arn}:log-stream:*"],
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
+        reason = (
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData support no resource-level "
             "permissions; PutMetricData is pinned to the instance-metrics namespace by a "
-            "condition.",
+            "condition."
         )
+        if in_vpc:
+            reason += " In a VPC, the EC2 Describe* actions SageMaker needs support none either."
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", reason)
         for resource in (log_group_arn, f"{log_group_arn}:log-stream:*"):
             acknowledge(
                 self.role,
@@ -260,3 +415,57 @@ class HuggingFaceModel(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": INSTANCE_NAMESPACE}},
             )
         )
+
+
+def _select(vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> ec2.SelectedSubnets:
+    # CDK's default selection is private with egress, else isolated, else public: the last is
+    # refused by _network_problems.
+    if selection is None:
+        return vpc.select_subnets()
+    return vpc.select_subnets(
+        availability_zones=selection.availability_zones,
+        one_per_az=selection.one_per_az,
+        subnet_filters=selection.subnet_filters,
+        subnet_group_name=selection.subnet_group_name,
+        subnets=selection.subnets,
+        subnet_type=selection.subnet_type,
+    )
+
+
+def _cdk_message(raised: RuntimeError) -> str:
+    # aws-cdk-lib prefixes its error code ("ThereSubnetGroups: ..."); the sentence is the message.
+    first = str(raised).splitlines()[0] if str(raised) else repr(raised)
+    return first.split(": ", 1)[1] if ": " in first else first
+
+
+def _network_problems(
+    subnets: ec2.SelectedSubnets,
+    selection: ec2.SubnetSelection | None,
+    security_groups: Sequence[ec2.ISecurityGroup] | None,
+) -> list[str]:
+    problems: list[str] = []
+    name = "vpc_subnets" if selection is not None else "vpc"
+    if subnets.has_public:
+        problems.append(
+            f"{name}: the model's subnets must be private (with egress or isolated); the "
+            "selection holds public subnets"
+            + ("" if selection is not None else ", because the VPC has no private ones")
+        )
+    ids = subnets.subnet_ids
+    all_zones = subnets.availability_zones
+    zones = set(all_zones)
+    if not any(is_token(i) for i in ids) and not 2 <= len(ids) <= 16:
+        problems.append(
+            f"{name}: SageMaker needs 2 to 16 subnets in at least two availability zones "
+            f"(got {len(ids)} subnet{'s' if len(ids) != 1 else ''})"
+        )
+    elif not any(is_token(zone) for zone in all_zones) and len(zones) < 2:
+        problems.append(
+            f"{name}: the subnets must span at least two availability zones, as SageMaker "
+            f"requires (got {sorted(zones)})"
+        )
+    if security_groups is not None and not 1 <= len(security_groups) <= 5:
+        problems.append(
+            f"security_groups: SageMaker takes 1 to 5 security groups (got {len(security_groups)})"
+        )
+    return problems

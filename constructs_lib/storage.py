@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ._nag import acknowledge, acknowledge_control, arn_placeholder, checkov_skip
-from ._validation import check_int, raise_if_problems
+from ._nag import acknowledge, acknowledge_control, arn_placeholder, checkov_skip, nag_resource
+from ._validation import ConfigurationError, check_int, raise_if_problems
 from .keys import customer_key
+
+DEFAULT_INPUT_RETENTION_DAYS = 7
+DEFAULT_RESULT_RETENTION_DAYS = 30
 
 
 class AsyncInferenceStorage(Construct):
@@ -26,6 +30,24 @@ class AsyncInferenceStorage(Construct):
     records of the data bucket's own clean-up arrive after any emptying and would fail the
     bucket's deletion (aws/aws-cdk#16332, #21776). Those records are also the audit trail of the
     deletion. Its lifecycle expires every log, so a retained log bucket empties itself.
+
+    Arguments: ``input_retention_days`` (default 7) and ``result_retention_days`` (default 30)
+    expire inputs, and results and failures; ``removal_policy`` (default ``RETAIN``);
+    ``input_prefix`` / ``output_prefix`` / ``failure_prefix`` (default ``inputs/``,
+    ``results/``, ``failures/``).
+
+    Bring your own bucket: with ``existing_bucket`` (default None: a bucket is created) nothing is
+    created, neither bucket, access-log bucket nor key. Pass ``existing_key`` (default None) when
+    that bucket is encrypted with a customer-managed KMS key, so that every grant includes the
+    key; without it the grants are S3 only (an SSE-S3 bucket). Grants stay exact: the object
+    actions under each prefix. Lifecycle, versioning, access logging, TLS enforcement and
+    deletion stay the bucket owner's, so retention days and a removal policy are refused with an
+    existing bucket, and ``add_prefix`` only registers a prefix (its expiry is the owner's).
+
+    Attributes: ``bucket`` (``s3.IBucket``); ``encryption_key`` (``kms.IKey``, None for an
+    existing bucket given without a key); ``key`` (the same, but raising ``ConfigurationError``
+    when there is none, for callers that cannot work without one); ``access_logs_bucket`` (None
+    with an existing bucket); ``existing`` (True with an existing bucket).
     """
 
     def __init__(
@@ -33,17 +55,41 @@ class AsyncInferenceStorage(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        input_retention_days: int = 7,
-        result_retention_days: int = 30,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        input_retention_days: int | None = None,
+        result_retention_days: int | None = None,
+        removal_policy: RemovalPolicy | None = None,
         input_prefix: str = "inputs/",
         output_prefix: str = "results/",
         failure_prefix: str = "failures/",
+        existing_bucket: s3.IBucket | None = None,
+        existing_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems: list[str] = []
-        check_int(problems, "input_retention_days", input_retention_days, minimum=1)
-        check_int(problems, "result_retention_days", result_retention_days, minimum=1)
+        if existing_bucket is not None:
+            # What we would have to apply to a bucket we do not own: refused, not ignored.
+            for name, value in (
+                ("input_retention_days", input_retention_days),
+                ("result_retention_days", result_retention_days),
+                ("removal_policy", removal_policy),
+            ):
+                if value is not None:
+                    problems.append(
+                        f"{name}: cannot apply to existing_bucket, whose lifecycle and deletion "
+                        f"are its owner's; leave it unset (got {_shown(value)})"
+                    )
+        else:
+            if existing_key is not None:
+                problems.append(
+                    "existing_key: only applies with existing_bucket (the key that encrypts it); "
+                    "a created bucket gets its own key"
+                )
+            if input_retention_days is None:
+                input_retention_days = DEFAULT_INPUT_RETENTION_DAYS
+            if result_retention_days is None:
+                result_retention_days = DEFAULT_RESULT_RETENTION_DAYS
+            check_int(problems, "input_retention_days", input_retention_days, minimum=1)
+            check_int(problems, "result_retention_days", result_retention_days, minimum=1)
         for name, prefix in (
             ("input_prefix", input_prefix),
             ("output_prefix", output_prefix),
@@ -62,16 +108,25 @@ class AsyncInferenceStorage(Construct):
         self.failure_prefix = failure_prefix
         # Every prefix with a lifecycle rule; add_prefix keeps new ones from overlapping these.
         self.prefixes: list[str] = [input_prefix, output_prefix, failure_prefix]
+        self.existing = existing_bucket is not None
+        if existing_bucket is not None:
+            self.bucket: s3.IBucket = existing_bucket
+            self.encryption_key: kms.IKey | None = existing_key
+            self.access_logs_bucket: s3.IBucket | None = None
+            return
+        assert input_retention_days is not None and result_retention_days is not None
+        removal_policy = removal_policy or RemovalPolicy.RETAIN
         destroy = removal_policy == RemovalPolicy.DESTROY
 
-        self.key = customer_key(
+        key = customer_key(
             self,
             "Key",
             description="Encrypts async inference inputs, results and failures",
             removal_policy=removal_policy,
         )
+        self.encryption_key = key
         log_days = max(result_retention_days, 90)
-        self.access_logs_bucket = s3.Bucket(
+        access_logs_bucket = s3.Bucket(
             self,
             "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -91,9 +146,10 @@ class AsyncInferenceStorage(Construct):
             # Never deleted with the stack (see the class docstring); its logs expire instead.
             removal_policy=RemovalPolicy.RETAIN,
         )
+        self.access_logs_bucket = access_logs_bucket
         # Object-level events go to EventBridge (free without rules), so an organization can
         # watch its log buckets; natively, without CDK's notifications custom resource.
-        _cfn_bucket(self.access_logs_bucket).add_property_override(
+        _cfn_bucket(access_logs_bucket).add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
         for rule, reason in (
@@ -111,9 +167,9 @@ class AsyncInferenceStorage(Construct):
                 "Guide, Configuring S3 Object Lock).",
             ),
         ):
-            acknowledge_control(self.access_logs_bucket, rule, reason)
+            acknowledge_control(access_logs_bucket, rule, reason)
         checkov_skip(
-            self.access_logs_bucket,
+            access_logs_bucket,
             "CKV_AWS_18",
             "This is the access-log bucket; logging it into itself would log forever.",
         )
@@ -127,17 +183,17 @@ class AsyncInferenceStorage(Construct):
                 abort_incomplete_multipart_upload_after=Duration.days(1),
             )
 
-        self.bucket = s3.Bucket(
+        bucket = s3.Bucket(
             self,
             "Data",
             encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
+            encryption_key=key,
             bucket_key_enabled=True,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
-            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_bucket=access_logs_bucket,
             server_access_logs_prefix="data-bucket/",
             lifecycle_rules=[
                 expire("expire-inputs", input_prefix, input_retention_days),
@@ -147,15 +203,16 @@ class AsyncInferenceStorage(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=destroy,
         )
+        self.bucket = bucket
 
         acknowledge_control(
-            self.bucket,
+            bucket,
             "s3_bucket_object_lock_enabled_check",
             "Inputs, summaries and failures are transient customer content that must expire "
             "after their retention (and be deletable in dev); Object Lock would keep them longer.",
         )
         acknowledge_control(
-            self.bucket,
+            bucket,
             "s3_event_notifications_enabled_check",
             "Uploads under inputs/ notify the data path's queue through CDK's bucket-notifications "
             "custom resource, which this template-level rule cannot see.",
@@ -163,6 +220,25 @@ class AsyncInferenceStorage(Construct):
 
         if destroy:
             _quiet_auto_delete_provider(self)
+
+    @property
+    def key(self) -> kms.IKey:
+        """The KMS key of the data bucket: the created one, or ``existing_key``.
+
+        Raises ``ConfigurationError`` for an existing bucket given without ``existing_key``: a
+        caller that encrypts with the bucket's key (the data path's table, batch transform) needs
+        one. Callers that work without a key read ``encryption_key`` instead.
+        """
+        if self.encryption_key is None:
+            raise ConfigurationError(
+                "AsyncInferenceStorage",
+                [
+                    f"existing_key: {self.node.path} was given existing_bucket without "
+                    "existing_key, and a construct using it needs the customer-managed KMS key "
+                    "that encrypts the bucket: pass it as existing_key"
+                ],
+            )
+        return self.encryption_key
 
     def s3_uri(self, prefix: str) -> str:
         """``s3://<bucket>/<prefix>`` (a token until deploy)."""
@@ -218,6 +294,10 @@ class AsyncInferenceStorage(Construct):
         Its objects, and their noncurrent versions after a day, expire after
         ``retention_days``. ``name`` names the prefix in errors and in the lifecycle rule id.
         The prefix must end with ``/`` and must not overlap any other prefix of the bucket.
+
+        With ``existing_bucket`` the prefix is only registered (grants and the overlap check use
+        it): no lifecycle rule can be added to a bucket this stack does not own, so expiring its
+        objects is the bucket owner's job.
         """
         problems: list[str] = []
         check_int(problems, f"{name}_retention_days", retention_days, minimum=1)
@@ -231,6 +311,8 @@ class AsyncInferenceStorage(Construct):
                     )
         raise_if_problems("AsyncInferenceStorage", problems)
         self.prefixes.append(prefix)
+        if not isinstance(self.bucket, s3.Bucket):
+            return
         self.bucket.add_lifecycle_rule(
             id=f"expire-{name.replace('_', '-')}",
             prefix=prefix,
@@ -276,16 +358,28 @@ class AsyncInferenceStorage(Construct):
             actions=actions,
             resource_arns=[self.objects_arn(prefix) for prefix in prefixes],
         )
-        grant = grant.combine(self.key.grant(grantee, *key_actions))
+        if self.encryption_key is not None:
+            grant = grant.combine(self.encryption_key.grant(grantee, *key_actions))
         if isinstance(grantee, Construct):
-            bucket = arn_placeholder(self.bucket)
             for prefix in prefixes:
+                # A created bucket appears as <Data.Arn>; an imported one as its ARN literal.
+                resource = (
+                    nag_resource(self, self.objects_arn(prefix))
+                    if self.existing
+                    else f"{arn_placeholder(self.bucket)}/{prefix}*"
+                )
                 acknowledge(
                     grantee,
-                    f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]",
+                    f"AwsSolutions-IAM5[Resource::{resource}]",
                     f"Object keys are chosen per request; access is limited to {prefix}.",
                 )
         return grant
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, RemovalPolicy):
+        return f"RemovalPolicy.{value.name}"
+    return repr(value)
 
 
 def _cfn_bucket(bucket: s3.Bucket) -> s3.CfnBucket:

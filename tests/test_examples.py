@@ -19,6 +19,7 @@ STACKS = {
     "multi_container": "MultiContainerSentiment",
     "multi_model": "MultiModelSummarizers",
     "inference_pipeline": "SummarizationPipeline",
+    "vpc_byo": "PrivateSummarizer",
 }
 
 
@@ -39,7 +40,7 @@ def examples(tmp_path_factory: pytest.TempPathFactory) -> Any:
         name: load(EXAMPLES / name / "app.py", f"example_{name}").build(app) for name in STACKS
     }
     gated = synth_gated(app, outdir)
-    return SimpleNamespace(gated=gated, stacks=stacks)
+    return SimpleNamespace(gated=gated, stacks=stacks, outdir=outdir)
 
 
 def test_every_example_directory_is_covered() -> None:
@@ -173,3 +174,48 @@ def test_existing_endpoint_governs_every_role_and_creates_no_endpoint(examples: 
         "AWS::ApplicationAutoScaling::ScalableTarget",
         {"ResourceId": "endpoint/research-summarizer/variant/AllTraffic"},
     )
+
+
+def test_vpc_byo_runs_in_private_subnets_on_the_lake_with_every_role_governed(
+    examples: Any,
+) -> None:
+    template = examples.gated.template(STACKS["vpc_byo"])
+    app = load(EXAMPLES / "vpc_byo" / "app.py", "example_vpc_byo")
+    template.resource_count_is("AWS::S3::Bucket", 0)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {"VpcConfig": {"Subnets": [subnet for subnet, _ in app.PRIVATE_SUBNETS.values()]}},
+    )
+    template.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "AsyncInferenceConfig": {
+                "OutputConfig": {
+                    "KmsKeyId": app.DEFAULTS["key_arn"],
+                    "S3OutputPath": "s3://research-data-lake/summarizer/out/",
+                }
+            }
+        },
+    )
+    ((_, endpoint),) = template.find_resources("AWS::EC2::VPCEndpoint").items()
+    statements = endpoint["Properties"]["PolicyDocument"]["Statement"]
+    resources = [json.dumps(s["Resource"]) for s in statements]
+    assert len(resources) == 2
+    assert ":s3:::research-data-lake/models/pegasus-large/model.tar.gz" in resources[0]
+    assert ":s3:::research-data-lake/*" in resources[1]
+    assert all("aws:PrincipalArn" in s["Condition"]["ArnEquals"] for s in statements)
+    roles = template.find_resources("AWS::IAM::Role")
+    assert roles
+    for role in roles.values():
+        assert role["Properties"]["PermissionsBoundary"] == app.BOUNDARY
+        assert role["Properties"]["Path"] == "/workloads/"
+
+
+def test_vpc_byo_passes_checkov(examples: Any) -> None:
+    """A governed account runs checkov too: the VPC example is clean, every skip with a reason."""
+    from tests.test_gates import checkov_findings
+
+    template = examples.outdir / f"{STACKS['vpc_byo']}.template.json"
+    failed, unexplained = checkov_findings([template])
+    assert failed == []
+    assert unexplained == []

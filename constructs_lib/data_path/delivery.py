@@ -8,7 +8,7 @@ policy: a condition a request does not carry silently drops every delivery.
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Aws
+from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -70,7 +70,7 @@ def allow_log_encryption(key: kms.IKey) -> None:
     )
 
 
-def subscribe_bucket(bucket: s3.Bucket, prefix: str, queue: sqs.IQueue, key: kms.IKey) -> None:
+def subscribe_bucket(bucket: s3.IBucket, prefix: str, queue: sqs.IQueue, key: kms.IKey) -> None:
     """Send ``bucket``'s ObjectCreated events under ``prefix`` to ``queue`` (on ``key``)."""
     s3_principal = iam.ServicePrincipal("s3.amazonaws.com")
     # S3 User Guide, "Granting permissions to publish event notification messages to a
@@ -102,7 +102,7 @@ def subscribe_bucket(bucket: s3.Bucket, prefix: str, queue: sqs.IQueue, key: kms
         _QueueDestination(queue, policy.policy_dependable),
         s3.NotificationKeyFilter(prefix=prefix),
     )
-    quiet_bucket_notifications_handler(bucket)
+    quiet_bucket_notifications_handler(Stack.of(bucket))
 
 
 def subscribe_topics(
