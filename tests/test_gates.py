@@ -15,8 +15,12 @@ from tests.conftest import ROOT, cdk_json_context, synthesize
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
+def templates_of(assembly: Any) -> list[Path]:
+    return sorted(Path(assembly.directory).glob("*.template.json"))
+
+
 def templates(assembly: Any) -> list[Path]:
-    found = sorted(Path(assembly.directory).glob("*.template.json"))
+    found = templates_of(assembly)
     assert len(found) == 2, found
     return found
 
@@ -122,3 +126,25 @@ def test_checkov_reports_nothing_that_is_not_suppressed_with_a_reason(assembly: 
     failed, unexplained = checkov_findings(templates(assembly))
     assert failed == []
     assert unexplained == []
+
+
+def test_with_staged_weights_and_network_isolation_checkov_skips_nothing_on_the_model(
+    tmp_path: Path,
+) -> None:
+    context = cdk_json_context()
+    context["summarizer.environment"] = "prod"
+    context["summarizer.model_data_uri"] = "s3://example-models/pegasus-large/model.tar.gz"
+    context["summarizer.network_isolation"] = "true"
+    assembly = synthesize(context, tmp_path)
+    failed, unexplained = checkov_findings(templates_of(assembly))
+    assert failed == []
+    assert unexplained == []
+    (template,) = templates_of(assembly)
+    (model,) = [
+        resource
+        for resource in json.loads(template.read_text())["Resources"].values()
+        if resource["Type"] == "AWS::SageMaker::Model"
+    ]
+    assert model["Properties"]["EnableNetworkIsolation"] is True
+    # Nothing left to excuse on the model: CKV_AWS_370 passes instead of being skipped.
+    assert "checkov" not in model.get("Metadata", {})
