@@ -280,3 +280,52 @@ def notification(
         if failure_location:
             body["failureLocation"] = failure_location
     return body
+
+
+def fake_summaries(line: dict[str, Any]) -> dict[str, Any]:
+    """A stand-in for the model: a document containing FAIL gets a line error."""
+    if "FAIL" in line["inputs"]:
+        return {"id": line["id"], "error": "line 1: the article could not be summarized"}
+    words = line["inputs"].split()
+    return {
+        "id": line["id"],
+        "summary_text": f"Summary of {words[0]}",
+        "input_tokens": len(words),
+        "chunks": 1,
+        "rounds": 1,
+    }
+
+
+def play_endpoint(
+    world: World, requests: list[dict[str, Any]], answer: Any = fake_summaries
+) -> None:
+    """Do what the endpoint and SageMaker would for the dispatcher's requests, then record."""
+    recorder = world.recorder()
+    for request in requests:
+        _, key = jobs.parse_s3_uri(request["input_location"])
+        lines = [json.loads(line) for line in world.text(key).splitlines()]
+        inference = request["inference_id"]
+        output_key = f"results/{inference}.out"
+        body = "".join(json.dumps(answer(line)) + "\n" for line in lines)
+        world.s3.put_object(Bucket=BUCKET, Key=output_key, Body=body.encode())
+        recorder.record(
+            json.dumps(notification(inference, output_location=f"s3://{BUCKET}/{output_key}"))
+        )
+
+
+def stack_outputs(world: World) -> dict[str, str]:
+    return {
+        "EndpointName": ENDPOINT,
+        "DataBucketName": BUCKET,
+        "InputPrefix": "inputs/",
+        "RequestPrefix": "requests/",
+        "OutputLocation": f"s3://{BUCKET}/results/",
+        "FailureLocation": f"s3://{BUCKET}/failures/",
+        "JobsTableName": TABLE,
+        "DispatchQueueUrl": world.dispatch_queue_url,
+        "AthenaWorkGroup": "pegasus",
+        "GlueDatabase": "pegasus",
+        "GlueTable": "summaries",
+        "SuccessTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:success",
+        "ErrorTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:error",
+    }
