@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model plan clean
+	bench-model bench-datapath plan clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -65,13 +65,17 @@ destroy: $(VENV)/.installed node_modules/.installed
 	$(CDK) destroy $(CDK_ARGS) $(if $(ENV),PegasusSummarizer-$(ENV),--all)
 
 ## bench: synthesis time against an empty CDK app, and the model handler's throughput
-bench: bench-synth bench-model
+bench: bench-synth bench-model bench-datapath
 
 bench-synth: $(VENV)/.installed node_modules/.installed
 	$(PY) bench/bench_synth.py
 
 bench-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) bench/bench_model.py
+
+## bench-datapath: documents/s through the whole data path, grouped against one per invocation
+bench-datapath: $(MODEL_VENV)/.installed
+	$(MODEL_PY) bench/bench_datapath.py
 
 ## plan: propose scaling settings, e.g. make plan ARGS="--peak-per-minute 600 --seconds-per-article 4"
 plan: $(VENV)/.installed
