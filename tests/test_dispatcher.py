@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -492,3 +493,26 @@ def test_the_lambda_handler_returns_a_partial_batch_response(
     assert emf[-1]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "PegasusSummarizer/DataPath"
     (logged,) = [r for r in caplog.records if r.getMessage() == "bad message"]
     assert (logged.levelname, getattr(logged, "message_id", None)) == ("ERROR", "bad")
+
+
+def test_the_lambda_code_imports_only_what_the_lambda_runtime_has() -> None:
+    """The asset is runtime/ alone on Python 3.12 with the Powertools layer: stdlib, boto3,
+    botocore, aws_lambda_powertools, and relative imports between its modules."""
+    import ast
+    from pathlib import Path
+
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "aws_lambda_powertools"}
+    runtime = Path(dispatcher_module.__file__).parent
+    found = {}
+    for path in sorted(runtime.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], set()).add(path.name)
+    assert {name: files for name, files in found.items() if name not in allowed} == {}
+    assert {"boto3", "botocore", "aws_lambda_powertools", "json"} <= set(found)

@@ -33,13 +33,13 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
 from . import jobs
 from .documents import UnreadableDocument, encode_line, request_line
 from .environment import Environment
+from .messages import Source, s3_sources
 from .observability import (
     BAD_MESSAGES,
     DOCUMENTS_DISPATCHED,
@@ -102,25 +102,6 @@ class DispatcherConfig:
         )
         env.check("dispatcher")
         return config
-
-
-@dataclass
-class Source:
-    """One document to dispatch, and the message it came in."""
-
-    message_id: str
-    receive_count: int
-    bucket: str
-    key: str
-    version: str | None
-    etag: str | None
-    job_id: str
-    submission: str
-    submitted_at: str
-    attempt: int
-    # The attempt the job record is at now; None when the job is new (an S3 event).
-    previous_attempt: int | None = None
-    single: bool = False
 
 
 @dataclass
@@ -225,7 +206,14 @@ class Dispatcher:
             logger.info("ignored the s3:TestEvent", extra={"message_id": message_id})
             return []
         if "Records" in body:
-            return self._s3_sources(body["Records"], message_id, receive_count)
+            return s3_sources(
+                body["Records"],
+                message_id=message_id,
+                receive_count=receive_count,
+                data_bucket=self.config.data_bucket,
+                input_prefix=self.config.input_prefix,
+                now=self.now,
+            )
         if "action" in body:
             job_ids, single = jobs.parse_dispatch_message(body)
             return self._redispatch_sources(job_ids, single, message_id, receive_count)
@@ -233,59 +221,6 @@ class Dispatcher:
             "message is neither an S3 event notification ('Records'), an s3:TestEvent nor a "
             f"re-dispatch message ('action'); its fields are {sorted(body)}"
         )
-
-    def _s3_sources(self, records: Any, message_id: str, receive_count: int) -> list[Source]:
-        if not isinstance(records, list):
-            raise jobs.MessageError("'Records' of an S3 event must be an array")
-        sources = []
-        for index, event in enumerate(records):
-            where = f"Records[{index}]"
-            if not isinstance(event, dict):
-                raise jobs.MessageError(f"{where} must be an object")
-            name = str(event.get("eventName", ""))
-            if not name.startswith("ObjectCreated:"):
-                logger.info("ignored an S3 event", extra={"event_name": name})
-                continue
-            s3 = event.get("s3")
-            bucket = s3.get("bucket", {}).get("name") if isinstance(s3, dict) else None
-            obj = s3.get("object") if isinstance(s3, dict) else None
-            if not isinstance(bucket, str) or not bucket:
-                raise jobs.MessageError(f"{where}.s3.bucket.name is missing")
-            if not isinstance(obj, dict) or not isinstance(obj.get("key"), str):
-                raise jobs.MessageError(f"{where}.s3.object.key is missing")
-            if bucket != self.config.data_bucket:
-                raise jobs.MessageError(
-                    f"{where} is about bucket {bucket!r}, not the data bucket "
-                    f"{self.config.data_bucket!r}"
-                )
-            key = unquote_plus(obj["key"])
-            version = obj.get("versionId") or None
-            etag = obj.get("eTag") or None
-            if version is None and etag is None:
-                raise jobs.MessageError(f"{where}.s3.object has neither versionId nor eTag")
-            if not key.startswith(self.config.input_prefix) or key.endswith("/"):
-                logger.warning("ignored an object outside the input prefix", extra={"key": key})
-                continue
-            event_time = str(event.get("eventTime", ""))
-            try:
-                submitted_at = jobs.iso(jobs.parse_iso(event_time))
-            except ValueError:
-                submitted_at = jobs.iso(self.now())
-            sources.append(
-                Source(
-                    message_id=message_id,
-                    receive_count=receive_count,
-                    bucket=bucket,
-                    key=key,
-                    version=version,
-                    etag=str(etag).strip('"') if etag else None,
-                    job_id=jobs.job_id(bucket, key, str(version or etag)),
-                    submission=jobs.submission_of(key, self.config.input_prefix),
-                    submitted_at=submitted_at,
-                    attempt=1,
-                )
-            )
-        return sources
 
     def _redispatch_sources(
         self, job_ids: list[str], single: bool, message_id: str, receive_count: int
