@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -499,7 +500,6 @@ def test_the_lambda_code_imports_only_what_the_lambda_runtime_has() -> None:
     """The asset is runtime/ alone on Python 3.12 with the Powertools layer: stdlib, boto3,
     botocore, aws_lambda_powertools, and relative imports between its modules."""
     import ast
-    from pathlib import Path
 
     allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "aws_lambda_powertools"}
     runtime = Path(dispatcher_module.__file__).parent
@@ -516,3 +516,28 @@ def test_the_lambda_code_imports_only_what_the_lambda_runtime_has() -> None:
                 found.setdefault(name.split(".")[0], set()).add(path.name)
     assert {name: files for name, files in found.items() if name not in allowed} == {}
     assert {"boto3", "botocore", "aws_lambda_powertools", "json"} <= set(found)
+
+
+def test_the_handlers_load_from_the_asset_layout(tmp_path: Path) -> None:
+    """The Lambda asset is runtime/ alone at the root: runtime.dispatcher.handler and
+    runtime.recorder.handler must import from there, without the repository."""
+    import shutil
+    import subprocess
+
+    source = Path(dispatcher_module.__file__).parent
+    shutil.copytree(source, tmp_path / "runtime", ignore=shutil.ignore_patterns("__pycache__"))
+    probe = (
+        "import runtime.dispatcher, runtime.recorder, sys\n"
+        "assert callable(runtime.dispatcher.handler) and callable(runtime.recorder.handler)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('constructs_lib')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path), "AWS_DEFAULT_REGION": REGION},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
