@@ -153,6 +153,7 @@ def _status(args: argparse.Namespace, client: SummarizerClient, out: TextIO) -> 
             "attempt",
             "submission",
             "source_key",
+            "source",
             "submitted_at",
             "started_at",
             "finished_at",
