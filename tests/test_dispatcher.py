@@ -22,6 +22,7 @@ from tests.datapath_support import (
     BUCKET,
     CREDENTIALS,
     ENDPOINT,
+    NOW,
     REGION,
     World,
     mocked_world,
@@ -541,3 +542,22 @@ def test_the_handlers_load_from_the_asset_layout(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_ids_follow_the_contract() -> None:
+    import hashlib
+
+    assert (
+        jobs.job_id("bucket", "inputs/s/a.txt", '"etag1"')
+        == hashlib.sha256(b"bucket/inputs/s/a.txt#etag1").hexdigest()[:32]
+    )
+    assert jobs.inference_id(["b", "a"], 2) == hashlib.sha256(b"a,b:2").hexdigest()[:32]
+    assert jobs.inference_id(["a", "b"], 2) == jobs.inference_id(["b", "a"], 2)
+    assert jobs.inference_id(["a", "b"], 1) != jobs.inference_id(["a", "b"], 2)
+    assert jobs.submission_of("inputs/20261201T183000Z-1a2b3c/x/y.txt", "inputs/") == (
+        "20261201T183000Z-1a2b3c"
+    )
+    assert jobs.submission_of("inputs/loose.txt", "inputs/") == "-"
+    assert jobs.new_submission_id(NOW, "1a2b3c") == "20261201T183000Z-1a2b3c"
+    with pytest.raises(ValueError, match="6 lower-case hex characters, got 'XYZ'"):
+        jobs.new_submission_id(NOW, "XYZ")
