@@ -561,3 +561,44 @@ def test_ids_follow_the_contract() -> None:
     assert jobs.new_submission_id(NOW, "1a2b3c") == "20261201T183000Z-1a2b3c"
     with pytest.raises(ValueError, match="6 lower-case hex characters, got 'XYZ'"):
         jobs.new_submission_id(NOW, "XYZ")
+
+
+class FlakyS3:
+    """moto's S3, except that reading objects answers 503 SlowDown."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError(
+            {
+                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                "ResponseMetadata": {"HTTPStatusCode": 503},
+            },
+            "GetObject",
+        )
+
+
+@pytest.mark.parametrize("receive_count", [1, 5])
+def test_a_read_that_keeps_failing_is_retried_then_recorded_failed(
+    world: World, receive_count: int
+) -> None:
+    job, event = world.upload("inputs/s/a.txt", "text")
+    dispatcher = world.dispatcher()
+    dispatcher.s3 = FlakyS3(world.s3)
+
+    outcome = dispatcher.process([sqs_record(event, "m", receive_count)])
+
+    assert outcome.failed_messages == ["m"]
+    if receive_count < 5:
+        assert world.job(job) == {}
+        return
+    assert world.job(job)["failure_reason"] == (
+        f"could not read document s3://{BUCKET}/inputs/s/a.txt after 5 tries: SlowDown: "
+        "Please reduce your request rate."
+    )

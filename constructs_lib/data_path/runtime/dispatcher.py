@@ -183,6 +183,14 @@ class Dispatcher:
                     extra={"key": source.key, "reason": describe(error)},
                 )
                 failed.add(source.message_id)
+                if source.receive_count >= self.config.max_receive_count:
+                    # The message goes on to the DLQ: the job must not stay unexplained.
+                    reason = (
+                        f"could not read document s3://{source.bucket}/{source.key} after "
+                        f"{source.receive_count} tries: {describe(error)}"
+                    )
+                    if self._record_unreadable(source, reason):
+                        outcome.unreadable.append(source.job_id)
         documents = [d for d in documents if d.source.message_id not in failed]
         for group in self.groups(documents):
             self._send(group, outcome, failed)
