@@ -39,7 +39,7 @@ def _reject_constant(constant: str) -> Any:
 def request_line(job_id: str, key: str, raw: bytes) -> dict[str, Any]:
     """The request line for document ``key`` with content ``raw``: id, inputs, parameters."""
     text = _text(raw)
-    line: dict[str, Any] = {"id": job_id}
+    parameters: dict[str, Any] | None = None
     if key.lower().endswith(".json"):
         try:
             body = json.loads(text, parse_constant=_reject_constant)
@@ -69,11 +69,13 @@ def request_line(job_id: str, key: str, raw: bytes) -> dict[str, Any]:
             )
         text = body["inputs"]
         if "parameters" in body:
-            line["parameters"] = body["parameters"]
+            parameters = body["parameters"]
     if not text.strip():
         raise UnreadableDocument("document is empty or whitespace-only: nothing to summarize")
-    line["inputs"] = text
-    return {"id": line["id"], "inputs": line["inputs"], **line}
+    line: dict[str, Any] = {"id": job_id, "inputs": text}
+    if parameters is not None:
+        line["parameters"] = parameters
+    return line
 
 
 def encode_line(line: dict[str, Any]) -> bytes:
