@@ -19,7 +19,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model plan simulate clean stage-model synth-pipeline smoke
+	bench-model bench-datapath plan simulate clean stage-model synth-pipeline smoke
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -85,13 +85,17 @@ destroy: $(VENV)/.installed node_modules/.installed
 	$(CDK) destroy $(CDK_ARGS) $(if $(ENV),PegasusSummarizer-$(ENV),--all)
 
 ## bench: synthesis time against an empty CDK app, and the model handler's throughput
-bench: bench-synth bench-model
+bench: bench-synth bench-model bench-datapath
 
 bench-synth: $(VENV)/.installed node_modules/.installed
 	$(PY) bench/bench_synth.py
 
 bench-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) bench/bench_model.py
+
+## bench-datapath: documents/s through the whole data path, grouped against one per invocation
+bench-datapath: $(MODEL_VENV)/.installed
+	$(MODEL_PY) bench/bench_datapath.py
 
 ## plan: propose scaling settings, e.g. make plan ARGS="--peak-per-minute 600 --max-wait-seconds 300"
 ## (without ARGS: the cheapest settings whose simulated p95 on the 10,000-document burst is <= 20 min)

@@ -1,0 +1,571 @@
+"""The dispatcher Lambda: group uploaded documents into JSON Lines requests for the async endpoint.
+
+Why grouped: the endpoint's handler batches the articles of ONE request, and nothing batches
+across requests (one worker per GPU, one request at a time), so one document per invocation
+would give every ``generate`` call a batch of one.
+
+One SQS batch (up to ``MAX_DOCUMENTS_PER_REQUEST`` messages, gathered for the batching window)
+becomes as few requests as the limits allow: at most ``MAX_DOCUMENTS_PER_REQUEST`` documents and
+``MAX_REQUEST_BYTES`` bytes each; a document of ``LARGE_DOCUMENT_BYTES`` or more goes alone, and
+so does every document of a re-dispatch message with ``"single": true``.
+
+Nothing is lost and nothing runs twice on purpose:
+
+* each job is claimed with a conditional write before the request is sent, so a redelivered
+  message finds its documents already dispatched and skips them;
+* a job claimed but never sent (the function died in between) stays claimable, so the retry of
+  its message sends it;
+* a message whose documents could not be sent is reported back (partial batch response), SQS
+  delivers it again, and after ``MAX_RECEIVE_COUNT`` receives its jobs are recorded ``failed``
+  with the reason while the message goes on to the dead-letter queue;
+* a document that cannot be read or decoded is recorded ``failed`` at once, alone: its
+  neighbours go on.
+
+Powertools' BatchProcessor handles records one at a time, which cannot group documents across
+records, so the partial batch response is built here (the recorder does use it).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import jobs
+from .documents import UnreadableDocument, encode_line, request_line
+from .environment import Environment
+from .messages import Source, s3_sources
+from .observability import (
+    BAD_MESSAGES,
+    DOCUMENTS_DISPATCHED,
+    DOCUMENTS_PER_REQUEST,
+    DOCUMENTS_UNREADABLE,
+    DUPLICATES_SKIPPED,
+    INVOKE_FAILURES,
+    INVOKE_RETRIES,
+    REQUESTS_SENT,
+    MetricSink,
+    count,
+    logger,
+    metrics,
+)
+from .retry import NETWORK_ERRORS, Backoff, describe
+
+# S3 error codes that mean the object will never be readable as it was uploaded.
+GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "PreconditionFailed", "412"})
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    """The dispatcher's settings (its environment, see the contract in docs/client.md)."""
+
+    endpoint_name: str
+    data_bucket: str
+    input_prefix: str
+    request_prefix: str
+    jobs_table: str
+    max_documents_per_request: int
+    max_request_bytes: int
+    large_document_bytes: int
+    invocation_timeout_seconds: int
+    request_ttl_seconds: int
+    job_ttl_days: int
+    model_id: str
+    model_revision: str
+    # Not in the shared environment list; the queue's redrive setting, 5 by default.
+    max_receive_count: int = 5
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> DispatcherConfig:
+        env = Environment(environ)
+        config = cls(
+            endpoint_name=env.text("ENDPOINT_NAME"),
+            data_bucket=env.text("DATA_BUCKET"),
+            input_prefix=env.prefix("INPUT_PREFIX"),
+            request_prefix=env.prefix("REQUEST_PREFIX"),
+            jobs_table=env.text("JOBS_TABLE"),
+            max_documents_per_request=env.integer("MAX_DOCUMENTS_PER_REQUEST", low=1, high=10_000),
+            max_request_bytes=env.integer("MAX_REQUEST_BYTES", low=1_000, high=1_000_000_000),
+            large_document_bytes=env.integer("LARGE_DOCUMENT_BYTES", low=1, high=1_000_000_000),
+            invocation_timeout_seconds=env.integer("INVOCATION_TIMEOUT_SECONDS", low=1, high=3_600),
+            request_ttl_seconds=env.integer("REQUEST_TTL_SECONDS", low=60, high=21_600),
+            job_ttl_days=env.integer("JOB_TTL_DAYS", low=1, high=36_500),
+            model_id=env.text("MODEL_ID"),
+            model_revision=env.text("MODEL_REVISION", default="main"),
+            max_receive_count=env.integer("MAX_RECEIVE_COUNT", low=1, high=1_000, default=5),
+        )
+        env.check("dispatcher")
+        return config
+
+
+@dataclass
+class Document:
+    source: Source
+    line: bytes
+
+
+@dataclass
+class Outcome:
+    """What one invocation of the handler did (for logs, tests and the benchmark)."""
+
+    failed_messages: list[str] = field(default_factory=list)
+    # Messages no retry can fix (they go on to the DLQ), with the reason.
+    bad_messages: dict[str, str] = field(default_factory=dict)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class Dispatcher:
+    """The dispatcher's logic with its AWS clients injected; ``handler`` builds one from env."""
+
+    def __init__(
+        self,
+        config: DispatcherConfig,
+        *,
+        s3: Any,
+        sagemaker: Any,
+        dynamodb: Any,
+        sink: MetricSink | None = None,
+        now: Callable[[], _dt.datetime] | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.config = config
+        self.s3 = s3
+        self.sagemaker = sagemaker
+        self.dynamodb = dynamodb
+        self.sink: MetricSink = sink if sink is not None else metrics
+        self.now = now or (lambda: _dt.datetime.now(_dt.UTC))
+        self.backoff = backoff or Backoff()
+
+    # ---------------------------------------------------------------- messages -> sources
+
+    def process(self, records: list[Mapping[str, Any]]) -> Outcome:
+        """Dispatch the documents of one SQS batch; failed message ids are in the outcome."""
+        outcome = Outcome()
+        failed: set[str] = set()
+        sources: list[Source] = []
+        for record in records:
+            message_id = str(record.get("messageId", ""))
+            try:
+                sources.extend(self._sources(record))
+            except jobs.MessageError as error:
+                count(self.sink, BAD_MESSAGES)
+                outcome.bad_messages[message_id] = str(error)
+                logger.error("bad message", extra={"message_id": message_id, "reason": str(error)})
+                failed.add(message_id)
+            except ClientError as error:
+                reason = describe(error)
+                logger.warning(
+                    "could not resolve message", extra={"message_id": message_id, "reason": reason}
+                )
+                failed.add(message_id)
+        documents: list[Document] = []
+        for source in sources:
+            if source.message_id in failed:
+                continue
+            try:
+                documents.append(self._read(source))
+            except UnreadableDocument as error:
+                if self._record_unreadable(source, str(error)):
+                    outcome.unreadable.append(source.job_id)
+                else:
+                    outcome.skipped.append(source.job_id)
+            except (ClientError, *NETWORK_ERRORS) as error:
+                logger.warning(
+                    "could not read document, the message will be retried",
+                    extra={"key": source.key, "reason": describe(error)},
+                )
+                failed.add(source.message_id)
+                if source.receive_count >= self.config.max_receive_count:
+                    # The message goes on to the DLQ: the job must not stay unexplained.
+                    reason = (
+                        f"could not read document s3://{source.bucket}/{source.key} after "
+                        f"{source.receive_count} tries: {describe(error)}"
+                    )
+                    if self._record_unreadable(source, reason):
+                        outcome.unreadable.append(source.job_id)
+        documents = [d for d in documents if d.source.message_id not in failed]
+        for group in self.groups(documents):
+            self._send(group, outcome, failed)
+        ids = [str(record.get("messageId", "")) for record in records]
+        outcome.failed_messages = [m for m in dict.fromkeys(ids) if m in failed]
+        return outcome
+
+    def _sources(self, record: Mapping[str, Any]) -> list[Source]:
+        message_id = str(record.get("messageId", ""))
+        try:
+            receive_count = int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+        except (TypeError, ValueError):
+            receive_count = 1
+        try:
+            body = json.loads(record.get("body", ""))
+        except (TypeError, json.JSONDecodeError) as error:
+            raise jobs.MessageError(f"message body is not JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise jobs.MessageError("message body must be a JSON object")
+        if body.get("Event") == "s3:TestEvent":
+            logger.info("ignored the s3:TestEvent", extra={"message_id": message_id})
+            return []
+        if "Records" in body:
+            return s3_sources(
+                body["Records"],
+                message_id=message_id,
+                receive_count=receive_count,
+                data_bucket=self.config.data_bucket,
+                input_prefix=self.config.input_prefix,
+                now=self.now,
+            )
+        if "action" in body:
+            job_ids, single = jobs.parse_dispatch_message(body)
+            return self._redispatch_sources(job_ids, single, message_id, receive_count)
+        raise jobs.MessageError(
+            "message is neither an S3 event notification ('Records'), an s3:TestEvent nor a "
+            f"re-dispatch message ('action'); its fields are {sorted(body)}"
+        )
+
+    def _redispatch_sources(
+        self, job_ids: list[str], single: bool, message_id: str, receive_count: int
+    ) -> list[Source]:
+        sources = []
+        unknown = []
+        for job in job_ids:
+            item = self.dynamodb.get_item(
+                TableName=self.config.jobs_table, Key={jobs.JOB_ID: {"S": job}}, ConsistentRead=True
+            ).get("Item")
+            if item is None:
+                unknown.append(job)
+                continue
+            record = jobs.from_item(item)
+            in_flight = record.get(jobs.STATUS) == jobs.STATUS_QUEUED and jobs.STARTED_AT in record
+            if record.get(jobs.STATUS) == jobs.STATUS_SUCCEEDED or in_flight:
+                logger.info(
+                    "skipped a re-dispatch: the job is done or in flight",
+                    extra={"job_id": job, "status": record.get(jobs.STATUS)},
+                )
+                count(self.sink, DUPLICATES_SKIPPED)
+                continue
+            if jobs.SOURCE_BUCKET not in record or jobs.SOURCE_KEY not in record:
+                unknown.append(job)
+                continue
+            attempt = int(record.get(jobs.ATTEMPT, 0))
+            sources.append(
+                Source(
+                    message_id=message_id,
+                    receive_count=receive_count,
+                    bucket=record[jobs.SOURCE_BUCKET],
+                    key=record[jobs.SOURCE_KEY],
+                    version=record.get(jobs.SOURCE_VERSION),
+                    etag=record.get(jobs.SOURCE_ETAG),
+                    job_id=job,
+                    submission=record.get(jobs.SUBMISSION, jobs.NO_SUBMISSION),
+                    submitted_at=record.get(jobs.SUBMITTED_AT, jobs.iso(self.now())),
+                    attempt=attempt + 1,
+                    previous_attempt=attempt,
+                    single=single,
+                )
+            )
+        if unknown:
+            raise jobs.MessageError(
+                f"re-dispatch of unknown job(s) {', '.join(unknown)}: no dispatched document "
+                "has these ids"
+            )
+        return sources
+
+    # ---------------------------------------------------------------- reading and grouping
+
+    def _read(self, source: Source) -> Document:
+        request: dict[str, Any] = {"Bucket": source.bucket, "Key": source.key}
+        if source.version:
+            request["VersionId"] = source.version
+        elif source.etag:
+            request["IfMatch"] = f'"{source.etag}"'
+        try:
+            raw = self.s3.get_object(**request)["Body"].read()
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in GONE_CODES:
+                raise UnreadableDocument(
+                    f"document s3://{source.bucket}/{source.key} can no longer be read as "
+                    f"uploaded ({describe(error)})"
+                ) from None
+            if code in ("AccessDenied", "KMS.AccessDeniedException", "InvalidObjectState"):
+                raise UnreadableDocument(
+                    f"document s3://{source.bucket}/{source.key} cannot be read: {describe(error)}"
+                ) from None
+            raise
+        return Document(source, encode_line(request_line(source.job_id, source.key, raw)))
+
+    def groups(self, documents: list[Document]) -> list[list[Document]]:
+        """Requests to send: same-attempt documents packed up to the document and byte limits."""
+        config = self.config
+        result: list[list[Document]] = []
+        open_groups: dict[int, list[Document]] = {}
+        sizes: dict[int, int] = {}
+        for document in documents:
+            size = len(document.line)
+            if document.source.single or size >= config.large_document_bytes:
+                result.append([document])
+                continue
+            attempt = document.source.attempt
+            group = open_groups.get(attempt)
+            if group is not None and (
+                len(group) >= config.max_documents_per_request
+                or sizes[attempt] + size > config.max_request_bytes
+            ):
+                result.append(group)
+                group = None
+            if group is None:
+                group = open_groups[attempt] = []
+                sizes[attempt] = 0
+            group.append(document)
+            sizes[attempt] += size
+        result.extend(open_groups.values())
+        return result
+
+    # ---------------------------------------------------------------- records
+
+    def _record(self, source: Source, inference: str, **extra: Any) -> dict[str, Any]:
+        now = self.now()
+        return {
+            jobs.JOB_ID: source.job_id,
+            jobs.STATUS: jobs.STATUS_QUEUED,
+            jobs.ATTEMPT: source.attempt,
+            jobs.SUBMISSION: source.submission,
+            jobs.SOURCE_BUCKET: source.bucket,
+            jobs.SOURCE_KEY: source.key,
+            jobs.SOURCE_VERSION: source.version,
+            jobs.SOURCE_ETAG: source.etag,
+            jobs.INFERENCE_ID: inference,
+            jobs.SUBMITTED_AT: source.submitted_at,
+            jobs.UPDATED_AT: jobs.iso(now),
+            jobs.MODEL_ID: self.config.model_id,
+            jobs.MODEL_REVISION: self.config.model_revision,
+            jobs.EXPIRES_AT: jobs.expires_at(now, self.config.job_ttl_days),
+            **extra,
+        }
+
+    def _claim(self, source: Source, record: dict[str, Any]) -> bool:
+        """Write the record if the job may be dispatched now; False if it is a duplicate.
+
+        A new job may be written when absent, or when an earlier delivery claimed it at
+        attempt 1 and never sent it. A re-dispatched job moves from its current attempt when
+        failed or never sent; a retry of this very claim may rewrite it too.
+        """
+        values: dict[str, Any] = {
+            ":queued": {"S": jobs.STATUS_QUEUED},
+            ":attempt": {"N": str(source.attempt)},
+        }
+        unsent = "#status = :queued AND attribute_not_exists(started_at)"
+        if source.previous_attempt is None:
+            condition = (
+                f"attribute_not_exists(job_id) OR (#attempt = :attempt AND {unsent} "
+                "AND attribute_not_exists(failure_reason))"
+            )
+        else:
+            values[":previous"] = {"N": str(source.previous_attempt)}
+            values[":failed"] = {"S": jobs.STATUS_FAILED}
+            condition = (
+                f"(#attempt = :previous AND (#status = :failed OR ({unsent}))) OR "
+                f"(#attempt = :attempt AND {unsent})"
+            )
+        try:
+            self.dynamodb.put_item(
+                TableName=self.config.jobs_table,
+                Item=jobs.to_item(record),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": jobs.STATUS, "#attempt": jobs.ATTEMPT},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            count(self.sink, DUPLICATES_SKIPPED)
+            logger.info(
+                "skipped a job already dispatched",
+                extra={"job_id": source.job_id, "key": source.key, "attempt": source.attempt},
+            )
+            return False
+        return True
+
+    def _record_unreadable(self, source: Source, reason: str) -> bool:
+        inference = jobs.inference_id([source.job_id], source.attempt)
+        now = jobs.iso(self.now())
+        record = self._record(
+            source,
+            inference,
+            **{
+                jobs.STATUS: jobs.STATUS_FAILED,
+                jobs.FAILURE_REASON: reason,
+                jobs.FINISHED_AT: now,
+            },
+        )
+        if not self._claim(source, record):
+            return False
+        count(self.sink, DOCUMENTS_UNREADABLE)
+        logger.warning(
+            "recorded an unreadable document as failed",
+            extra={"job_id": source.job_id, "key": source.key, "reason": reason},
+        )
+        return True
+
+    # ---------------------------------------------------------------- sending
+
+    def _send(self, group: list[Document], outcome: Outcome, failed: set[str]) -> None:
+        attempt = group[0].source.attempt
+        members = group
+        inference = ""
+        # A duplicate dropped from the group changes the group's inference id: claim again.
+        for _ in range(len(group) + 1):
+            inference = jobs.inference_id([d.source.job_id for d in members], attempt)
+            kept = [d for d in members if self._claim(d.source, self._record(d.source, inference))]
+            outcome.skipped.extend(d.source.job_id for d in members if d not in kept)
+            if len(kept) == len(members):
+                break
+            members = kept
+        if not members:
+            return
+        key = jobs.request_key(self.config.request_prefix, inference)
+        location = jobs.s3_uri(self.config.data_bucket, key)
+        try:
+            self.s3.put_object(
+                Bucket=self.config.data_bucket,
+                Key=key,
+                Body=b"".join(d.line for d in members),
+                ContentType=jobs.JSONLINES_CONTENT_TYPE,
+            )
+            response = self.backoff.call(
+                lambda: self.sagemaker.invoke_endpoint_async(
+                    EndpointName=self.config.endpoint_name,
+                    InputLocation=location,
+                    ContentType=jobs.JSONLINES_CONTENT_TYPE,
+                    InferenceId=inference,
+                    InvocationTimeoutSeconds=self.config.invocation_timeout_seconds,
+                    RequestTTLSeconds=self.config.request_ttl_seconds,
+                ),
+                on_retry=self._on_retry,
+            )
+        except (ClientError, *NETWORK_ERRORS) as error:
+            self._give_up_or_retry(members, inference, describe(error), failed)
+            return
+        started = jobs.iso(self.now())
+        for document in members:
+            self._mark_started(document.source.job_id, inference, started)
+        count(self.sink, REQUESTS_SENT)
+        count(self.sink, DOCUMENTS_DISPATCHED, len(members))
+        self.sink.add_metric(name=DOCUMENTS_PER_REQUEST, unit="Count", value=len(members))
+        outcome.requests.append(
+            {
+                "inference_id": inference,
+                "input_location": location,
+                "job_ids": [d.source.job_id for d in members],
+                "output_location": response.get("OutputLocation"),
+            }
+        )
+        logger.info(
+            "sent a request",
+            extra={"inference_id": inference, "documents": len(members), "attempt": attempt},
+        )
+
+    def _on_retry(self, error: BaseException) -> None:
+        count(self.sink, INVOKE_RETRIES)
+        logger.warning("retrying the invocation", extra={"reason": describe(error)})
+
+    def _mark_started(self, job: str, inference: str, started: str) -> None:
+        try:
+            self.dynamodb.update_item(
+                TableName=self.config.jobs_table,
+                Key={jobs.JOB_ID: {"S": job}},
+                UpdateExpression="SET started_at = :now, updated_at = :now",
+                ConditionExpression=(
+                    "inference_id = :inference AND #status = :queued "
+                    "AND attribute_not_exists(started_at)"
+                ),
+                ExpressionAttributeNames={"#status": jobs.STATUS},
+                ExpressionAttributeValues={
+                    ":now": {"S": started},
+                    ":inference": {"S": inference},
+                    ":queued": {"S": jobs.STATUS_QUEUED},
+                },
+            )
+        except ClientError as error:
+            # The outcome is already recorded (a very fast notification): nothing to mark.
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+
+    def _give_up_or_retry(
+        self, members: list[Document], inference: str, reason: str, failed: set[str]
+    ) -> None:
+        """Report the messages for another try; on their last receive, record the jobs failed."""
+        count(self.sink, INVOKE_FAILURES)
+        last = max(d.source.receive_count for d in members) >= self.config.max_receive_count
+        logger.error(
+            "could not send a request",
+            extra={"inference_id": inference, "reason": reason, "last_receive": last},
+        )
+        for document in members:
+            failed.add(document.source.message_id)
+            if not last:
+                continue
+            try:
+                self.dynamodb.update_item(
+                    TableName=self.config.jobs_table,
+                    Key={jobs.JOB_ID: {"S": document.source.job_id}},
+                    UpdateExpression=(
+                        "SET #status = :failed, failure_reason = :reason, finished_at = :now, "
+                        "updated_at = :now"
+                    ),
+                    ConditionExpression="inference_id = :inference AND #status = :queued",
+                    ExpressionAttributeNames={"#status": jobs.STATUS},
+                    ExpressionAttributeValues={
+                        ":failed": {"S": jobs.STATUS_FAILED},
+                        ":queued": {"S": jobs.STATUS_QUEUED},
+                        ":reason": {
+                            "S": f"could not send the request to the endpoint after "
+                            f"{document.source.receive_count} tries: {reason}"
+                        },
+                        ":now": {"S": jobs.iso(self.now())},
+                        ":inference": {"S": inference},
+                    },
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                    raise
+
+
+# -------------------------------------------------------------------- Lambda entry point
+
+_dispatcher: Dispatcher | None = None
+
+
+def _build() -> Dispatcher:
+    import boto3
+    from botocore.config import Config
+
+    config = DispatcherConfig.from_environment(os.environ)
+    standard = Config(retries={"mode": "standard", "max_attempts": 5})
+    single_try = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return Dispatcher(
+        config,
+        s3=boto3.client("s3", config=standard),
+        # Our Backoff is the only retry loop for the endpoint (see retry.py).
+        sagemaker=boto3.client("sagemaker-runtime", config=single_try),
+        dynamodb=boto3.client("dynamodb", config=standard),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS event source entry point: returns the partial batch response."""
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = _build()
+    outcome = _dispatcher.process(list(event.get("Records", [])))
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in outcome.failed_messages]}

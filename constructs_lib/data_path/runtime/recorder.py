@@ -1,0 +1,516 @@
+"""The recorder Lambda: turn SageMaker's notifications into job records and curated summaries.
+
+For a request the dispatcher sent (its body ``requests/<inference id>.jsonl`` names the jobs):
+
+* Completed: each output line records its job ``succeeded`` (summary location, tokens, chunks,
+  rounds) or ``failed`` (the line's error), and the summaries are appended to the curated
+  dataset ``curated/summaries/dt=<finished date>/<inference id>.jsonl``;
+* Failed, several documents: each document is re-dispatched alone, so one bad document cannot
+  fail its neighbours even when the handler fails the whole request;
+* Failed, one document: the job is recorded ``failed`` with SageMaker's reason and location.
+
+A request someone else sent (a direct ``InvokeEndpointAsync`` caller, e.g. the smoke test) is
+recorded as a job whose id is its inference id and whose source is its input location.
+
+Every write is conditional on the record still waiting for this very inference id, so duplicate,
+late and out-of-order notifications change nothing: a record only moves forward in attempt (the
+dispatcher moves it) and a terminal record of the same attempt is never overwritten.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import jobs
+from .environment import Environment
+from .notifications import Notification, output_results, parse_notification, request_ids
+from .observability import (
+    CURATED_ROWS,
+    DIRECT_INVOCATIONS,
+    JOBS_FAILED,
+    JOBS_SUCCEEDED,
+    REDISPATCHES,
+    STALE_NOTIFICATIONS,
+    MetricSink,
+    count,
+    logger,
+    metrics,
+)
+from .retry import describe
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+WAITING = "inference_id = :inference AND #status = :queued"
+
+
+class RetryLater(RuntimeError):
+    """The notification arrived before the dispatcher finished recording its request."""
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """The recorder's settings (its environment)."""
+
+    jobs_table: str
+    data_bucket: str
+    curated_prefix: str
+    dispatch_queue_url: str
+    job_ttl_days: int
+    model_id: str
+    model_revision: str
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> RecorderConfig:
+        env = Environment(environ)
+        config = cls(
+            jobs_table=env.text("JOBS_TABLE"),
+            data_bucket=env.text("DATA_BUCKET"),
+            curated_prefix=env.prefix("CURATED_PREFIX"),
+            dispatch_queue_url=env.text("DISPATCH_QUEUE_URL"),
+            job_ttl_days=env.integer("JOB_TTL_DAYS", low=1, high=36_500),
+            model_id=env.text("MODEL_ID"),
+            model_revision=env.text("MODEL_REVISION", default="main"),
+        )
+        env.check("recorder")
+        return config
+
+
+@dataclass
+class Recorded:
+    """What one notification did (for logs and tests)."""
+
+    inference_id: str = ""
+    succeeded: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    redispatched: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    curated_key: str | None = None
+    direct: bool = False
+    ignored: bool = False
+
+
+class Recorder:
+    """The recorder's logic with its AWS clients injected; ``handler`` builds one from env."""
+
+    def __init__(
+        self,
+        config: RecorderConfig,
+        *,
+        s3: Any,
+        dynamodb: Any,
+        sqs: Any,
+        sink: MetricSink | None = None,
+        now: Callable[[], _dt.datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self.s3 = s3
+        self.dynamodb = dynamodb
+        self.sqs = sqs
+        self.sink: MetricSink = sink if sink is not None else metrics
+        self.now = now or (lambda: _dt.datetime.now(_dt.UTC))
+
+    def record(self, body: str) -> Recorded:
+        """Record the outcome in one SQS message body; raises to have the message retried."""
+        notification = parse_notification(body)
+        if notification is None:
+            logger.info("ignored a TestNotification")
+            return Recorded(ignored=True)
+        result = Recorded(inference_id=notification.inference_id)
+        ids = self._request_ids(notification)
+        records = self._records(ids) if ids else {}
+        if not records:
+            self._record_direct(notification, result)
+        elif notification.completed:
+            self._record_completed(notification, ids or [], records, result)
+        elif len(ids or []) > 1:
+            self._redispatch(notification, records, result)
+        else:
+            self._record_failed(notification, records, result)
+        count(self.sink, JOBS_SUCCEEDED, len(result.succeeded))
+        count(self.sink, JOBS_FAILED, len(result.failed))
+        count(self.sink, REDISPATCHES, len(result.redispatched))
+        count(self.sink, STALE_NOTIFICATIONS, len(result.stale))
+        logger.info(
+            "recorded a notification",
+            extra={
+                "inference_id": notification.inference_id,
+                "completed": notification.completed,
+                "succeeded": len(result.succeeded),
+                "failed": len(result.failed),
+                "redispatched": len(result.redispatched),
+                "stale": len(result.stale),
+                "direct": result.direct,
+            },
+        )
+        return result
+
+    # ---------------------------------------------------------------- finding the jobs
+
+    def _request_ids(self, notification: Notification) -> list[str] | None:
+        """The job ids of the request, if the dispatcher wrote it (its body names them)."""
+        location = notification.input_location
+        if not location:
+            return None
+        try:
+            bucket, key = jobs.parse_s3_uri(location)
+        except ValueError:
+            return None
+        if bucket != self.config.data_bucket or not key.endswith(
+            f"/{notification.inference_id}.jsonl"
+        ):
+            return None
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                logger.warning("the request body is gone", extra={"location": location})
+                return None
+            raise
+        return request_ids(body)
+
+    def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 100):
+            keys = [{jobs.JOB_ID: {"S": job}} for job in dict.fromkeys(ids[start : start + 100])]
+            request: dict[str, Any] = {
+                self.config.jobs_table: {"Keys": keys, "ConsistentRead": True}
+            }
+            while request:
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.config.jobs_table, []):
+                    record = jobs.from_item(item)
+                    found[record[jobs.JOB_ID]] = record
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def _get(self, job: str) -> dict[str, Any]:
+        item = self.dynamodb.get_item(
+            TableName=self.config.jobs_table, Key={jobs.JOB_ID: {"S": job}}, ConsistentRead=True
+        ).get("Item")
+        return jobs.from_item(item) if item else {}
+
+    # ---------------------------------------------------------------- conditional updates
+
+    def _update(
+        self, job: str, inference: str, sets: Mapping[str, Any], removes: tuple[str, ...] = ()
+    ) -> dict[str, Any] | None:
+        """Apply ``sets`` if the job still waits for ``inference``; the new record, or None."""
+        names = {"#status": jobs.STATUS}
+        values: dict[str, Any] = {
+            ":inference": {"S": inference},
+            ":queued": {"S": jobs.STATUS_QUEUED},
+        }
+        assignments = []
+        for index, (name, value) in enumerate(sets.items()):
+            names[f"#a{index}"] = name
+            values[f":v{index}"] = next(iter(jobs.to_item({"v": value}).values()))
+            assignments.append(f"#a{index} = :v{index}")
+        expression = "SET " + ", ".join(assignments)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.config.jobs_table,
+                Key={jobs.JOB_ID: {"S": job}},
+                UpdateExpression=expression,
+                ConditionExpression=WAITING,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            return None
+        return jobs.from_item(response["Attributes"])
+
+    def _common(self, notification: Notification) -> dict[str, Any]:
+        now = self.now()
+        return {
+            jobs.FINISHED_AT: jobs.iso(jobs.parse_iso(notification.event_time)),
+            jobs.UPDATED_AT: jobs.iso(now),
+            jobs.EXPIRES_AT: jobs.expires_at(now, self.config.job_ttl_days),
+        }
+
+    # ---------------------------------------------------------------- outcomes
+
+    def _record_completed(
+        self,
+        notification: Notification,
+        ids: list[str],
+        records: dict[str, dict[str, Any]],
+        result: Recorded,
+    ) -> None:
+        output = notification.output_location or ""
+        bucket, key = jobs.parse_s3_uri(output)
+        lines = output_results(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        by_id: dict[str, tuple[int, dict[str, Any]]] = {}
+        for index, line in enumerate(lines):
+            # Lines carry their job id; a handler without ids answers in request order.
+            job = line.get("id") if isinstance(line.get("id"), str) else None
+            if job is None and index < len(ids):
+                job = ids[index]
+            if job is not None:
+                by_id.setdefault(job, (index + 1, line))
+        rows = []
+        for job in dict.fromkeys(ids):
+            if job not in records:
+                result.stale.append(job)
+                continue
+            number, line = by_id.get(
+                job, (0, {"error": "the endpoint's response has no line for this document"})
+            )
+            sets: dict[str, Any] = {**self._common(notification), jobs.OUTPUT_LOCATION: output}
+            if number:
+                sets[jobs.OUTPUT_LINE] = number
+            error = line.get("error")
+            summary = line.get("summary_text")
+            if error is None and not isinstance(summary, str):
+                error = "the endpoint's response line has neither 'summary_text' nor 'error'"
+            if error is not None:
+                sets.update(
+                    {
+                        jobs.STATUS: jobs.STATUS_FAILED,
+                        jobs.FAILURE_REASON: str(error),
+                        jobs.FAILURE_LOCATION: f"{output}#line={number}" if number else output,
+                    }
+                )
+            else:
+                sets.update(
+                    {
+                        jobs.STATUS: jobs.STATUS_SUCCEEDED,
+                        jobs.MODEL_ID: self.config.model_id,
+                        jobs.MODEL_REVISION: self.config.model_revision,
+                        **{
+                            name: int(line[name])
+                            for name in (jobs.INPUT_TOKENS, jobs.CHUNKS, jobs.ROUNDS)
+                            if isinstance(line.get(name), int)
+                        },
+                    }
+                )
+            removes = ("failure_reason", "failure_location") if error is None else ()
+            updated = self._update(job, notification.inference_id, sets, removes)
+            if updated is None:
+                current = self._get(job)
+                same = current.get(jobs.INFERENCE_ID) == notification.inference_id
+                if same and current.get(jobs.STATUS) == sets[jobs.STATUS] and error is None:
+                    # A duplicate: rewrite the same curated rows (the write is idempotent).
+                    rows.append(self._row(current, summary))
+                result.stale.append(job)
+                continue
+            if error is None:
+                result.succeeded.append(job)
+                rows.append(self._row(updated, summary))
+            else:
+                result.failed.append(job)
+        self._write_curated(notification, rows, result)
+
+    def _row(self, record: Mapping[str, Any], summary: Any) -> dict[str, Any]:
+        return {
+            "job_id": record.get(jobs.JOB_ID),
+            "submission": record.get(jobs.SUBMISSION),
+            "source_bucket": record.get(jobs.SOURCE_BUCKET),
+            "source_key": record.get(jobs.SOURCE_KEY),
+            "summary": summary,
+            "input_tokens": record.get(jobs.INPUT_TOKENS),
+            "chunks": record.get(jobs.CHUNKS),
+            "rounds": record.get(jobs.ROUNDS),
+            "model_id": record.get(jobs.MODEL_ID),
+            "model_revision": record.get(jobs.MODEL_REVISION),
+            "submitted_at": record.get(jobs.SUBMITTED_AT),
+            "finished_at": record.get(jobs.FINISHED_AT),
+        }
+
+    def _write_curated(
+        self, notification: Notification, rows: list[dict[str, Any]], result: Recorded
+    ) -> None:
+        if not rows:
+            return
+        day = jobs.parse_iso(notification.event_time).date().isoformat()
+        key = f"{self.config.curated_prefix}dt={day}/{notification.inference_id}.jsonl"
+        body = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        self.s3.put_object(
+            Bucket=self.config.data_bucket,
+            Key=key,
+            Body=body.encode("utf-8"),
+            ContentType=jobs.JSONLINES_CONTENT_TYPE,
+        )
+        result.curated_key = key
+        count(self.sink, CURATED_ROWS, len(rows))
+
+    def _failure_sets(self, notification: Notification) -> dict[str, Any]:
+        sets = {
+            jobs.FAILURE_REASON: notification.failure_reason or "the endpoint gave no reason",
+        }
+        if notification.failure_location:
+            sets[jobs.FAILURE_LOCATION] = notification.failure_location
+        return sets
+
+    def _record_failed(
+        self, notification: Notification, records: dict[str, dict[str, Any]], result: Recorded
+    ) -> None:
+        for job in records:
+            sets = {
+                **self._common(notification),
+                **self._failure_sets(notification),
+                jobs.STATUS: jobs.STATUS_FAILED,
+            }
+            if self._update(job, notification.inference_id, sets) is None:
+                result.stale.append(job)
+            else:
+                result.failed.append(job)
+
+    def _redispatch(
+        self, notification: Notification, records: dict[str, dict[str, Any]], result: Recorded
+    ) -> None:
+        """Send each document of a failed group again, alone; the record stays ``queued``.
+
+        The record loses ``started_at`` (so the dispatcher may claim it again) and keeps the
+        reason, which marks "re-dispatch pending": a repeat of this notification re-sends the
+        message (the dispatcher ignores the extra one) instead of leaving the job stranded.
+        """
+        pending = []
+        reason = (
+            f"{notification.failure_reason or 'the request failed'} (in a request of "
+            f"{len(records)} documents; re-dispatched alone)"
+        )
+        now = self.now()
+        for job, record in records.items():
+            if (
+                record.get(jobs.INFERENCE_ID) != notification.inference_id
+                or record.get(jobs.STATUS) != jobs.STATUS_QUEUED
+            ):
+                result.stale.append(job)
+                continue
+            if jobs.STARTED_AT not in record:
+                if jobs.FAILURE_REASON in record:
+                    pending.append(job)
+                    continue
+                raise RetryLater(
+                    f"job {job} of request {notification.inference_id} is not marked sent yet"
+                )
+            sets = {
+                jobs.FAILURE_REASON: reason,
+                jobs.UPDATED_AT: jobs.iso(now),
+            }
+            if notification.failure_location:
+                sets[jobs.FAILURE_LOCATION] = notification.failure_location
+            if self._update(job, notification.inference_id, sets, ("started_at",)) is None:
+                result.stale.append(job)
+            else:
+                pending.append(job)
+        for message in jobs.dispatch_messages(pending, single=True):
+            self.sqs.send_message(QueueUrl=self.config.dispatch_queue_url, MessageBody=message)
+        result.redispatched.extend(pending)
+
+    def _record_direct(self, notification: Notification, result: Recorded) -> None:
+        """A request the dispatcher did not send: one job, keyed by its inference id."""
+        result.direct = True
+        count(self.sink, DIRECT_INVOCATIONS)
+        record: dict[str, Any] = {
+            jobs.JOB_ID: notification.inference_id,
+            jobs.INFERENCE_ID: notification.inference_id,
+            jobs.ATTEMPT: 1,
+            jobs.MODEL_ID: self.config.model_id,
+            jobs.MODEL_REVISION: self.config.model_revision,
+            **self._common(notification),
+        }
+        if notification.input_location:
+            record["source"] = notification.input_location
+            try:
+                bucket, key = jobs.parse_s3_uri(notification.input_location)
+                record[jobs.SOURCE_BUCKET], record[jobs.SOURCE_KEY] = bucket, key
+            except ValueError:
+                pass
+        summaries: list[str] = []
+        if notification.completed:
+            record[jobs.STATUS] = jobs.STATUS_SUCCEEDED
+            record[jobs.OUTPUT_LOCATION] = notification.output_location
+            summaries = self._direct_summaries(notification, record)
+        else:
+            record[jobs.STATUS] = jobs.STATUS_FAILED
+            record.update(self._failure_sets(notification))
+        try:
+            self.dynamodb.put_item(
+                TableName=self.config.jobs_table,
+                Item=jobs.to_item(record),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                raise
+            result.stale.append(notification.inference_id)
+            return
+        (result.succeeded if notification.completed else result.failed).append(
+            notification.inference_id
+        )
+        self._write_curated(notification, [self._row(record, s) for s in summaries], result)
+
+    def _direct_summaries(self, notification: Notification, record: dict[str, Any]) -> list[str]:
+        """Summaries and token counts of a direct request's output, when it has our shape."""
+        bucket, key = jobs.parse_s3_uri(notification.output_location or "")
+        try:
+            results = output_results(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except ClientError as error:
+            logger.warning("could not read a direct output", extra={"reason": describe(error)})
+            return []
+        summaries = [r["summary_text"] for r in results if isinstance(r.get("summary_text"), str)]
+        for name in (jobs.INPUT_TOKENS, jobs.CHUNKS):
+            values = [r[name] for r in results if isinstance(r.get(name), int)]
+            if values:
+                record[name] = sum(values)
+        rounds = [r[jobs.ROUNDS] for r in results if isinstance(r.get(jobs.ROUNDS), int)]
+        if rounds:
+            record[jobs.ROUNDS] = max(rounds)
+        return summaries
+
+
+# -------------------------------------------------------------------- Lambda entry point
+
+_recorder: Recorder | None = None
+
+
+def _build() -> Recorder:
+    import boto3
+    from botocore.config import Config
+
+    standard = Config(retries={"mode": "standard", "max_attempts": 5})
+    return Recorder(
+        RecorderConfig.from_environment(os.environ),
+        s3=boto3.client("s3", config=standard),
+        dynamodb=boto3.client("dynamodb", config=standard),
+        sqs=boto3.client("sqs", config=standard),
+    )
+
+
+def _record_one(record: Any) -> None:
+    global _recorder
+    if _recorder is None:
+        _recorder = _build()
+    _recorder.record(record.body)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS event source entry point: each notification on its own; failures are reported back
+    (partial batch response) so that only they are retried and, in the end, dead-lettered."""
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    response: dict[str, Any] = process_partial_response(  # type: ignore[assignment]
+        event=event,
+        record_handler=_record_one,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=context,
+    )
+    return response

@@ -1,0 +1,90 @@
+"""Retries with exponential backoff and full jitter for the calls that protect the endpoint.
+
+The SageMaker runtime client is built with botocore's own retries off, so that this loop is the
+only one: botocore's and ours would multiply (5 x 5 attempts) and overrun the Lambda timeout.
+Full jitter (a uniform wait between 0 and the capped exponential) spreads the retries of
+concurrent dispatchers, which is what relieves a throttled endpoint.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+T = TypeVar("T")
+
+# Error codes that a later identical call may not get: throttling and server-side faults.
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailableException",
+    }
+)
+NETWORK_ERRORS = (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Throttling, any 5xx, and connection trouble are worth another try; 4xx are not."""
+    if isinstance(error, NETWORK_ERRORS):
+        return True
+    if not isinstance(error, ClientError):
+        return False
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code in RETRYABLE_CODES or status >= 500 or status == 429
+
+
+def describe(error: BaseException) -> str:
+    """``Code: message`` of an AWS error, for failure reasons a person reads."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Error')}: {details.get('Message', str(error))}"
+    return f"{type(error).__name__}: {error}"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """``attempts`` calls in all; waits of up to base * 2**n seconds, capped at ``cap``."""
+
+    attempts: int = 5
+    base: float = 0.5
+    cap: float = 8.0
+    sleep: Callable[[float], Any] = time.sleep
+    jitter: Callable[[], float] = random.random
+
+    def call(self, function: Callable[[], T], on_retry: Callable[[BaseException], Any]) -> T:
+        """Call ``function`` until it succeeds, fails for good, or the attempts run out."""
+        for attempt in range(self.attempts):
+            try:
+                return function()
+            except Exception as error:
+                if attempt + 1 >= self.attempts or not is_retryable(error):
+                    raise
+                on_retry(error)
+                self.sleep(self.jitter() * min(self.cap, self.base * 2**attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
