@@ -78,11 +78,13 @@ def build_app(app: cdk.App, configs: list[AppConfig]) -> list[SummarizationStack
 def build_pipeline(app: cdk.App, context: dict[str, Any], configs: list[AppConfig]) -> bool:
     """Add the delivery pipeline stack instead of the environment stacks; False without one."""
     from stacks.pipeline_config import load_pipeline_settings, pipeline_section
-    from stacks.pipeline_stack import PipelineStack
 
     found = pipeline_section(context)
     if found is None:
         return False
+    # Only now: CDK Pipelines' modules cost synthesis time the environment stacks do not need.
+    from stacks.pipeline_stack import PipelineStack
+
     section, config_file = found
     environments = {config.name: config for config in configs}
     settings = load_pipeline_settings(section, environments, config_file=config_file)

@@ -25,7 +25,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib._nag import acknowledge, arn_placeholder
-from constructs_lib.client.smoke import OUTPUT_ENV
+from constructs_lib.client.smoke_outputs import OUTPUT_ENV
 from constructs_lib.notifications import EncryptedTopic
 
 from .config import AppConfig

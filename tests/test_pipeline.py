@@ -937,3 +937,24 @@ def test_pipeline_fields_cannot_be_overridden_on_the_command_line() -> None:
         "summarizer.pipeline.branch: pipeline settings cannot be given with -c, because the "
         "pipeline rebuilds itself from the repository; put them in the pipeline file or cdk.json",
     )
+
+
+def test_synthesis_needs_nothing_but_the_cdk() -> None:
+    # `make synth` installs only requirements.txt (aws-cdk-lib, constructs): no boto3, whose
+    # clients (the smoke test, the data path's runtime) are installed by `make test` alone.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "sys.modules['boto3'] = None\n"
+        "sys.modules['botocore'] = None\n"
+        "import app, stacks.pipeline_stack, stacks.pipeline_stage, stacks.summarization_stack\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr

@@ -36,17 +36,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .smoke_outputs import OUTPUT_ENV
+
 STACK_PREFIX = "PegasusSummarizer-"
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-# Stack output -> the environment variable the pipeline's smoke step gets it in.
-OUTPUT_ENV = {
-    "EndpointName": "SMOKE_ENDPOINT_NAME",
-    "OutputLocation": "SMOKE_OUTPUT_LOCATION",
-    "FailureLocation": "SMOKE_FAILURE_LOCATION",
-    "DataBucketName": "SMOKE_DATA_BUCKET",
-    "RequestPrefix": "SMOKE_REQUEST_PREFIX",
-    "JobsTableName": "SMOKE_JOBS_TABLE",
-}
 REQUIRED_OUTPUTS = ("EndpointName", "OutputLocation", "FailureLocation")
 DEFAULT_REQUEST_PREFIX = "requests/"
 DEFAULT_TIMEOUT_MINUTES = 25
