@@ -1,4 +1,4 @@
-"""The stack outputs the smoke test reads, and the environment variables the pipeline passes them in.
+"""The stack outputs the smoke test reads, and the environment variables that carry them.
 
 Kept apart from ``smoke.py`` (which needs boto3) so that the pipeline stack can name them while
 synthesizing with nothing but the CDK installed (``make synth``).
