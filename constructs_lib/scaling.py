@@ -21,7 +21,7 @@ from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ._validation import raise_if_problems
 from .endpoint_base import IAsyncEndpoint
@@ -57,6 +57,45 @@ SERVICE_LINKED_ROLE_NAME = (
 )
 
 
+def variant_scalable_target(
+    scope: Construct,
+    *,
+    endpoint_name: str,
+    variant_name: str,
+    min_capacity: int,
+    max_capacity: int,
+    endpoint_resource: IConstruct | None,
+) -> appscaling.ScalableTarget:
+    """The scalable target of an endpoint variant's instance count, on the service-linked role.
+
+    Registration needs the endpoint, and deregistration must come before the endpoint is
+    deleted. A ``GetAtt`` of the endpoint name in the ResourceId orders both already (an explicit
+    DependsOn on top would be cfn-lint W3005); a literal endpoint name does not, so then the
+    target depends on ``endpoint_resource`` (when this app creates the endpoint).
+    """
+    service_linked_role = iam.Role.from_role_arn(
+        scope,
+        "ServiceLinkedRole",
+        Stack.of(scope).format_arn(
+            service="iam", region="", resource="role", resource_name=SERVICE_LINKED_ROLE_NAME
+        ),
+        mutable=False,
+    )
+    target = appscaling.ScalableTarget(
+        scope,
+        "Target",
+        service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+        scalable_dimension=SCALABLE_DIMENSION,
+        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        role=service_linked_role,
+    )
+    if endpoint_resource is not None and not Token.is_unresolved(endpoint_name):
+        target.node.add_dependency(endpoint_resource)
+    return target
+
+
 class AsyncEndpointScaling(Construct):
     """Scales an ``AsyncEndpoint``'s variant between ``settings.min_capacity`` and
     ``settings.max_capacity`` instances, down to zero when idle and back up on demand.
@@ -88,30 +127,14 @@ class AsyncEndpointScaling(Construct):
         self.endpoint = endpoint
         self.settings = settings
 
-        service_linked_role = iam.Role.from_role_arn(
+        self.scalable_target = variant_scalable_target(
             self,
-            "ServiceLinkedRole",
-            Stack.of(self).format_arn(
-                service="iam", region="", resource="role", resource_name=SERVICE_LINKED_ROLE_NAME
-            ),
-            mutable=False,
-        )
-        self.scalable_target = appscaling.ScalableTarget(
-            self,
-            "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            scalable_dimension=SCALABLE_DIMENSION,
-            resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
+            endpoint_name=endpoint.endpoint_name,
+            variant_name=endpoint.variant_name,
             min_capacity=settings.min_capacity,
             max_capacity=settings.max_capacity,
-            role=service_linked_role,
+            endpoint_resource=endpoint.endpoint_resource,
         )
-        # Registration needs the endpoint, and deregistration must come before the endpoint is
-        # deleted. The ResourceId's GetAtt on the endpoint name orders both already (an explicit
-        # DependsOn on top would be cfn-lint W3005); a literal endpoint name would not.
-        resource = endpoint.endpoint_resource
-        if resource is not None and not Token.is_unresolved(endpoint.endpoint_name):
-            self.scalable_target.node.add_dependency(resource)
 
         self.target_tracking_policy = self.scalable_target.scale_to_track_metric(
             "BacklogTracking",

@@ -20,15 +20,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Stack, TimeZone, Token
+from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .._validation import check_int, check_number, raise_if_problems
-from ..scaling import SCALABLE_DIMENSION, SERVICE_LINKED_ROLE_NAME, ScheduledCapacity
+from ..scaling import ScheduledCapacity, variant_scalable_target
 from ..scaling_settings import scheduled_action_problems
 from ._common import SynchronousEndpoint
 
@@ -243,27 +242,15 @@ class RealtimeScaling(Construct):
         self.endpoint = endpoint
         self.settings = settings
 
-        service_linked_role = iam.Role.from_role_arn(
+        # A literal endpoint name (blue/green) orders registration by an explicit dependency.
+        self.scalable_target = variant_scalable_target(
             self,
-            "ServiceLinkedRole",
-            Stack.of(self).format_arn(
-                service="iam", region="", resource="role", resource_name=SERVICE_LINKED_ROLE_NAME
-            ),
-            mutable=False,
-        )
-        self.scalable_target = appscaling.ScalableTarget(
-            self,
-            "Target",
-            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-            scalable_dimension=SCALABLE_DIMENSION,
-            resource_id=f"endpoint/{endpoint.endpoint_name}/variant/{endpoint.variant_name}",
+            endpoint_name=endpoint.endpoint_name,
+            variant_name=endpoint.variant_name,
             min_capacity=settings.min_capacity,
             max_capacity=settings.max_capacity,
-            role=service_linked_role,
+            endpoint_resource=endpoint.cfn_endpoint,
         )
-        # A literal endpoint name (blue/green) does not order registration after the endpoint.
-        if not Token.is_unresolved(endpoint.endpoint_name):
-            self.scalable_target.node.add_dependency(endpoint.cfn_endpoint)
 
         scale_in = Duration.seconds(settings.scale_in_cooldown_seconds)
         scale_out = Duration.seconds(settings.scale_out_cooldown_seconds)
