@@ -113,7 +113,8 @@ simulate: $(VENV)/.installed-dev
 MODEL_ID ?= google/pegasus-large
 stage-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) scripts/stage_model.py --model-id "$(MODEL_ID)" --revision "$(MODEL_REVISION)" \
-		--bucket "$(BUCKET)" --kms-key "$(KMS_KEY)" $(if $(REGION),--region "$(REGION)",)
+		--bucket "$(BUCKET)" --kms-key "$(KMS_KEY)" $(if $(PREFIX),--prefix "$(PREFIX)",) \
+		$(if $(REGION),--region "$(REGION)",)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

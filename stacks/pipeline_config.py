@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib._validation import ConfigurationError, check_int
+from constructs_lib.model_source import is_commit_sha, kms_key_arn_problems, model_id_problems
 from constructs_lib.notifications import email_problems
 from constructs_lib.settings_io import build
 
@@ -75,13 +76,19 @@ def _default_stages() -> tuple[PipelineStageSettings, ...]:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class StageModelSettings:
-    """The optional model staging step: ``make stage-model`` once per pipeline run (revision).
+    """The optional model staging step: ``make stage-model`` once per pipeline run.
 
     ``target_uri`` (required) is the ``s3://bucket/prefix/`` the staging command publishes
-    ``model.tar.gz`` under; the step's role may write and read only there.
+    ``model.tar.gz`` under (its key names the revision and the archive digest, so a run with an
+    unchanged revision and code rewrites the same object); the step's role may write and read
+    only there. ``revision`` (required) is the 40-hex commit of ``model_id`` (default
+    ``google/pegasus-large``) on the Hub; ``kms_key_arn`` (required) encrypts the archive.
     """
 
     target_uri: str
+    revision: str
+    kms_key_arn: str
+    model_id: str = "google/pegasus-large"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -164,11 +171,24 @@ class PipelineSettings:
                 "log_retention_days: must be one of "
                 f"{', '.join(map(str, LOG_RETENTION_DAYS))} (got {self.log_retention_days!r})"
             )
-        if self.stage_model is not None and not S3_URI.match(self.stage_model.target_uri):
-            problems.append(
-                "stage_model.target_uri: must look like 's3://bucket/prefix/' "
-                f"(got {self.stage_model.target_uri!r})"
-            )
+        staging = self.stage_model
+        if staging is not None:
+            if not S3_URI.match(staging.target_uri):
+                problems.append(
+                    "stage_model.target_uri: must look like 's3://bucket/prefix/' "
+                    f"(got {staging.target_uri!r})"
+                )
+            if not is_commit_sha(staging.revision):
+                problems.append(
+                    "stage_model.revision: must be the 40-hex commit sha of the Hub revision "
+                    f"(got {staging.revision!r})"
+                )
+            problems += [
+                f"stage_model.{p}" for p in model_id_problems("model_id", staging.model_id)
+            ]
+            problems += [
+                f"stage_model.{p}" for p in kms_key_arn_problems("kms_key_arn", staging.kms_key_arn)
+            ]
         return problems
 
     def _source_problems(self) -> list[str]:

@@ -29,7 +29,7 @@ from constructs_lib.client.smoke_outputs import OUTPUT_ENV
 from constructs_lib.notifications import EncryptedTopic
 
 from .config import AppConfig
-from .pipeline_config import PipelineSettings, PipelineStageSettings
+from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings
 from .pipeline_stage import (
     StackFactory,
     SummarizerStage,
@@ -261,7 +261,7 @@ class PipelineStack(Stack):
         )
         pre: list[pipelines.Step] = []
         if first and settings.stage_model is not None:
-            pre.append(self._stage_model_step(settings.stage_model.target_uri))
+            pre.append(self._stage_model_step(settings.stage_model))
         if stage.approval:
             pre.append(
                 pipelines.ManualApprovalStep(
@@ -272,9 +272,9 @@ class PipelineStack(Stack):
             )
         self.pipeline.add_stage(deployed, pre=pre, post=[smoke])
 
-    def _stage_model_step(self, target_uri: str) -> pipelines.CodeBuildStep:
-        """``make stage-model`` (scripts/stage_model.py, another part of the project)."""
-        bucket, _, prefix = target_uri.removeprefix("s3://").partition("/")
+    def _stage_model_step(self, staging: StageModelSettings) -> pipelines.CodeBuildStep:
+        """``make stage-model`` (scripts/stage_model.py): the pinned checkpoint into S3."""
+        bucket, _, prefix = staging.target_uri.removeprefix("s3://").partition("/")
         objects = f"arn:{self.partition}:s3:::{bucket}/{prefix}*"
         shown = "<AWS::Partition>" if cdk.Token.is_unresolved(self.partition) else self.partition
         acknowledge(
@@ -283,12 +283,24 @@ class PipelineStack(Stack):
             "The staging command names the archive per model revision; it may write only under "
             "the configured stage_model.target_uri prefix.",
         )
+        command = (
+            f"make stage-model MODEL_ID={staging.model_id} MODEL_REVISION={staging.revision} "
+            f"BUCKET={bucket} PREFIX={prefix} KMS_KEY={staging.kms_key_arn}"
+        )
         return pipelines.CodeBuildStep(
             "StageModel",
             input=self.source,
-            commands=[f"make stage-model STAGE_MODEL_URI={target_uri}"],
+            commands=[command],
             role_policy_statements=[
-                iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[objects])
+                iam.PolicyStatement(
+                    # Multipart upload for a multi-GB archive, and a read to check it.
+                    actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[objects],
+                ),
+                iam.PolicyStatement(
+                    actions=["kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[staging.kms_key_arn],
+                ),
             ],
             timeout=Duration.minutes(60),
         )

@@ -19,6 +19,8 @@ from constructs_lib import ConfigurationError
 from tests.conftest import cdk_json_context
 from tests.test_gates import ACCEPTED
 
+STAGING_KEY = "arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555"
+
 EXAMPLE = "examples/pipeline.json"
 PIPELINE_STACK = "PegasusSummarizer-pipeline"
 
@@ -716,7 +718,11 @@ VARIANT = {
         {"environment": "prod", "approval": True, "account": "222222222222"},
     ],
     "notification_topic_arn": "arn:aws:sns:us-east-1:111111111111:ops",
-    "stage_model": {"target_uri": "s3://models-bucket/pegasus/"},
+    "stage_model": {
+        "target_uri": "s3://models-bucket/pegasus/",
+        "revision": "a" * 40,
+        "kms_key_arn": STAGING_KEY,
+    },
 }
 
 
@@ -751,7 +757,8 @@ def test_variant_sources_from_s3_and_stages_the_model_before_the_first_environme
     ]
     spec = build_spec(project_running(variant, "make stage-model"))
     assert spec["phases"]["build"]["commands"] == [
-        "make stage-model STAGE_MODEL_URI=s3://models-bucket/pegasus/"
+        f"make stage-model MODEL_ID=google/pegasus-large MODEL_REVISION={'a' * 40} "
+        f"BUCKET=models-bucket PREFIX=pegasus/ KMS_KEY={STAGING_KEY}"
     ]
     variant.has_resource_properties(
         "AWS::IAM::Policy",
@@ -760,10 +767,19 @@ def test_variant_sources_from_s3_and_stages_the_model_before_the_first_environme
                 "Statement": cdk_match().array_with(
                     [
                         {
-                            "Action": ["s3:GetObject", "s3:PutObject"],
+                            "Action": [
+                                "s3:AbortMultipartUpload",
+                                "s3:GetObject",
+                                "s3:PutObject",
+                            ],
                             "Effect": "Allow",
                             "Resource": "arn:aws:s3:::models-bucket/pegasus/*",
-                        }
+                        },
+                        {
+                            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                            "Effect": "Allow",
+                            "Resource": STAGING_KEY,
+                        },
                     ]
                 )
             }
@@ -915,9 +931,14 @@ def test_variant_from_cdk_json_synthesizes_with_plain_make_synth(variant: Any) -
 def test_stage_model_needs_its_target_uri() -> None:
     assert problems_of({**example(), "stage_model": {}}) == (
         "pipeline.stage_model.target_uri: required",
+        "pipeline.stage_model.revision: required",
+        "pipeline.stage_model.kms_key_arn: required",
     )
-    assert problems_of({**example(), "stage_model": {"target_uri": "models/"}}) == (
+    staging = {"target_uri": "models/", "revision": "main", "kms_key_arn": STAGING_KEY}
+    assert problems_of({**example(), "stage_model": staging}) == (
         "pipeline.stage_model.target_uri: must look like 's3://bucket/prefix/' (got 'models/')",
+        "pipeline.stage_model.revision: must be the 40-hex commit sha of the Hub revision "
+        "(got 'main')",
     )
 
 
