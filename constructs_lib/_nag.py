@@ -6,6 +6,8 @@ does not depend on cdk-nag; the tests run the AwsSolutions pack over the whole a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
 
@@ -15,23 +17,39 @@ def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
 
 
+# Every jsii call is a round trip to the CDK's Node process (about 1 ms): placeholders are asked
+# for many times per bucket, so each is resolved once (the element is kept so its id stays unique).
+_PLACEHOLDERS: dict[int, tuple[IConstruct, str]] = {}
+
+
 def arn_placeholder(element: IConstruct) -> str:
     """How cdk-nag prints ``GetAtt <element>.Arn`` in a finding: ``<LogicalId.Arn>``."""
+    cached = _PLACEHOLDERS.get(id(element))
+    if cached is not None and cached[0] is element:
+        return cached[1]
     cfn = element.node.default_child if not isinstance(element, CfnElement) else element
     assert isinstance(cfn, CfnElement)
-    return f"<{Stack.of(element).resolve(cfn.logical_id)}.Arn>"
+    placeholder = f"<{Stack.of(element).resolve(cfn.logical_id)}.Arn>"
+    _PLACEHOLDERS[id(element)] = (element, placeholder)
+    return placeholder
 
 
 def checkov_skip(resource: IConstruct, check_id: str, reason: str) -> None:
-    """Suppress one checkov check on ``resource``'s CloudFormation resource, with the reason.
+    """Suppress one checkov check on ``resource``'s CloudFormation resource, with the reason."""
+    checkov_skips(resource, {check_id: reason})
 
-    checkov reads ``Metadata.checkov.skip`` of each resource; entries are added to what is there.
+
+def checkov_skips(resource: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Suppress checkov checks (id -> reason) on ``resource``'s CloudFormation resource.
+
+    checkov reads ``Metadata.checkov.skip`` of each resource; entries are added to what is there
+    (in one metadata write, not one per check).
     """
     cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
     assert isinstance(cfn, CfnResource), f"{resource.node.path} has no CloudFormation resource"
     metadata = cfn.get_metadata("checkov") or {}
-    skips = [s for s in metadata.get("skip", []) if s.get("id") != check_id]
-    skips.append({"id": check_id, "comment": reason})
+    skips = [s for s in metadata.get("skip", []) if s.get("id") not in reasons]
+    skips += [{"id": check_id, "comment": reason} for check_id, reason in reasons.items()]
     cfn.add_metadata("checkov", {**metadata, "skip": skips})
 
 

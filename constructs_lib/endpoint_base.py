@@ -73,6 +73,16 @@ METRICS: dict[str, _MetricSpec] = {
 }
 
 
+_DURATIONS: dict[str, Duration] = {}
+
+
+def _one_minute() -> Duration:
+    """The default metric period, made once: each ``Duration`` is a jsii round trip."""
+    if "minute" not in _DURATIONS:
+        _DURATIONS["minute"] = Duration.minutes(1)
+    return _DURATIONS["minute"]
+
+
 @runtime_checkable
 class IAsyncEndpoint(Protocol):
     """An asynchronous inference endpoint, created here or imported."""
@@ -163,7 +173,7 @@ class AsyncEndpointBase(Construct):
             dimensions["VariantName"] = self.variant_name
         options: dict[str, Any] = {
             "statistic": spec.statistic,
-            "period": Duration.minutes(1),
+            "period": _one_minute(),
             **({"unit": spec.unit} if spec.unit else {}),
             **props,
         }

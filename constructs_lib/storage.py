@@ -8,7 +8,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ._nag import acknowledge, acknowledge_control, arn_placeholder, checkov_skip, nag_resource
+from ._nag import (
+    acknowledge,
+    acknowledge_control,
+    arn_placeholder,
+    checkov_skip,
+    checkov_skips,
+    nag_resource,
+)
 from ._validation import ConfigurationError, check_int, raise_if_problems
 from .keys import customer_key
 
@@ -401,12 +408,14 @@ def _quiet_auto_delete_provider(scope: Construct) -> None:
     handler = provider.node.try_find_child("Handler") if provider else None
     if isinstance(handler, CfnResource):
         handler.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        for check_id, reason in (
-            ("CKV_AWS_115", "CDK's own provider runs once per stack deletion; no concurrency cap."),
-            ("CKV_AWS_116", "CloudFormation invokes CDK's provider synchronously and retries it."),
-            ("CKV_AWS_117", "CDK's provider calls only S3's public API; it needs no VPC."),
-        ):
-            checkov_skip(handler, check_id, reason)
+        checkov_skips(
+            handler,
+            {
+                "CKV_AWS_115": "CDK's own provider runs once per stack deletion; no cap needed.",
+                "CKV_AWS_116": "CloudFormation invokes CDK's provider and retries it.",
+                "CKV_AWS_117": "CDK's provider calls only S3's public API; it needs no VPC.",
+            },
+        )
         acknowledge_control(
             handler,
             "lambda_inside_vpc_check",

@@ -13,7 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from .._nag import acknowledge, acknowledge_control, checkov_skip
+from .._nag import acknowledge, acknowledge_control, checkov_skips
 
 # The Lambda asset is this folder with everything but runtime/ left out, so handlers are
 # "runtime.<module>.handler" and the CDK constructs next to it never ship.
@@ -35,31 +35,37 @@ def _quiet_redundant_depends_on(resource: object) -> None:
         resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
 
+NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
 def quiet_bucket_notifications_handler(scope: Construct) -> None:
     """cfn-lint and cdk-nag findings of aws-cdk-lib's stack-wide S3 notifications handler."""
-    for child in Stack.of(scope).node.children:
-        if child.node.id.startswith("BucketNotificationsHandler"):
-            _quiet_redundant_depends_on(child.node.default_child)
-            acknowledge(
-                child,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSLambdaBasicExecutionRole]",
-                "aws-cdk-lib's own S3 notifications handler runs only during deployments to put "
-                "the bucket's notification configuration; the managed policy lets it write "
-                "its logs and nothing else.",
-            )
-            acknowledge_control(
-                child,
-                "lambda_inside_vpc_check",
-                "aws-cdk-lib's S3 notifications handler calls only S3's public API, during "
-                "deployments.",
-            )
-            for check_id, reason in (
-                ("CKV_AWS_115", "aws-cdk-lib's handler runs once per deployment; no cap needed."),
-                ("CKV_AWS_116", "CloudFormation invokes aws-cdk-lib's handler and retries it."),
-                ("CKV_AWS_117", "aws-cdk-lib's handler calls only S3's public API; no VPC."),
-            ):
-                checkov_skip(child, check_id, reason)
+    # aws-cdk-lib's singleton id for it (a constant); looking it up beats walking the stack.
+    child = Stack.of(scope).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
+    if child is None:
+        return
+    _quiet_redundant_depends_on(child.node.default_child)
+    acknowledge(
+        child,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]",
+        "aws-cdk-lib's own S3 notifications handler runs only during deployments to put "
+        "the bucket's notification configuration; the managed policy lets it write "
+        "its logs and nothing else.",
+    )
+    acknowledge_control(
+        child,
+        "lambda_inside_vpc_check",
+        "aws-cdk-lib's S3 notifications handler calls only S3's public API, during deployments.",
+    )
+    checkov_skips(
+        child,
+        {
+            "CKV_AWS_115": "aws-cdk-lib's handler runs once per deployment; no cap needed.",
+            "CKV_AWS_116": "CloudFormation invokes aws-cdk-lib's handler and retries it.",
+            "CKV_AWS_117": "aws-cdk-lib's handler calls only S3's public API; no VPC.",
+        },
+    )
 
 
 def powertools_layer_parameter(architecture: lambda_.Architecture) -> str:
@@ -157,18 +163,18 @@ class DataPathFunction(Construct):
             "The function calls only AWS APIs (S3, SQS, DynamoDB, SageMaker runtime) over TLS "
             "with IAM; a VPC would add NAT or interface endpoints and reach nothing more.",
         )
-        for check_id, reason in (
-            (
-                "CKV_AWS_116",
-                "Invoked by an SQS event source: failed messages go to the queue's own DLQ.",
-            ),
-            ("CKV_AWS_117", "Calls only AWS APIs over TLS with IAM; a VPC would reach no more."),
-            (
-                "CKV_AWS_173",
-                "The environment holds names and limits only, no secrets; Lambda encrypts it.",
-            ),
-        ):
-            checkov_skip(self.function, check_id, reason)
+        checkov_skips(
+            self.function,
+            {
+                "CKV_AWS_116": (
+                    "Invoked by an SQS event source: failed messages go to the queue's own DLQ."
+                ),
+                "CKV_AWS_117": "Calls only AWS APIs over TLS with IAM; a VPC would reach no more.",
+                "CKV_AWS_173": (
+                    "The environment holds names and limits only, no secrets; Lambda encrypts it."
+                ),
+            },
+        )
         _quiet_redundant_depends_on(self.function.node.default_child)
         acknowledge(
             self.function,
