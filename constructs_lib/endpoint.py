@@ -53,6 +53,13 @@ class AsyncEndpoint(AsyncEndpointBase):
     notifications; it is refused while ``notifications`` has e-mail subscribers, because SNS
     e-mail is plain text outside the KMS key. Instance families with NVMe instance store get no
     volume ``KmsKeyId`` (CreateEndpointConfig refuses one; the hardware encrypts the store).
+
+    Defaults: ``initial_instance_count`` [1: scaling takes it to zero when idle],
+    ``max_concurrent_invocations_per_instance`` [None: SageMaker chooses; this app sets 1, since
+    the model server serves one request at a time per GPU], ``container_startup_timeout_seconds``
+    [600, also the model download timeout], ``variant_name`` [``AllTraffic``], ``endpoint_name``
+    [None: generated, so CloudFormation can replace the endpoint; a literal name is a physical
+    name].
     """
 
     def __init__(

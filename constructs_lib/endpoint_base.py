@@ -253,6 +253,8 @@ def endpoint_name_problems(name: str, value: Any) -> list[str]:
 class ImportedAsyncEndpoint(AsyncEndpointBase):
     """An async endpoint created elsewhere (see ``AsyncEndpoint.from_endpoint_attributes``).
 
+    ``variant_name`` defaults to ``AllTraffic`` (SageMaker's and this library's default).
+
     ``grant_invoke_async`` grants ``InvokeEndpointAsync`` on it; with ``bucket`` (and ``key`` if
     the bucket is encrypted with a customer key) it also grants uploading under ``input_prefix``
     and reading ``output_prefixes``, which a caller needs to submit and collect.

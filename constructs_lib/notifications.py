@@ -24,6 +24,8 @@ class EncryptedTopic(Construct):
     The AWS-managed ``alias/aws/sns`` key cannot be granted to other principals, so SageMaker or
     CloudWatch could not publish to it: the key here is the topic's own. ``grant_publish`` also
     grants the key; ``allow_service_publish`` opens the key to a service principal.
+    ``emails`` [none] are subscribed (each must confirm); ``removal_policy`` [``RETAIN``]
+    applies to a key the topic creates (none is created when ``key`` is given).
     """
 
     def __init__(
@@ -96,8 +98,9 @@ class AsyncNotifications(Construct):
     ``key``, e.g. an organization-wide key, when given), TLS-only. To bring your own topics pass
     ``existing_success_topic`` and ``existing_error_topic`` (both or neither) and, if they are
     encrypted with a customer-managed key, that ``key``, so that the grants include it; nothing
-    is created then. Optional e-mail subscriptions (default: none) go to both topics (each
-    address must confirm). ``removal_policy`` (default ``RETAIN``) applies to a created key only.
+    is created then. Optional e-mail subscriptions, ``emails`` (default: none), go to both topics
+    (each address must confirm). ``removal_policy`` (default ``RETAIN``) applies to a created key
+    only.
     """
 
     def __init__(

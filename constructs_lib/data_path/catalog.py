@@ -43,8 +43,9 @@ class SummariesCatalog(Construct):
     (``yyyy-MM-dd``, the finished date) with partition projection, so new days are queryable
     without a crawler or ``MSCK REPAIR``. The workgroup enforces its configuration: results go
     to ``results_prefix`` encrypted with SSE-KMS and ``key``, and a query stops after
-    ``bytes_scanned_cutoff`` (default 10 GB). Names default to the stack's name
-    (``<stack>`` database, ``summaries`` table, ``<stack>-summaries`` workgroup).
+    ``bytes_scanned_cutoff`` (default 10 GB). Names default to the stack's name:
+    ``database_name`` [``<stack>``, lower case, ``_`` for ``-``], ``table_name``
+    [``summaries``], ``workgroup_name`` [``<stack>-summaries``].
     ``removal_policy`` [RETAIN] applies to the workgroup; with DESTROY it is deleted together
     with its saved queries. The Glue definitions hold no data and go with the stack.
     """

@@ -30,8 +30,10 @@ class MultiContainerEndpoint(RealtimeEndpoint):
     container); without ``container_hostnames`` the caller may invoke every container.
     ``metric_container_*`` return the per-container metrics (dimensions ``EndpointName``,
     ``VariantName``, ``ContainerName``; published for direct invocation) and
-    ``container_widgets`` a dashboard row of them. Other arguments and their defaults are
-    ``RealtimeEndpoint``'s.
+    ``container_widgets`` a dashboard row of them. The other arguments are ``RealtimeEndpoint``'s,
+    with its defaults: ``initial_instance_count`` [1], ``variant_name`` [``AllTraffic``],
+    ``volume_key`` [none], ``container_startup_timeout_seconds`` [600], ``deployment`` [none:
+    no blue/green guardrails].
     """
 
     def __init__(
