@@ -37,6 +37,30 @@ class ModelLike(Protocol):
     def role(self) -> iam.IRole: ...
 
 
+def instance_variant(
+    *,
+    variant_name: str,
+    model_name: str,
+    instance_type: str,
+    initial_instance_count: int,
+    startup_timeout_seconds: int | None = None,
+) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+    """The one production variant of an instance-backed endpoint (all traffic, weight 1).
+
+    ``startup_timeout_seconds`` bounds both the container's health check and the model download
+    (default None: SageMaker's own; multi-model endpoints load models later, on request).
+    """
+    return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+        variant_name=variant_name,
+        model_name=model_name,
+        instance_type=instance_type,
+        initial_instance_count=initial_instance_count,
+        initial_variant_weight=1,
+        container_startup_health_check_timeout_in_seconds=startup_timeout_seconds,
+        model_data_download_timeout_in_seconds=startup_timeout_seconds,
+    )
+
+
 class AsyncEndpoint(AsyncEndpointBase):
     """``AWS::SageMaker::EndpointConfig`` with ``AsyncInferenceConfig`` and its ``Endpoint``.
 
@@ -141,16 +165,12 @@ class AsyncEndpoint(AsyncEndpointBase):
             self,
             "Config",
             production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                instance_variant(
                     variant_name=variant_name,
                     model_name=model.model_name,
                     instance_type=instance_type,
                     initial_instance_count=initial_instance_count,
-                    initial_variant_weight=1,
-                    container_startup_health_check_timeout_in_seconds=(
-                        container_startup_timeout_seconds
-                    ),
-                    model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
+                    startup_timeout_seconds=container_startup_timeout_seconds,
                 )
             ],
             kms_key_id=None if uses_local_storage or key is None else key.key_arn,

@@ -133,53 +133,8 @@ class AsyncInferenceStorage(Construct):
         )
         self.encryption_key = key
         log_days = max(result_retention_days, 90)
-        access_logs_bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # Ownership is left to CDK: it needs ObjectWriter (log delivery ACL) unless the app
-            # sets @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy, as this project's cdk.json does.
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=Duration.days(log_days),
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
-            # Never deleted with the stack (see the class docstring); its logs expire instead.
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        access_logs_bucket = access_log_bucket(self, "AccessLogs", expiration_days=log_days)
         self.access_logs_bucket = access_logs_bucket
-        # Object-level events go to EventBridge (free without rules), so an organization can
-        # watch its log buckets; natively, without CDK's notifications custom resource.
-        _cfn_bucket(access_logs_bucket).add_property_override(
-            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
-        )
-        for rule, reason in (
-            (
-                "s3_bucket_logging_enabled_check",
-                "This is the access-log bucket itself; logging it would log its own logging.",
-            ),
-            (
-                "s3_bucket_default_encryption_kms_check",
-                "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS.",
-            ),
-            (
-                "s3_bucket_object_lock_enabled_check",
-                "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
-                "Guide, Configuring S3 Object Lock).",
-            ),
-        ):
-            acknowledge_control(access_logs_bucket, rule, reason)
-        checkov_skip(
-            access_logs_bucket,
-            "CKV_AWS_18",
-            "This is the access-log bucket; logging it into itself would log forever.",
-        )
 
         def expire(rule_id: str, prefix: str, days: int) -> s3.LifecycleRule:
             return s3.LifecycleRule(
@@ -387,6 +342,62 @@ def _shown(value: object) -> str:
     if isinstance(value, RemovalPolicy):
         return f"RemovalPolicy.{value.name}"
     return repr(value)
+
+
+def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: int) -> s3.Bucket:
+    """A bucket for S3 server access logs: SSE-S3, TLS-only, versioned, retained, expiring.
+
+    Server access logs can only be delivered to an SSE-S3 bucket without Object Lock, and they
+    arrive late and best effort, so the bucket is never deleted with its stack (late deliveries
+    would fail the deletion); each log expires after ``expiration_days`` instead. The controls
+    and checks it cannot meet are acknowledged on it, with the reason.
+    """
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        # Ownership is left to CDK: it needs ObjectWriter (log delivery ACL) unless the app
+        # sets @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy, as this project's cdk.json does.
+        versioned=True,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(expiration_days),
+                noncurrent_version_expiration=Duration.days(1),
+                abort_incomplete_multipart_upload_after=Duration.days(1),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    # Object-level events go to EventBridge (free without rules), so an organization can
+    # watch its log buckets; natively, without CDK's notifications custom resource.
+    _cfn_bucket(bucket).add_property_override(
+        "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+    )
+    for rule, reason in (
+        (
+            "s3_bucket_logging_enabled_check",
+            "This is the access-log bucket itself; logging it would log its own logging.",
+        ),
+        (
+            "s3_bucket_default_encryption_kms_check",
+            "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS.",
+        ),
+        (
+            "s3_bucket_object_lock_enabled_check",
+            "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
+            "Guide, Configuring S3 Object Lock).",
+        ),
+    ):
+        acknowledge_control(bucket, rule, reason)
+    checkov_skip(
+        bucket,
+        "CKV_AWS_18",
+        "This is the access-log bucket; logging it into itself would log forever.",
+    )
+    return bucket
 
 
 def _cfn_bucket(bucket: s3.Bucket) -> s3.CfnBucket:

@@ -18,7 +18,6 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codestarnotifications as notifications
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -26,7 +25,9 @@ from constructs import Construct
 
 from constructs_lib._nag import acknowledge, arn_placeholder
 from constructs_lib.client.smoke_outputs import OUTPUT_ENV
+from constructs_lib.keys import customer_key
 from constructs_lib.notifications import EncryptedTopic
+from constructs_lib.storage import access_log_bucket
 
 from .config import AppConfig
 from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings
@@ -125,27 +126,12 @@ class PipelineStack(Stack):
     # --- pieces ----------------------------------------------------------------------------------
 
     def _artifact_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=Duration.days(365),
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.artifact_key = kms.Key(
+        access_logs = access_log_bucket(self, "AccessLogs", expiration_days=365)
+        # The library's key factory: rotated, and grants only for AWS resources (CT.KMS.PR.3).
+        self.artifact_key = customer_key(
             self,
             "ArtifactKey",
             description="Encrypts the delivery pipeline's artifacts and build caches",
-            enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
         return s3.Bucket(

@@ -23,7 +23,7 @@ from constructs import Construct
 from .. import dlc_image
 from .._nag import acknowledge, arn_placeholder
 from .._validation import check_int, raise_if_problems
-from ..endpoint import LOCAL_STORAGE_FAMILIES
+from ..endpoint import LOCAL_STORAGE_FAMILIES, instance_variant
 from ..model import MODEL_SERVER_ENVIRONMENT, instance_type_problems, role_policy
 from ._common import VOLUME_KEY_ACTIONS, SynchronousEndpoint, execution_role, variant_problems
 
@@ -121,12 +121,11 @@ class MultiModelEndpoint(SynchronousEndpoint):
             self,
             "Config",
             production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                instance_variant(
                     variant_name=variant_name,
                     model_name=self.cfn_model.attr_model_name,
                     instance_type=instance_type,
                     initial_instance_count=initial_instance_count,
-                    initial_variant_weight=1,
                 )
             ],
             kms_key_id=volume_key.key_arn if volume_key is not None else None,

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from .. import dlc_image
 from .._validation import check_int, raise_if_problems
-from ..endpoint import LOCAL_STORAGE_FAMILIES
+from ..endpoint import LOCAL_STORAGE_FAMILIES, instance_variant
 from ..model import instance_type_problems
 from ._common import VOLUME_KEY_ACTIONS, ModelLike, SynchronousEndpoint, variant_problems
 
@@ -162,16 +162,12 @@ class RealtimeEndpoint(SynchronousEndpoint):
             self,
             "Config",
             production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                instance_variant(
                     variant_name=variant_name,
                     model_name=model.model_name,
                     instance_type=instance_type,
                     initial_instance_count=initial_instance_count,
-                    initial_variant_weight=1,
-                    container_startup_health_check_timeout_in_seconds=(
-                        container_startup_timeout_seconds
-                    ),
-                    model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
+                    startup_timeout_seconds=container_startup_timeout_seconds,
                 )
             ],
             kms_key_id=key.key_arn if key is not None else None,
