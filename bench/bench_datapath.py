@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import torch  # noqa: E402
 from bench_model import (  # noqa: E402
+    build_benchmark_summarizer,
     cpu_pressure,
     load_handler,
     make_articles,
@@ -47,7 +47,6 @@ from bench_model import (  # noqa: E402
 )
 from endpoint_simulator import wired_pipeline  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from pegasus_factory import PegasusDims, build_pegasus, synthetic_sentences  # noqa: E402
 
 from tests.datapath_support import CREDENTIALS, mocked_world  # noqa: E402
 
@@ -124,19 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in CREDENTIALS.items():
         os.environ.setdefault(name, value)
     handler = load_handler()
-    dims = PegasusDims(
-        d_model=args.d_model,
-        layers=args.layers,
-        heads=args.heads,
-        ffn_dim=args.ffn_dim,
-        max_positions=args.max_positions,
-    )
-    with tempfile.TemporaryDirectory(prefix="bench-pegasus-") as scratch:
-        corpus = synthetic_sentences(20000, 3000, args.seed)
-        model_dir = build_pegasus(
-            Path(scratch), sentences=corpus, vocab_size=args.vocab, dims=dims, seed=args.seed
-        )
-        summarizer = handler.model_fn(str(model_dir))
+    summarizer = build_benchmark_summarizer(handler, args)
     summarizer.batch_size = args.handler_batch
     beams, length = args.scenario
     parameters = {"min_length": length, "max_length": length, "num_beams": beams}
@@ -163,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     print(f"machine: {machine}")
     print(
-        f"model: d_model {dims.d_model}, {dims.layers}+{dims.layers} layers, "
+        f"model: d_model {args.d_model}, {args.layers}+{args.layers} layers, "
         f"{sum(p.numel() for p in summarizer.model.parameters()) / 1e6:.1f} M parameters; "
         f"{len(articles)} documents of {min(lengths)}-{max(lengths)} tokens; {beams} beams, "
         f"{length}-token summaries; handler batch {args.handler_batch}\n"

@@ -168,11 +168,12 @@ def best_of(repeats: int, runs: dict[str, Callable[[], Any]]) -> dict[str, tuple
     return best
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    handler = load_handler()
+def build_benchmark_summarizer(handler: Any, args: argparse.Namespace) -> Any:
+    """The benchmark model (random weights, its own tokenizer) loaded by the handler's model_fn.
+
+    ``args`` carries the model's dimensions (``d_model``, ``layers``, ``heads``, ``ffn_dim``,
+    ``max_positions``, ``vocab``) and ``seed``; both benchmarks build it the same way.
+    """
     dims = PegasusDims(
         d_model=args.d_model,
         layers=args.layers,
@@ -185,7 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         model_dir = build_pegasus(
             Path(scratch), sentences=corpus, vocab_size=args.vocab, dims=dims, seed=args.seed
         )
-        summarizer = handler.model_fn(str(model_dir))
+        return handler.model_fn(str(model_dir))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    handler = load_handler()
+    summarizer = build_benchmark_summarizer(handler, args)
     model, tokenizer = summarizer.model, summarizer.tokenizer
     if args.wait_idle:
         wait_for_idle(args.wait_idle)
@@ -200,11 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_pressure_at_start": cpu_pressure(),
     }
     model_info = {
-        "d_model": dims.d_model,
-        "layers": dims.layers,
-        "heads": dims.heads,
-        "ffn_dim": dims.ffn_dim,
-        "max_positions": dims.max_positions,
+        "d_model": args.d_model,
+        "layers": args.layers,
+        "heads": args.heads,
+        "ffn_dim": args.ffn_dim,
+        "max_positions": args.max_positions,
         "vocab": len(tokenizer),
         "parameters_millions": round(n_params / 1e6, 1),
         "window_tokens": summarizer.window_tokens,
