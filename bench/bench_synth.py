@@ -3,6 +3,8 @@
 Run with ``make bench-synth``. Each variant is synthesized ``--runs`` times (after one warm-up)
 and the median wall time is printed, with CDK's built-in template validation on (the default)
 and off (``CDK_VALIDATION=false``), since that validator dominates a small app's synth time.
+The empty app's and this app's runs alternate, so a change in the machine's load reaches both
+sides of a ratio alike.
 """
 
 from __future__ import annotations
@@ -45,29 +47,44 @@ def empty_app_dir(parent: Path) -> Path:
     return directory
 
 
-def time_synth(app_dir: Path, outdir: Path, env: dict[str, str], runs: int) -> float:
-    timings = []
+def synth_seconds(app_dir: Path, outdir: Path, env: dict[str, str]) -> float:
+    shutil.rmtree(outdir, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [str(CDK), "synth", "--quiet", "--output", str(outdir)],
+        cwd=app_dir,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def time_pair(
+    empty: Path, ours: Path, scratch: Path, env: dict[str, str], runs: int
+) -> tuple[float, float]:
+    """Median seconds of the empty app and of this app, their runs interleaved."""
+    empty_s: list[float] = []
+    ours_s: list[float] = []
     for attempt in range(runs + 1):
-        shutil.rmtree(outdir, ignore_errors=True)
-        start = time.perf_counter()
-        subprocess.run(
-            [str(CDK), "synth", "--quiet", "--output", str(outdir)],
-            cwd=app_dir,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if attempt:  # the first run warms caches
-            timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        e = synth_seconds(empty, scratch / "empty.out", env)
+        o = synth_seconds(ours, scratch / "ours.out", env)
+        if attempt:  # the first round warms caches
+            empty_s.append(e)
+            ours_s.append(o)
+    return statistics.median(empty_s), statistics.median(ours_s)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    base_env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    if args.runs < 1:
+        parser.error(f"--runs: must be at least 1 (got {args.runs})")
+    # An exported CDK_VALIDATION would turn the "default" row into the other one.
+    base_env = {k: v for k, v in os.environ.items() if k != "CDK_VALIDATION"}
+    base_env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     with tempfile.TemporaryDirectory() as tmp:
         empty = empty_app_dir(Path(tmp))
         print(f"median of {args.runs} `cdk synth --quiet` runs (after a warm-up), seconds")
@@ -77,8 +94,7 @@ def main() -> None:
             ("CDK_VALIDATION=false", {"CDK_VALIDATION": "false"}),
         ):
             env = {**base_env, **extra}
-            empty_s = time_synth(empty, Path(tmp) / "empty.out", env, args.runs)
-            ours_s = time_synth(ROOT, Path(tmp) / "ours.out", env, args.runs)
+            empty_s, ours_s = time_pair(empty, ROOT, Path(tmp), env, args.runs)
             print(f"{label:<22}{empty_s:>10.2f}{ours_s:>10.2f}{ours_s / empty_s:>8.2f}")
 
 

@@ -7,30 +7,37 @@ does not depend on cdk-nag; the tests run the AwsSolutions pack over the whole a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from weakref import WeakKeyDictionary
 
 from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
 from constructs import IConstruct
 
+# Every jsii call is a round trip to the CDK's Node process (0.3 to 1 ms). A construct is
+# acknowledged on, and its ARN placeholder asked for, several times: each is fetched once.
+_VALIDATIONS: WeakKeyDictionary[IConstruct, Validations] = WeakKeyDictionary()
+_PLACEHOLDERS: WeakKeyDictionary[IConstruct, str] = WeakKeyDictionary()
+
+
+def _validations(scope: IConstruct) -> Validations:
+    found = _VALIDATIONS.get(scope)
+    if found is None:
+        found = _VALIDATIONS[scope] = Validations.of(scope)
+    return found
+
 
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Acknowledge ``finding`` (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope``'s subtree."""
-    Validations.of(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
-
-
-# Every jsii call is a round trip to the CDK's Node process (about 1 ms): placeholders are asked
-# for many times per bucket, so each is resolved once (the element is kept so its id stays unique).
-_PLACEHOLDERS: dict[int, tuple[IConstruct, str]] = {}
+    _validations(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
 
 
 def arn_placeholder(element: IConstruct) -> str:
     """How cdk-nag prints ``GetAtt <element>.Arn`` in a finding: ``<LogicalId.Arn>``."""
-    cached = _PLACEHOLDERS.get(id(element))
-    if cached is not None and cached[0] is element:
-        return cached[1]
-    cfn = element.node.default_child if not isinstance(element, CfnElement) else element
-    assert isinstance(cfn, CfnElement)
-    placeholder = f"<{Stack.of(element).resolve(cfn.logical_id)}.Arn>"
-    _PLACEHOLDERS[id(element)] = (element, placeholder)
+    placeholder = _PLACEHOLDERS.get(element)
+    if placeholder is None:
+        cfn = element.node.default_child if not isinstance(element, CfnElement) else element
+        if not isinstance(cfn, CfnElement):
+            raise TypeError(f"{element.node.path} has no CloudFormation element")
+        placeholder = _PLACEHOLDERS[element] = f"<{Stack.of(element).resolve(cfn.logical_id)}.Arn>"
     return placeholder
 
 
@@ -46,7 +53,8 @@ def checkov_skips(resource: IConstruct, reasons: Mapping[str, str]) -> None:
     (in one metadata write, not one per check).
     """
     cfn = resource if isinstance(resource, CfnResource) else resource.node.default_child
-    assert isinstance(cfn, CfnResource), f"{resource.node.path} has no CloudFormation resource"
+    if not isinstance(cfn, CfnResource):
+        raise TypeError(f"{resource.node.path} has no CloudFormation resource")
     metadata = cfn.get_metadata("checkov") or {}
     skips = [s for s in metadata.get("skip", []) if s.get("id") not in reasons]
     skips += [{"id": check_id, "comment": reason} for check_id, reason in reasons.items()]
@@ -59,7 +67,7 @@ def acknowledge_control(scope: IConstruct, rule: str, reason: str) -> None:
     ``rule`` is the rule name the cfn-guard validator reports, e.g.
     ``s3_bucket_logging_enabled_check`` (CT.S3.PR.2).
     """
-    Validations.of(scope).acknowledge(
+    _validations(scope).acknowledge(
         Acknowledgment(id=f"cdk-validator-cfnguard::{rule}", reason=reason)
     )
 

@@ -12,9 +12,12 @@ The catalog itself (versions, tags, regions) is pure Python in ``dlc_catalog``; 
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnMapping, Stack, Token
+from weakref import WeakKeyDictionary
+
+from aws_cdk import CfnMapping, Stack, Token
 from constructs import IConstruct
 
+from . import _values as cdk_values
 from ._validation import raise_if_problems
 from .dlc_catalog import DlcVersion, catalog, region_problems, registries, supported_versions
 from .instance_types import GPU_FAMILIES, instance_family, is_gpu_instance
@@ -34,16 +37,28 @@ __all__ = [
 _MAPPING_ID = "HuggingFaceDlcRegistry"
 
 
+# The account per stack, worked out once: each model and repository ARN asks for it.
+_ACCOUNTS: WeakKeyDictionary[Stack, str] = WeakKeyDictionary()
+
+
 def registry_account(scope: IConstruct) -> str:
     """The DLC registry account for the stack's region: a literal or a ``Fn::FindInMap``.
 
     A concrete region without a registry raises ``ConfigurationError`` naming the region.
     """
     stack = Stack.of(scope)
+    account = _ACCOUNTS.get(stack)
+    if account is None:
+        account = _ACCOUNTS[stack] = _registry_account(stack)
+    return account
+
+
+def _registry_account(stack: Stack) -> str:
     table = registries()
-    if not Token.is_unresolved(stack.region):
-        raise_if_problems("Hugging Face DLC image", region_problems("region", stack.region))
-        return table[stack.region]
+    region = stack.region
+    if not Token.is_unresolved(region):
+        raise_if_problems("Hugging Face DLC image", region_problems("region", region))
+        return table[region]
     mapping = stack.node.try_find_child(_MAPPING_ID)
     if mapping is None:
         mapping = CfnMapping(
@@ -51,18 +66,22 @@ def registry_account(scope: IConstruct) -> str:
             _MAPPING_ID,
             mapping={region: {"account": account} for region, account in table.items()},
         )
-    assert isinstance(mapping, CfnMapping)
-    return mapping.find_in_map(Aws.REGION, "account")
+    if not isinstance(mapping, CfnMapping):
+        raise TypeError(f"{stack.node.path}/{_MAPPING_ID} is not the DLC registry mapping")
+    return mapping.find_in_map(cdk_values.REGION, "account")
 
 
 def image_uri(scope: IConstruct, *, version: DlcVersion, instance_type: str) -> str:
     """The full image URI for ``version`` on ``instance_type`` in the stack's region."""
     account = registry_account(scope)
     tag = version.tag(gpu=is_gpu_instance(instance_type))
-    return f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{version.repository}:{tag}"
+    return (
+        f"{account}.dkr.ecr.{cdk_values.REGION}.{cdk_values.URL_SUFFIX}/{version.repository}:{tag}"
+    )
 
 
 def repository_arn(scope: IConstruct, *, version: DlcVersion) -> str:
     """ARN of the DLC's ECR repository, for a pull permission scoped to that one repository."""
     account = registry_account(scope)
-    return f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account}:repository/{version.repository}"
+    region = cdk_values.REGION
+    return f"arn:{cdk_values.PARTITION}:ecr:{region}:{account}:repository/{version.repository}"

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from aws_cdk import ArnFormat, CfnResource, Duration, Stack
+from aws_cdk import ArnFormat, CfnResource, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, Node
 
+from . import _values as cdk_values
 from ._nag import acknowledge
 from ._validation import is_token, raise_if_problems
 
@@ -71,16 +72,6 @@ METRICS: dict[str, _MetricSpec] = {
     ),
     "DiskUtilization": _MetricSpec(INSTANCE_NAMESPACE, True, "Average", cloudwatch.Unit.PERCENT),
 }
-
-
-_DURATIONS: dict[str, Duration] = {}
-
-
-def _one_minute() -> Duration:
-    """The default metric period, made once: each ``Duration`` is a jsii round trip."""
-    if "minute" not in _DURATIONS:
-        _DURATIONS["minute"] = Duration.minutes(1)
-    return _DURATIONS["minute"]
 
 
 @runtime_checkable
@@ -173,7 +164,7 @@ class AsyncEndpointBase(Construct):
             dimensions["VariantName"] = self.variant_name
         options: dict[str, Any] = {
             "statistic": spec.statistic,
-            "period": _one_minute(),
+            "period": cdk_values.minutes(1),
             **({"unit": spec.unit} if spec.unit else {}),
             **props,
         }

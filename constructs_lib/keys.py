@@ -10,10 +10,12 @@ standing grants on the key.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from . import _values as cdk_values
 
 
 def deny_grants_except_for_aws_services() -> iam.PolicyStatement:
@@ -50,7 +52,7 @@ def customer_key(
         description=description,
         enable_key_rotation=True,
         removal_policy=removal_policy,
-        pending_window=Duration.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
+        pending_window=cdk_values.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
     )
     key.add_to_resource_policy(deny_grants_except_for_aws_services())
     return key

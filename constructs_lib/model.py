@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aws_cdk import ArnFormat, Aws, Stack
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
+from . import _values as cdk_values
 from . import dlc_image
 from ._nag import acknowledge, checkov_skip, nag_resource
 from ._validation import is_token, raise_if_problems
@@ -27,6 +28,11 @@ from .model_source import (
     model_revision_problems,
 )
 from .s3_uri import model_data_uri_problems, parse_s3_uri
+
+if TYPE_CHECKING:
+    # Imported where a VPC is used: aws_ec2 is aws-cdk-lib's largest Python module (about 0.1 s
+    # to import) and a model outside a VPC does not need it (aws_lambda still imports it).
+    from aws_cdk import aws_ec2 as ec2
 
 # Re-exported for callers that validated with these before they moved to pure modules.
 __all__ = [
@@ -196,7 +202,7 @@ class HuggingFaceModel(Construct):
             location = parse_s3_uri(model_data_uri)
             assert location is not None
             bucket, key = location
-            archive_arns.append(f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}")
+            archive_arns.append(f"arn:{cdk_values.PARTITION}:s3:::{bucket}/{key}")
             iam.Grant.add_to_principal(
                 grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
             )
@@ -220,6 +226,8 @@ class HuggingFaceModel(Construct):
                 subnets=subnets.subnet_ids,
             )
             if create_vpc_endpoints:
+                from aws_cdk import aws_ec2 as ec2
+
                 self.s3_endpoint = vpc.add_gateway_endpoint(
                     "S3Endpoint",
                     service=ec2.GatewayVpcEndpointAwsService.S3,
@@ -263,6 +271,8 @@ class HuggingFaceModel(Construct):
         reach a database: ``db.connections.allow_default_port_from(model.connections)``."""
         if not self.security_groups:
             return None
+        from aws_cdk import aws_ec2 as ec2
+
         return ec2.Connections(security_groups=self.security_groups)
 
     def allow_s3_through_endpoint(self, actions: Sequence[str], object_arns: Sequence[str]) -> None:
@@ -285,6 +295,8 @@ class HuggingFaceModel(Construct):
         )
 
     def _security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
+        from aws_cdk import aws_ec2 as ec2
+
         group = ec2.SecurityGroup(
             self,
             "SecurityGroup",

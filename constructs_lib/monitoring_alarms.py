@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from . import _values as cdk_values
 from ._validation import raise_if_problems
 from .endpoint_base import IAsyncEndpoint
 from .monitoring_settings import AlarmThreshold, MonitoringSettings
@@ -172,7 +173,7 @@ class AsyncEndpointAlarms(Construct):
         return self._alarm(
             "InvocationFailuresAlarm",
             t,
-            self.endpoint.metric_invocation_failures(period=Duration.seconds(t.period_seconds)),
+            self.endpoint.metric_invocation_failures(period=cdk_values.seconds(t.period_seconds)),
             f"at least {t.threshold} invocation(s) failed. Error notifications and s3 failures/ "
             "hold the reasons; container logs are in /aws/sagemaker/Endpoints/<endpoint>.",
         )
@@ -185,7 +186,7 @@ class AsyncEndpointAlarms(Construct):
             t,
             # No unit filter: an alarm whose unit differs from the published one never gets data.
             self.endpoint.metric_approximate_age_of_oldest_request(
-                period=Duration.seconds(t.period_seconds), unit=None
+                period=cdk_values.seconds(t.period_seconds), unit=None
             ),
             f"the oldest queued request is older than {t.threshold} s; the queue is not draining "
             "and requests expire at their TTL (6 h by default).",
@@ -201,7 +202,7 @@ class AsyncEndpointAlarms(Construct):
             "WakeUpFailureAlarm",
             t,
             self.endpoint.metric_has_backlog_without_capacity(
-                period=Duration.seconds(t.period_seconds)
+                period=cdk_values.seconds(t.period_seconds)
             ),
             "requests have waited with no instance for "
             f"{t.datapoints_to_alarm * t.period_seconds // 60} minutes; scale-from-zero failed "
@@ -217,7 +218,7 @@ class AsyncEndpointAlarms(Construct):
         return self._alarm(
             "NotificationFailuresAlarm",
             t,
-            self.endpoint.metric_notification_failures(period=Duration.seconds(t.period_seconds)),
+            self.endpoint.metric_notification_failures(period=cdk_values.seconds(t.period_seconds)),
             f"SageMaker could not publish {t.threshold} or more success/error notification(s); "
             "clients waiting on the topics miss results that are in S3.",
         )
@@ -228,7 +229,7 @@ class AsyncEndpointAlarms(Construct):
         # One alarm for both directions: the cause (S3 or KMS access of the execution role, a
         # missing or foreign-key-encrypted object) and the first steps are the same, and the
         # dashboard's errors row tells the two apart.
-        period = Duration.seconds(t.period_seconds)
+        period = cdk_values.seconds(t.period_seconds)
         e = self.endpoint
         s3_failures = cloudwatch.MathExpression(
             expression="FILL(downloads, 0) + FILL(uploads, 0)",

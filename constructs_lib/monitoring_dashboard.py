@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from . import _values as cdk_values
 from ._validation import is_token, raise_if_problems
 from .endpoint_base import IAsyncEndpoint
 from .monitoring_links import endpoint_console_url, log_group_console_url
@@ -85,7 +85,7 @@ class AsyncEndpointDashboard(Construct):
         # "Default" is left out of logical ids, so the dashboard resource keeps the id it had
         # when the monitoring construct made it directly (no replacement on upgrade).
         self.dashboard = cloudwatch.Dashboard(
-            self, "Default", dashboard_name=dashboard_name, default_interval=Duration.hours(6)
+            self, "Default", dashboard_name=dashboard_name, default_interval=cdk_values.hours(6)
         )
         self._top_row(list(alarms))
         self._queue_row(stuck_queue_threshold_seconds)
@@ -251,7 +251,7 @@ class AsyncEndpointDashboard(Construct):
 
     def _instances_row(self) -> None:
         e = self.endpoint
-        minute = Duration.minutes(1)
+        minute = cdk_values.minutes(1)
         # Instance count: each instance reports CPUUtilization once a minute, so the sample
         # count per minute is the number of instances in service (the method AWS documents).
         # Dividing by the period in minutes keeps it right when the console widens the period

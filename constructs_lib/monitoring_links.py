@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws
+from . import _values as cdk_values
 
 
 def log_group_console_url(endpoint_name: str) -> str:
@@ -13,7 +13,7 @@ def log_group_console_url(endpoint_name: str) -> str:
     escaping; the slashes of the log group name are escaped the way the console does (``$252F``).
     """
     return (
-        f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
+        f"https://{cdk_values.REGION}.console.aws.amazon.com/cloudwatch/home?region={cdk_values.REGION}"
         "#logsV2:log-groups/log-group/$252Faws$252Fsagemaker$252FEndpoints$252F"
         f"{endpoint_name}"
     )
@@ -22,6 +22,6 @@ def log_group_console_url(endpoint_name: str) -> str:
 def endpoint_console_url(endpoint_name: str) -> str:
     """Console URL of the endpoint in SageMaker (commercial partition, like the log link)."""
     return (
-        f"https://{Aws.REGION}.console.aws.amazon.com/sagemaker/home?region={Aws.REGION}"
+        f"https://{cdk_values.REGION}.console.aws.amazon.com/sagemaker/home?region={cdk_values.REGION}"
         f"#/endpoints/{endpoint_name}"
     )

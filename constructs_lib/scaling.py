@@ -16,13 +16,14 @@ rather than fight. ``docs/scaling.md`` walks through a burst and how to tune eac
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, TimeZone, Token
+from aws_cdk import Stack, TimeZone, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
+from . import _values as cdk_values
 from ._validation import raise_if_problems
 from .endpoint_base import IAsyncEndpoint
 
@@ -142,8 +143,8 @@ class AsyncEndpointScaling(Construct):
             custom_metric=endpoint.metric_approximate_backlog_size_per_instance(
                 statistic="Average"
             ),
-            scale_in_cooldown=Duration.seconds(settings.scale_in_cooldown_seconds),
-            scale_out_cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+            scale_in_cooldown=cdk_values.seconds(settings.scale_in_cooldown_seconds),
+            scale_out_cooldown=cdk_values.seconds(settings.scale_out_cooldown_seconds),
         )
 
         # Step adjustment bounds are relative to the alarm threshold: [0, inf) means metric >= 1.
@@ -155,7 +156,7 @@ class AsyncEndpointScaling(Construct):
             scaling_target=self.scalable_target,
             adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
             metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-            cooldown=Duration.seconds(settings.wake_up_cooldown_seconds),
+            cooldown=cdk_values.seconds(settings.wake_up_cooldown_seconds),
         )
         self.wake_up_action.add_adjustment(adjustment=1, lower_bound=0)
         self.wake_up_alarm = cloudwatch.Alarm(
@@ -165,7 +166,7 @@ class AsyncEndpointScaling(Construct):
                 "Requests are waiting and the endpoint has no instance: adds one (scale from zero)."
             ),
             metric=endpoint.metric_has_backlog_without_capacity(
-                statistic="Average", period=Duration.seconds(settings.wake_up_period_seconds)
+                statistic="Average", period=cdk_values.seconds(settings.wake_up_period_seconds)
             ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -200,7 +201,7 @@ class AsyncEndpointScaling(Construct):
             scaling_target=self.scalable_target,
             adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
             metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-            cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+            cooldown=cdk_values.seconds(settings.scale_out_cooldown_seconds),
         )
         # [threshold, 2 x threshold) adds the step, [2 x threshold, inf) the large step.
         self.spike_action.add_adjustment(
@@ -217,7 +218,7 @@ class AsyncEndpointScaling(Construct):
                 f"({settings.spike_threshold_multiple:g} x the target): adds instances in steps."
             ),
             metric=endpoint.metric_approximate_backlog_size_per_instance(
-                statistic="Average", period=Duration.seconds(settings.spike_period_seconds)
+                statistic="Average", period=cdk_values.seconds(settings.spike_period_seconds)
             ),
             threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

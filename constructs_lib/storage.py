@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import _values as cdk_values
 from ._nag import (
     acknowledge,
     acknowledge_control,
@@ -116,6 +117,9 @@ class AsyncInferenceStorage(Construct):
         # Every prefix with a lifecycle rule; add_prefix keeps new ones from overlapping these.
         self.prefixes: list[str] = [input_prefix, output_prefix, failure_prefix]
         self.existing = existing_bucket is not None
+        # Asked for by every grant and output: each would be a jsii round trip.
+        self._bucket_name: str | None = None
+        self._objects_arns: dict[str, str] = {}
         if existing_bucket is not None:
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: kms.IKey | None = existing_key
@@ -140,9 +144,9 @@ class AsyncInferenceStorage(Construct):
             return s3.LifecycleRule(
                 id=rule_id,
                 prefix=prefix,
-                expiration=Duration.days(days),
-                noncurrent_version_expiration=Duration.days(1),
-                abort_incomplete_multipart_upload_after=Duration.days(1),
+                expiration=cdk_values.days(days),
+                noncurrent_version_expiration=cdk_values.days(1),
+                abort_incomplete_multipart_upload_after=cdk_values.days(1),
             )
 
         bucket = s3.Bucket(
@@ -204,7 +208,14 @@ class AsyncInferenceStorage(Construct):
 
     def s3_uri(self, prefix: str) -> str:
         """``s3://<bucket>/<prefix>`` (a token until deploy)."""
-        return f"s3://{self.bucket.bucket_name}/{prefix}"
+        return f"s3://{self.bucket_name}/{prefix}"
+
+    @property
+    def bucket_name(self) -> str:
+        """The data bucket's name (a token until deploy), asked of the CDK once."""
+        if self._bucket_name is None:
+            self._bucket_name = self.bucket.bucket_name
+        return self._bucket_name
 
     @property
     def input_uri(self) -> str:
@@ -220,7 +231,10 @@ class AsyncInferenceStorage(Construct):
 
     def objects_arn(self, prefix: str) -> str:
         """ARN of every object under ``prefix``."""
-        return self.bucket.arn_for_objects(f"{prefix}*")
+        arn = self._objects_arns.get(prefix)
+        if arn is None:
+            arn = self._objects_arns[prefix] = self.bucket.arn_for_objects(f"{prefix}*")
+        return arn
 
     def grant_read_inputs(self, grantee: iam.IGrantable) -> iam.Grant:
         """``s3:GetObject`` under the input prefix, and decrypting with the key."""
@@ -278,9 +292,9 @@ class AsyncInferenceStorage(Construct):
         self.bucket.add_lifecycle_rule(
             id=f"expire-{name.replace('_', '-')}",
             prefix=prefix,
-            expiration=Duration.days(retention_days),
-            noncurrent_version_expiration=Duration.days(1),
-            abort_incomplete_multipart_upload_after=Duration.days(1),
+            expiration=cdk_values.days(retention_days),
+            noncurrent_version_expiration=cdk_values.days(1),
+            abort_incomplete_multipart_upload_after=cdk_values.days(1),
         )
 
     def grant_read_prefixes(
@@ -364,9 +378,9 @@ def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: i
         lifecycle_rules=[
             s3.LifecycleRule(
                 id="expire-access-logs",
-                expiration=Duration.days(expiration_days),
-                noncurrent_version_expiration=Duration.days(1),
-                abort_incomplete_multipart_upload_after=Duration.days(1),
+                expiration=cdk_values.days(expiration_days),
+                noncurrent_version_expiration=cdk_values.days(1),
+                abort_incomplete_multipart_upload_after=cdk_values.days(1),
             )
         ],
         removal_policy=RemovalPolicy.RETAIN,

@@ -156,7 +156,7 @@ class SummarizationStack(Stack):
             path = self.data_path
             catalog = path.catalog
             outputs |= {
-                "DataBucketName": (self.storage.bucket.bucket_name, "The data bucket"),
+                "DataBucketName": (self.storage.bucket_name, "The data bucket"),
                 "InputPrefix": (self.storage.input_prefix, "Uploads here are summarized"),
                 "RequestPrefix": (path.request_prefix, "Request bodies sent to the endpoint"),
                 "JobsTableName": (path.jobs.table_name, "One item per summarization job"),

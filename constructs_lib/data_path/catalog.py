@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Aws, RemovalPolicy, Size, Stack
+from aws_cdk import RemovalPolicy, Size, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from .. import _values as cdk_values
 
 # Columns of a curated row, in the order of the data path contract.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -75,7 +77,7 @@ class SummariesCatalog(Construct):
         self.database = glue.CfnDatabase(
             self,
             "Database",
-            catalog_id=Aws.ACCOUNT_ID,
+            catalog_id=cdk_values.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
                 name=self.database_name,
                 description="Summaries produced by the PEGASUS data path",
@@ -84,7 +86,7 @@ class SummariesCatalog(Construct):
         self.table = glue.CfnTable(
             self,
             "Table",
-            catalog_id=Aws.ACCOUNT_ID,
+            catalog_id=cdk_values.ACCOUNT_ID,
             database_name=self.database_name,
             table_input=glue.CfnTable.TableInputProperty(
                 name=table_name,

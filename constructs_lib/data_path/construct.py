@@ -11,6 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .._validation import check_int, raise_if_problems
 from ..endpoint import AsyncEndpoint
 from ..keys import customer_key
@@ -28,8 +29,8 @@ from .settings import DataPathSettings
 # maximum concurrency setting accepts 2 to 1,000.
 MAX_UNWINDOWED_BATCH = 10
 MIN_MAX_CONCURRENCY = 2
-DISPATCHER_TIMEOUT = Duration.minutes(2)
-RECORDER_TIMEOUT = Duration.minutes(1)
+DISPATCHER_TIMEOUT = cdk_values.minutes(2)
+RECORDER_TIMEOUT = cdk_values.minutes(1)
 
 
 class DataPath(Construct):
@@ -155,7 +156,7 @@ class DataPath(Construct):
         self.catalog = SummariesCatalog(
             self,
             "Catalog",
-            bucket_name=bucket.bucket_name,
+            bucket_name=storage.bucket_name,
             key=storage.key,
             dataset_prefix=DATASET_PREFIX,
             results_prefix=ATHENA_RESULTS_PREFIX,
@@ -167,7 +168,7 @@ class DataPath(Construct):
             self,
             "Dispatch",
             key=self.key,
-            visibility_timeout=Duration.seconds(
+            visibility_timeout=cdk_values.seconds(
                 visibility_timeout_seconds(dispatch_seconds, window)
             ),
             max_receive_count=settings.max_receive_count,
@@ -177,7 +178,7 @@ class DataPath(Construct):
             self,
             "Record",
             key=self.key,
-            visibility_timeout=Duration.seconds(visibility_timeout_seconds(record_seconds, 0)),
+            visibility_timeout=cdk_values.seconds(visibility_timeout_seconds(record_seconds, 0)),
             max_receive_count=settings.max_receive_count,
             removal_policy=removal_policy,
         )
@@ -225,7 +226,7 @@ class DataPath(Construct):
             description="Groups uploaded documents into JSON Lines requests to the endpoint",
             environment={
                 "ENDPOINT_NAME": endpoint.endpoint_name,
-                "DATA_BUCKET": bucket.bucket_name,
+                "DATA_BUCKET": storage.bucket_name,
                 "INPUT_PREFIX": storage.input_prefix,
                 "REQUEST_PREFIX": REQUEST_PREFIX,
                 "JOBS_TABLE": self.jobs.table_name,
@@ -251,7 +252,7 @@ class DataPath(Construct):
             description="Records async inference outcomes as jobs and curated summaries",
             environment={
                 "JOBS_TABLE": self.jobs.table_name,
-                "DATA_BUCKET": bucket.bucket_name,
+                "DATA_BUCKET": storage.bucket_name,
                 "CURATED_PREFIX": DATASET_PREFIX,
                 "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
                 "JOB_TTL_DAYS": str(settings.job_ttl_days),
@@ -308,7 +309,7 @@ class DataPath(Construct):
             event_sources.SqsEventSource(
                 self.dispatch.queue,
                 batch_size=s.max_documents_per_request,
-                max_batching_window=Duration.seconds(window) if window else None,
+                max_batching_window=cdk_values.seconds(window) if window else None,
                 report_batch_item_failures=True,
                 # The poller stops at the reserved concurrency instead of being throttled by it
                 # (throttled batches go back to the queue and count toward the DLQ redrive).

@@ -8,7 +8,7 @@ policy: a condition a request does not carry silently drops every delivery.
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Aws, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_s3 import IBucketRef
 from constructs import Construct, IDependable
 
+from .. import _values as cdk_values
 from .functions import quiet_bucket_notifications_handler
 
 
@@ -48,7 +49,7 @@ def allow_log_encryption(key: kms.IKey) -> None:
     # Logs sends (the log group's ARN) to this account's and region's log groups.
     key.add_to_resource_policy(
         iam.PolicyStatement(
-            principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+            principals=[iam.ServicePrincipal(f"logs.{cdk_values.REGION}.amazonaws.com")],
             actions=[
                 "kms:Encrypt",
                 "kms:Decrypt",
@@ -62,7 +63,7 @@ def allow_log_encryption(key: kms.IKey) -> None:
             conditions={
                 "ArnLike": {
                     "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                        f"arn:{cdk_values.PARTITION}:logs:{cdk_values.REGION}:{cdk_values.ACCOUNT_ID}:log-group:*"
                     )
                 }
             },
@@ -83,7 +84,7 @@ def subscribe_bucket(bucket: s3.IBucket, prefix: str, queue: sqs.IQueue, key: km
             resources=[queue.queue_arn],
             conditions={
                 "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
-                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "StringEquals": {"aws:SourceAccount": cdk_values.ACCOUNT_ID},
             },
         )
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .functions import DataPathFunction
 from .queues import WorkQueue
 
-FIVE_MINUTES = Duration.minutes(5)
+FIVE_MINUTES = cdk_values.minutes(5)
 # Custom metrics the runtime emits through Powertools (runtime/observability.py), each with the
 # dimension "service" = the function's POWERTOOLS_SERVICE_NAME.
 DISPATCHER_COUNTS = ("DocumentsDispatched", "RequestsSent", "DocumentsUnreadable")

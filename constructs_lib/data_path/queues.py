@@ -10,11 +10,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from .. import _values as cdk_values
+
 # SQS keeps messages at most 14 days. A message's expiry in the DLQ counts from its first
 # enqueue in the source queue, so the DLQ keeps longer than the source queue
 # (SQS Developer Guide, "Using dead-letter queues": set the DLQ's retention longer).
-MAX_RETENTION = Duration.days(14)
-DEFAULT_RETENTION = Duration.days(4)
+MAX_RETENTION = cdk_values.days(14)
+DEFAULT_RETENTION = cdk_values.days(4)
 # SQS limits a queue's visibility timeout to 12 hours.
 MAX_VISIBILITY_SECONDS = 43_200
 
@@ -71,7 +73,7 @@ class WorkQueue(Construct):
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             # Reusing a data key for 5 minutes (the default) keeps KMS calls per message low.
-            data_key_reuse=Duration.minutes(5),
+            data_key_reuse=cdk_values.minutes(5),
             enforce_ssl=True,
             visibility_timeout=visibility_timeout,
             retention_period=retention,
@@ -84,17 +86,17 @@ class WorkQueue(Construct):
     def metric_oldest_message_age(self, **props: Any) -> cloudwatch.Metric:
         """Age in seconds of the oldest message waiting in the queue (Maximum, 1 minute)."""
         return self.queue.metric_approximate_age_of_oldest_message(
-            **{"statistic": "Maximum", "period": Duration.minutes(1), **props}
+            **{"statistic": "Maximum", "period": cdk_values.minutes(1), **props}
         )
 
     def metric_visible_messages(self, **props: Any) -> cloudwatch.Metric:
         """Messages waiting in the queue (Maximum, 1 minute)."""
         return self.queue.metric_approximate_number_of_messages_visible(
-            **{"statistic": "Maximum", "period": Duration.minutes(1), **props}
+            **{"statistic": "Maximum", "period": cdk_values.minutes(1), **props}
         )
 
     def metric_dead_letters(self, **props: Any) -> cloudwatch.Metric:
         """Messages in the dead-letter queue (Maximum, 1 minute)."""
         return self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            **{"statistic": "Maximum", "period": Duration.minutes(1), **props}
+            **{"statistic": "Maximum", "period": cdk_values.minutes(1), **props}
         )

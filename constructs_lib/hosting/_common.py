@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .._nag import acknowledge
 from ..model import role_policy
 
@@ -105,7 +106,7 @@ def build_metric(
         ) from None
     options: dict[str, Any] = {
         "statistic": spec.statistic,
-        "period": Duration.minutes(1),
+        "period": cdk_values.minutes(1),
         **({"unit": spec.unit} if spec.unit else {}),
         **props,
     }

@@ -13,7 +13,7 @@ Scheduler. No instance runs between jobs.
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Size, Stack, TimeZone
+from aws_cdk import ArnFormat, CfnResource, RemovalPolicy, Size, Stack, TimeZone
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,6 +25,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .. import dlc_image
 from .._nag import acknowledge
 from .._validation import raise_if_problems
@@ -126,7 +127,7 @@ class BatchTransform(Construct):
             description="Encrypts the batch transform's execution logs and dead letters",
             enable_key_rotation=True,
             removal_policy=removal_policy,
-            pending_window=Duration.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
+            pending_window=cdk_values.days(7) if removal_policy == RemovalPolicy.DESTROY else None,
         )
         self.ops_key.grant_encrypt_decrypt(
             iam.ServicePrincipal(f"logs.{Stack.of(self).region}.amazonaws.com")
@@ -172,14 +173,14 @@ class BatchTransform(Construct):
             max_payload=Size.mebibytes(settings.max_payload_mb),
             max_concurrent_transforms=settings.max_concurrent_transforms,
             model_client_options=tasks.ModelClientOptions(
-                invocations_timeout=Duration.seconds(settings.invocation_timeout_seconds),
+                invocations_timeout=cdk_values.seconds(settings.invocation_timeout_seconds),
                 invocations_max_retries=settings.invocation_max_retries,
             ),
             # Only passed to SageMaker (iam:PassRole); without it the task would create a role
             # with AmazonSageMakerFullAccess.
             role=role,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            task_timeout=sfn.Timeout.duration(Duration.minutes(settings.job_timeout_minutes)),
+            task_timeout=sfn.Timeout.duration(cdk_values.minutes(settings.job_timeout_minutes)),
             result_path="$.transform",
         )
         notify = tasks.SnsPublish(
@@ -208,7 +209,7 @@ class BatchTransform(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
             tracing_enabled=True,
-            timeout=Duration.minutes(settings.job_timeout_minutes + 15),
+            timeout=cdk_values.minutes(settings.job_timeout_minutes + 15),
         )
         self.failure_topic.grant_publish(self.state_machine)
         # CDK makes the state machine both GetAtt its role and depend on it (cfn-lint W3005).
@@ -234,7 +235,7 @@ class BatchTransform(Construct):
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=self.ops_key,
             enforce_ssl=True,
-            retention_period=Duration.days(14),
+            retention_period=cdk_values.days(14),
         )
         acknowledge(
             self.dead_letters,

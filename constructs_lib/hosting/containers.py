@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .. import dlc_image
 from .._validation import raise_if_problems
 from ..model import (
@@ -221,7 +221,7 @@ class MultiContainerModel(Construct):
             iam.Grant.add_to_principal(
                 grantee=self.role,
                 actions=["s3:GetObject"],
-                resource_arns=[f"arn:{Aws.PARTITION}:s3:::{bucket}/{key}"],
+                resource_arns=[f"arn:{cdk_values.PARTITION}:s3:::{bucket}/{key}"],
             )
             return container.model_data_uri
         if container.code_dir is None:

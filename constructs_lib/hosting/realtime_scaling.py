@@ -20,12 +20,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, TimeZone
+from aws_cdk import TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .._validation import check_int, check_number, raise_if_problems
 from ..scaling import ScheduledCapacity, variant_scalable_target
 from ..scaling_settings import scheduled_action_problems
@@ -252,8 +253,8 @@ class RealtimeScaling(Construct):
             endpoint_resource=endpoint.cfn_endpoint,
         )
 
-        scale_in = Duration.seconds(settings.scale_in_cooldown_seconds)
-        scale_out = Duration.seconds(settings.scale_out_cooldown_seconds)
+        scale_in = cdk_values.seconds(settings.scale_in_cooldown_seconds)
+        scale_out = cdk_values.seconds(settings.scale_out_cooldown_seconds)
         self.invocations_policy: appscaling.TargetTrackingScalingPolicy | None = None
         if settings.invocations_per_instance_target is not None:
             self.invocations_policy = self.scalable_target.scale_to_track_metric(
@@ -301,7 +302,7 @@ class RealtimeScaling(Construct):
             scaling_target=self.scalable_target,
             adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
             metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-            cooldown=Duration.seconds(settings.scale_out_cooldown_seconds),
+            cooldown=cdk_values.seconds(settings.scale_out_cooldown_seconds),
         )
         for step in settings.step_adjustments:
             self.step_action.add_adjustment(
@@ -317,7 +318,7 @@ class RealtimeScaling(Construct):
                 "steps (spike policy)."
             ),
             metric=endpoint.metric_invocations_per_instance(
-                statistic="Sum", period=Duration.seconds(settings.step_period_seconds)
+                statistic="Sum", period=cdk_values.seconds(settings.step_period_seconds)
             ),
             threshold=threshold,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
