@@ -25,18 +25,14 @@ from constructs import Construct
 
 from constructs_lib._nag import acknowledge, arn_placeholder
 from constructs_lib.client.smoke_outputs import OUTPUT_ENV
+from constructs_lib.guardrails import apply_org_guardrails
 from constructs_lib.keys import customer_key
 from constructs_lib.notifications import EncryptedTopic
 from constructs_lib.storage import access_log_bucket
 
 from .config import AppConfig
 from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings
-from .pipeline_stage import (
-    StackFactory,
-    SummarizerStage,
-    smoke_role_name,
-    smoke_runner_role_name,
-)
+from .pipeline_stage import StackFactory, SummarizerStage, role_arn
 
 # Pinned: a curated image with Python 3.11 and Node 20 (the versions the README asks for).
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -76,6 +72,17 @@ class PipelineStack(Stack):
         kwargs.setdefault("description", "Delivery pipeline of the PEGASUS summarizer")
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        # Every role CDK Pipelines makes here (pipeline, CodeBuild projects, action roles,
+        # self-mutation, asset publishing, event rules) and the smoke runners. Aspects do not
+        # cross into the stages: each environment's stack carries its own guardrails.
+        guardrails = settings.guardrails
+        apply_org_guardrails(
+            self,
+            permissions_boundary_arn=guardrails.permissions_boundary_arn,
+            role_path=guardrails.role_path,
+            role_name_prefix=guardrails.role_name_prefix,
+            tags=guardrails.tags,
+        )
         self.stack_factory = stack_factory
         self.artifact_bucket = self._artifact_bucket()
         self.log_group = logs.LogGroup(
@@ -196,7 +203,8 @@ class PipelineStack(Stack):
         runner = iam.Role(
             self,
             f"SmokeRunner-{stage.environment}",
-            role_name=smoke_runner_role_name(settings, stage.environment),
+            role_name=settings.smoke_runner_role_name(stage.environment),
+            path=settings.guardrails.role_path,
             description=f"Runs the smoke test of {config.stack_name}",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
         )
@@ -212,12 +220,12 @@ class PipelineStack(Stack):
         )
         self.stages.append(deployed)
         self.smoke_runners.append(runner)
-        smoke_role_arn = self.format_arn(
-            service="iam",
-            region="",
-            account=account or self.account,
-            resource="role",
-            resource_name=smoke_role_name(settings, stage.environment),
+        # The role the stage creates, under that environment's guardrails (path and prefix).
+        smoke_role_arn = role_arn(
+            self.partition,
+            account or self.account,
+            config.guardrails.role_path,
+            settings.smoke_role_name(stage.environment, config.guardrails.role_name_prefix),
         )
         runner.add_to_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[smoke_role_arn])
