@@ -9,7 +9,10 @@ configuration has a ``pipeline`` section (see stacks/pipeline_config.py).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -34,12 +37,34 @@ from .config import AppConfig
 from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings
 from .pipeline_stage import StackFactory, SummarizerStage, role_arn
 
-# Pinned: a curated image with Python 3.11 and Node 20 (the versions the README asks for).
+# Pinned: a curated image and its runtimes. Python 3.11 is the version the README asks for. Node
+# 24 (active LTS until 2028-04-30) rather than 20, past its end of life on 2026-04-30: the
+# image's runtimes are 18, 20, 22 and 24 (CodeBuild "Available runtimes",
+# https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html), and jsii 1.142
+# supports 22 and 24. A workstation may stay on Node 20: nothing here needs a newer one.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
-RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}
-# The CLI that self-mutation installs; aws-cdk@latest (3.x) cannot read aws-cdk-lib 2.275's
-# cloud assembly, so it must match package.json.
-CDK_CLI_VERSION = "2.1148.1"
+RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "24"}
+PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"
+
+
+def pinned_tool(name: str) -> str:
+    """The exact version of ``name`` that package.json pins, the one place tools are pinned.
+
+    The pipeline installs the same CDK CLI for self-mutation (aws-cdk@latest, 3.x, cannot read
+    aws-cdk-lib 2.275's cloud assembly) and the same cdk-assets for the asset steps (CDK
+    Pipelines' default is cdk-assets@latest, whatever npm serves that day).
+    """
+    pins: dict[str, str] = json.loads(PACKAGE_JSON.read_text())["devDependencies"]
+    version = pins[name]
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise ValueError(
+            f"package.json: {name} must be pinned to an exact version (got {version!r})"
+        )
+    return version
+
+
+CDK_CLI_VERSION = pinned_tool("aws-cdk")
+CDK_ASSETS_VERSION = pinned_tool("cdk-assets")
 # Only the CPU build of torch: the PyPI default for Linux pulls several GB of CUDA libraries
 # into a build host without a GPU. requirements-model.txt pins torch==2.13.0, which +cpu satisfies.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -104,6 +129,7 @@ class PipelineStack(Stack):
             cross_account_keys=settings.cross_account(environments),
             self_mutation=True,
             cli_version=CDK_CLI_VERSION,
+            cdk_assets_cli_version=CDK_ASSETS_VERSION,
             docker_enabled_for_synth=False,
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(
