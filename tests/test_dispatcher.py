@@ -701,9 +701,7 @@ def test_a_document_whose_escaped_line_exceeds_the_limit_is_refused_too(world: W
     endpoint = Recording(world.sagemaker)
     job, event = world.upload("inputs/s/quotes.txt", '"' * 900)
 
-    outcome = world.dispatcher(endpoint, max_request_bytes=1_000).process(
-        [sqs_record(event, "m")]
-    )
+    outcome = world.dispatcher(endpoint, max_request_bytes=1_000).process([sqs_record(event, "m")])
 
     assert (outcome.unreadable, endpoint.calls) == ([job], [])
     assert world.job(job)["failure_reason"] == (

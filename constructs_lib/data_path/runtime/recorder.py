@@ -238,7 +238,7 @@ class Recorder:
             if not is_missing(error):
                 raise
             count(self.sink, REQUEST_BODIES_GONE)
-            problem = (
+            problem: str | None = (
                 f"its request body {where} no longer exists ({describe(error)}: the bucket's "
                 "lifecycle rule expires requests/)"
             )
@@ -431,13 +431,13 @@ class Recorder:
         bucket, key = jobs.parse_s3_uri(output)
         try:
             body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as error:
-            if not is_missing(error):
+        except ClientError as gone:
+            if not is_missing(gone):
                 raise
             self._fail_all(
                 notification,
                 request.records,
-                f"the endpoint's output {output} no longer exists ({describe(error)}: the "
+                f"the endpoint's output {output} no longer exists ({describe(gone)}: the "
                 "bucket's lifecycle rule expires results/); the request finished at "
                 f"{notification.event_time}",
                 result,
