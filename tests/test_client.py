@@ -3,6 +3,7 @@ exit codes and messages, and that it never imports the CDK."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -217,7 +218,7 @@ def test_status_get_failures_and_retry_of_a_submission(world: World, docs: Path)
     assert cli(world, "failures")[1] == out
 
     code, _, err = cli(world, "retry", submission)
-    assert (code, err) == (0, f"re-dispatched 1 failed job(s) of {submission}\n")
+    assert (code, err) == (0, f"re-dispatched 1 failed or overdue job(s) of {submission}\n")
     assert world.dispatch_messages() == [
         {"action": "dispatch", "job_ids": [failed_job], "single": True}
     ]
@@ -531,3 +532,49 @@ def test_submit_of_a_missing_path_without_credentials_names_the_path(
     err = io.StringIO()
     assert run(["--env", "dev", "--region", REGION, "submit", "/no/such/path"], err=err) == 2
     assert err.getvalue() == "summarizer: error: no such file or folder: /no/such/path\n"
+
+
+def test_an_overdue_job_is_shown_and_retried(world: World, docs: Path) -> None:
+    """Sent, but still queued after SageMaker can no longer answer: its notification was lost.
+    Without retry picking it up it would stay queued until its TTL."""
+    submission = client_for(world).submit_paths([docs / "a.txt"])
+    (job,) = submission.job_ids
+    keys = world.keys(f"inputs/{submission.submission_id}/")
+    etag = world.s3.head_object(Bucket=BUCKET, Key=keys[0])["ETag"].strip('"')
+    world.dispatcher().process([sqs_record(s3_event(keys[0], etag=etag), "m")])
+    overdue_at = world.job(job)["overdue_at"]
+
+    def at(moment: dt.datetime, command: str = "retry") -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+
+        def factory(args: Any) -> SummarizerClient:
+            client = client_for(world)
+            client.clock = lambda: moment
+            return client
+
+        code = run(
+            ["--env", "test", command, submission.submission_id], factory=factory, err=err, out=out
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    assert (
+        at(NOW)[2]
+        == f"nothing to retry: {submission.submission_id} has no failed or overdue jobs\n"
+    )
+    assert world.dispatch_messages() == []
+
+    later = jobs.parse_iso(overdue_at) + dt.timedelta(seconds=1)
+    code, out, _ = at(later, "status")
+    assert (code, out.splitlines()[1]) == (
+        3,
+        f"overdue  {job}  a.txt  no outcome since 2026-12-01T18:30:00.000Z: summarizer retry "
+        "sends it again",
+    )
+    assert (
+        at(later)[2] == f"re-dispatched 1 failed or overdue job(s) of {submission.submission_id}\n"
+    )
+    (message,) = world.dispatch_messages()
+    world.clock[0] = later
+    outcome = world.dispatcher().process([sqs_record(message, "retry")])
+    assert [r["job_ids"] for r in outcome.requests] == [[job]]
+    assert world.job(job)["attempt"] == 2

@@ -801,3 +801,23 @@ def test_a_direct_request_cannot_be_redispatched(world: World) -> None:
         "them again with InvokeEndpointAsync"
     }
     assert world.job(direct)["status"] == "failed"
+
+
+def test_a_job_whose_outcome_can_no_longer_arrive_may_be_sent_again(world: World) -> None:
+    """Sent and still queued after RequestTTLSeconds + InvocationTimeoutSeconds (+ 15 minutes
+    for the notification): its notification was lost, so it is no longer in flight."""
+    endpoint = Recording(world.sagemaker)
+    ids, records = upload_batch(world, ["a.txt"])
+    dispatcher = world.dispatcher(endpoint)
+    dispatcher.process(records)
+    record = world.job(ids[0])
+    assert record["overdue_at"] == "2026-12-02T01:00:00.000Z"  # 18:30 + 6 h + 15 min + 15 min
+    (message,) = jobs.dispatch_messages(ids)
+
+    assert dispatcher.process([sqs_record(message, "early")]).requests == []
+
+    world.clock[0] = jobs.parse_iso(record["overdue_at"])
+    outcome = dispatcher.process([sqs_record(message, "late")])
+
+    assert [r["job_ids"] for r in outcome.requests] == [ids]
+    assert world.job(ids[0])["attempt"] == 2

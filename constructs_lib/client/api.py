@@ -449,13 +449,21 @@ class SummarizerClient:
         return [job for job in self.jobs(submission) if job.status == jobs.STATUS_FAILED]
 
     def retry(self, target: str | Submission) -> list[str]:
-        """Re-dispatch the failed jobs of ``target``, each alone; returns their ids.
+        """Re-dispatch the failed and overdue jobs of ``target``, each alone; returns their ids.
+
+        Overdue: sent to the endpoint, still ``queued`` after SageMaker can no longer answer
+        (the record's ``overdue_at``), so its notification was lost; a late one is ignored.
 
         Only documents uploaded under the input prefix can be sent again: the dispatcher reads
         nothing else. A direct request, or a job whose record was re-created without its
         document, is refused with a usage error that says how to send it again.
         """
-        failed_jobs = [job for job in self.jobs(target) if job.status == jobs.STATUS_FAILED]
+        now = self.clock()
+        failed_jobs = [
+            job
+            for job in self.jobs(target)
+            if job.status == jobs.STATUS_FAILED or jobs.is_overdue(job.record, now)
+        ]
         refused = [self._not_retryable(job) for job in failed_jobs]
         if any(refused):
             raise UsageError("; ".join(reason for reason in refused if reason))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from ..data_path.runtime import jobs
 from .api import (
     Counts,
     Job,
@@ -168,15 +169,23 @@ def _status(args: argparse.Namespace, client: SummarizerClient, out: TextIO) -> 
             "output_location",
             "failure_reason",
             "failure_location",
+            "overdue_at",
         ):
             if name in job.record:
                 print(f"{name}: {job.record[name]}", file=out)
         return _exit_for(_count(listed))
     counts = _count(listed)
     print(f"submission {args.target}: {counts}", file=out)
+    now = client.clock()
     for job in listed:
         if job.status == "failed":
             print(f"failed  {job.job_id}  {_relative(job, client)}  {job.failure_reason}", file=out)
+        elif jobs.is_overdue(job.record, now):
+            print(
+                f"overdue  {job.job_id}  {_relative(job, client)}  no outcome since "
+                f"{job.record.get('started_at')}: summarizer retry sends it again",
+                file=out,
+            )
     return _exit_for(counts)
 
 
@@ -255,9 +264,9 @@ def _retry(args: argparse.Namespace, client: SummarizerClient, err: TextIO) -> i
     target_kind(args.target)
     sent = client.retry(args.target)
     if sent:
-        print(f"re-dispatched {len(sent)} failed job(s) of {args.target}", file=err)
+        print(f"re-dispatched {len(sent)} failed or overdue job(s) of {args.target}", file=err)
     else:
-        print(f"nothing to retry: {args.target} has no failed jobs", file=err)
+        print(f"nothing to retry: {args.target} has no failed or overdue jobs", file=err)
     return EXIT_OK
 
 

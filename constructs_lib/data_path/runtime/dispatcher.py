@@ -70,6 +70,9 @@ REPLACED_CODES = frozenset({"PreconditionFailed", "412"})
 # The object is in an archive storage class: it cannot be read until someone restores it.
 ARCHIVED_CODES = frozenset({"InvalidObjectState"})
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# After a request's TTL and invocation timeout, how long its notification may still take (SNS
+# and SQS delivery, the recorder's retries) before the job counts as overdue.
+NOTIFICATION_MARGIN = _dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,11 @@ class Dispatcher:
                 unknown.append(job)
                 continue
             record = jobs.from_item(item)
-            in_flight = record.get(jobs.STATUS) == jobs.STATUS_QUEUED and jobs.STARTED_AT in record
+            in_flight = (
+                record.get(jobs.STATUS) == jobs.STATUS_QUEUED
+                and jobs.STARTED_AT in record
+                and not jobs.is_overdue(record, self.now())
+            )
             if record.get(jobs.STATUS) == jobs.STATUS_SUCCEEDED or in_flight:
                 logger.info(
                     "skipped a re-dispatch: the job is done or in flight",
@@ -444,7 +451,8 @@ class Dispatcher:
 
         A new job may be written when absent, or when an earlier delivery claimed it at
         attempt 1 and never sent it. A re-dispatched job moves from its current attempt when
-        failed or never sent; a retry of this very claim may rewrite it too.
+        failed, never sent, or overdue (sent, but its outcome can no longer arrive); a retry of
+        this very claim may rewrite it too.
         """
         values: dict[str, Any] = {
             ":queued": {"S": jobs.STATUS_QUEUED},
@@ -459,9 +467,11 @@ class Dispatcher:
         else:
             values[":previous"] = {"N": str(source.previous_attempt)}
             values[":failed"] = {"S": jobs.STATUS_FAILED}
+            values[":now"] = {"S": jobs.iso(self.now())}
+            overdue = f"#status = :queued AND {jobs.OVERDUE_AT} <= :now"
             condition = (
-                f"(#attempt = :previous AND (#status = :failed OR ({unsent}))) OR "
-                f"(#attempt = :attempt AND {unsent})"
+                f"(#attempt = :previous AND (#status = :failed OR ({unsent}) OR ({overdue}))) "
+                f"OR (#attempt = :attempt AND {unsent})"
             )
         try:
             self.dynamodb.put_item(
@@ -543,12 +553,22 @@ class Dispatcher:
             self._note_denied(error)
             self._give_up_or_retry(members, inference, describe(error), failed)
             return
-        started = jobs.iso(self.now())
+        now = self.now()
+        started = jobs.iso(now)
+        overdue_at = jobs.iso(
+            now
+            + _dt.timedelta(
+                seconds=self.config.request_ttl_seconds + self.config.invocation_timeout_seconds
+            )
+            + NOTIFICATION_MARGIN
+        )
         # Where SageMaker will write the error if the request fails (the endpoint config's
         # S3FailurePath): on the record from now on, whatever the error notification carries.
         failure_location = response.get("FailureLocation") or None
         for document in members:
-            self._mark_started(document.source.job_id, inference, started, failure_location)
+            self._mark_started(
+                document.source.job_id, inference, started, overdue_at, failure_location
+            )
         count(self.sink, REQUESTS_SENT)
         count(self.sink, DOCUMENTS_DISPATCHED, len(members))
         self.sink.add_metric(name=DOCUMENTS_PER_REQUEST, unit="Count", value=len(members))
@@ -575,11 +595,17 @@ class Dispatcher:
         logger.warning("retrying the invocation", extra={"reason": describe(error)})
 
     def _mark_started(
-        self, job: str, inference: str, started: str, failure_location: str | None = None
+        self,
+        job: str,
+        inference: str,
+        started: str,
+        overdue_at: str,
+        failure_location: str | None = None,
     ) -> None:
-        expression = "SET started_at = :now, updated_at = :now"
+        expression = f"SET started_at = :now, updated_at = :now, {jobs.OVERDUE_AT} = :overdue"
         values = {
             ":now": {"S": started},
+            ":overdue": {"S": overdue_at},
             ":inference": {"S": inference},
             ":queued": {"S": jobs.STATUS_QUEUED},
         }
