@@ -397,6 +397,8 @@ def test_dispatcher_reads_inputs_writes_requests_and_invokes_this_endpoint(dev: 
         "s3:GetObjectVersion": {"/inputs/*"},
         "s3:PutObject": {"/requests/*"},
         "s3:AbortMultipartUpload": {"/requests/*"},
+        # On the bucket, not on objects (see the listing test below).
+        "s3:ListBucket": set(),
     }
     endpoint_id, _ = only(dev, "AWS::SageMaker::Endpoint")
     (invoke,) = [s for s in statements_of(dev, DISPATCHER) if "sagemaker" in str(s["Action"])]
@@ -409,6 +411,7 @@ def test_recorder_reads_outcomes_and_requests_and_writes_the_dataset(dev: Any) -
         "s3:GetObject": {"/results/*", "/failures/*", "/requests/*"},
         "s3:PutObject": {"/curated/summaries/*"},
         "s3:AbortMultipartUpload": {"/curated/summaries/*"},
+        "s3:ListBucket": set(),
     }
 
 
@@ -445,6 +448,51 @@ def test_both_functions_record_jobs_and_send_to_the_dispatch_queue(dev: Any, han
         ],
         data_key_id(dev): ["kms:Decrypt", "kms:GenerateDataKey"],
     }
+
+
+@pytest.mark.parametrize(
+    ("handler", "prefixes"),
+    [(DISPATCHER, ["inputs/*"]), (RECORDER, ["requests/*", "results/*"])],
+)
+def test_each_function_may_list_exactly_the_prefixes_it_reads(
+    dev: Any, handler: str, prefixes: list[str]
+) -> None:
+    """Without s3:ListBucket S3 answers a missing object with 403, so an expired object would
+    read as a permission mistake; the listing stays within what the function reads."""
+    bucket_id, _ = only(dev, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+    (listing,) = [s for s in statements_of(dev, handler) if "s3:ListBucket" in actions(s)]
+    assert listing == {
+        "Action": "s3:ListBucket",
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [bucket_id, "Arn"]},
+        "Condition": {"StringLike": {"s3:prefix": prefixes}},
+    }
+
+
+def test_only_the_recorder_queries_and_only_the_status_index(dev: Any) -> None:
+    table_id, _ = only(dev, "AWS::DynamoDB::Table")
+    (query,) = [s for s in statements_of(dev, RECORDER) if "dynamodb:Query" in actions(s)]
+    assert query["Action"] == "dynamodb:Query"
+    assert query["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/by-status"]]
+    }
+    assert not [s for s in statements_of(dev, DISPATCHER) if "dynamodb:Query" in actions(s)]
+
+
+def test_access_denied_alarms_watch_each_functions_own_metric(dev: Any) -> None:
+    denied = [
+        alarm["Properties"]
+        for alarm in _data_path_alarms(dev).values()
+        if alarm["Properties"]["MetricName"] == "AccessDenied"
+    ]
+    assert sorted(
+        (p["Namespace"], p["Dimensions"][0]["Value"], p["ComparisonOperator"]) for p in denied
+    ) == [
+        ("PegasusSummarizer-dev", "dispatcher", "GreaterThanOrEqualToThreshold"),
+        ("PegasusSummarizer-dev", "recorder", "GreaterThanOrEqualToThreshold"),
+    ]
+    assert {p["Dimensions"][0]["Name"] for p in denied} == {"service"}
+    assert {p["Period"] for p in denied} == {300}
 
 
 def test_the_endpoint_reads_requests_as_well_as_inputs(dev: Any) -> None:
@@ -602,7 +650,7 @@ def test_dead_letters_stuck_queues_errors_and_throttles_page_the_operations_topi
     dev: Any,
 ) -> None:
     alarms = _data_path_alarms(dev)
-    assert len(alarms) == 8
+    assert len(alarms) == 10
     ops_topic, _ = only(
         dev, "AWS::SNS::Topic", {"Properties": {"DisplayName": "Summarization endpoint alarms"}}
     )
@@ -622,6 +670,7 @@ def test_dead_letters_stuck_queues_errors_and_throttles_page_the_operations_topi
         ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", 900): 2,
         ("AWS/Lambda", "Errors", "Sum", 1): 2,
         ("AWS/Lambda", "Throttles", "Sum", 1): 2,
+        ("PegasusSummarizer-dev", "AccessDenied", "Sum", 1): 2,
     }
 
 
@@ -657,7 +706,7 @@ def test_dashboard_shows_the_data_path_with_the_functions_own_metrics(dev: Any) 
     }
     assert "## Data path" in widgets
     assert "Data path: alarm status" in widgets
-    assert len(widgets["Data path: alarm status"]["properties"]["alarms"]) == 8
+    assert len(widgets["Data path: alarm status"]["properties"]["alarms"]) == 10
     for title in ("Queued messages", "Oldest message", "Dead letters"):
         assert {m[0] for m in widgets[title]["properties"]["metrics"]} == {"AWS/SQS"}
     grouping = widgets["Documents per request (grouping)"]["properties"]

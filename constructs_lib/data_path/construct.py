@@ -291,6 +291,7 @@ class DataPath(Construct):
         )
         self.jobs.grant_record(role)
         grant_send(self.dispatch.queue, self.key, role)
+        access.grant_list_prefixes(role, storage=storage, prefixes=[storage.input_prefix])
 
     def _grant_recorder(self) -> None:
         role = self.recorder.role
@@ -300,7 +301,11 @@ class DataPath(Construct):
         )
         storage.grant_write_prefixes(role, DATASET_PREFIX)
         self.jobs.grant_record(role)
+        self.jobs.grant_find_waiting(role)
         grant_send(self.dispatch.queue, self.key, role)
+        access.grant_list_prefixes(
+            role, storage=storage, prefixes=[REQUEST_PREFIX, storage.output_prefix]
+        )
 
     def _add_event_sources(self, recorder_batch_size: int) -> None:
         s = self.settings

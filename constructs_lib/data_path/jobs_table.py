@@ -92,6 +92,15 @@ class JobsTable(Construct):
         )
         return grant.combine(self.key.grant(grantee, *KEY_WRITE_ACTIONS))
 
+    def grant_find_waiting(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Query the ``by-status`` index: the recorder finds the jobs still waiting for a
+        request whose body is gone (the key use comes with ``grant_record``)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table.table_arn}/index/{BY_STATUS_INDEX}"],
+        )
+
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read jobs and query both indexes (what a client's ``status``/``failures`` needs)."""
         grant = iam.Grant.add_to_principal(
