@@ -308,11 +308,18 @@ class AsyncInferenceStorage(Construct):
         object_actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
         return self._grant(grantee, object_actions, list(prefixes), ["kms:Decrypt"])
 
-    def grant_write_prefixes(self, grantee: iam.IGrantable, *prefixes: str) -> iam.Grant:
-        """Upload under each of ``prefixes`` (multipart included) and encrypt with the key.
+    def grant_write_prefixes(
+        self, grantee: iam.IGrantable, *prefixes: str, multipart: bool = True
+    ) -> iam.Grant:
+        """Upload under each of ``prefixes`` and encrypt with the key.
 
-        ``kms:Decrypt`` is part of it: S3 needs it to complete multipart uploads.
+        With ``multipart`` [True] multipart uploads too: ``s3:AbortMultipartUpload``, and
+        ``kms:Decrypt``, which S3 needs to complete them. Without it, single ``PutObject``
+        calls only: ``s3:PutObject`` and ``kms:GenerateDataKey`` (S3 User Guide, "Protecting
+        data with SSE-KMS"), for callers that never upload in parts.
         """
+        if not multipart:
+            return self._grant(grantee, ["s3:PutObject"], list(prefixes), ["kms:GenerateDataKey"])
         return self._grant(
             grantee,
             ["s3:PutObject", "s3:AbortMultipartUpload"],

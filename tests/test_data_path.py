@@ -395,8 +395,8 @@ def test_dispatcher_reads_inputs_writes_requests_and_invokes_this_endpoint(dev: 
         "s3:GetObject": {"/inputs/*"},
         # An S3 event names the version it is about; reading that version is its own action.
         "s3:GetObjectVersion": {"/inputs/*"},
+        # One PutObject per request body: no multipart upload to abort.
         "s3:PutObject": {"/requests/*"},
-        "s3:AbortMultipartUpload": {"/requests/*"},
     }
     endpoint_id, _ = only(dev, "AWS::SageMaker::Endpoint")
     (invoke,) = [s for s in statements_of(dev, DISPATCHER) if "sagemaker" in str(s["Action"])]
@@ -405,45 +405,60 @@ def test_dispatcher_reads_inputs_writes_requests_and_invokes_this_endpoint(dev: 
 
 
 def test_recorder_reads_outcomes_and_requests_and_writes_the_dataset(dev: Any) -> None:
+    # The failure location is recorded from the notification, never read: no failures/.
     assert grants(dev, RECORDER) == {
-        "s3:GetObject": {"/results/*", "/failures/*", "/requests/*"},
+        "s3:GetObject": {"/results/*", "/requests/*"},
         "s3:PutObject": {"/curated/summaries/*"},
-        "s3:AbortMultipartUpload": {"/curated/summaries/*"},
     }
 
 
-@pytest.mark.parametrize("handler", [DISPATCHER, RECORDER])
-def test_both_functions_record_jobs_and_send_to_the_dispatch_queue(dev: Any, handler: str) -> None:
+@pytest.mark.parametrize(
+    ("handler", "table_actions", "sends"),
+    [
+        (DISPATCHER, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], False),
+        # The recorder reads a request's jobs in batches and re-dispatches failed groups.
+        (
+            RECORDER,
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
+            True,
+        ),
+    ],
+)
+def test_both_functions_record_jobs_and_only_the_recorder_sends_to_the_dispatch_queue(
+    dev: Any, handler: str, table_actions: list[str], sends: bool
+) -> None:
     table_id, _ = only(dev, "AWS::DynamoDB::Table")
     queue_id, _ = queue_of(dev, DISPATCHER)
     statements = statements_of(dev, handler)
     (table,) = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}]
-    assert sorted(actions(table)) == [
-        "dynamodb:BatchGetItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-    ]
-    sends = [
-        s
+    assert sorted(actions(table)) == table_actions
+    on_dispatch_queue = {
+        a
         for s in statements
-        if "sqs:SendMessage" in actions(s) and s["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    ]
-    assert len(sends) == 1
-    keys = {
-        s["Resource"]["Fn::GetAtt"][0]: sorted(actions(s))
-        for s in statements
-        if actions(s)[0].startswith("kms:")
+        if s["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        for a in actions(s)
     }
+    consumes = {"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}
+    assert on_dispatch_queue == ({"sqs:SendMessage"} if sends else consumes)
+    keys: dict[str, set[str]] = {}
+    for s in statements:
+        if actions(s)[0].startswith("kms:"):
+            keys.setdefault(s["Resource"]["Fn::GetAtt"][0], set()).update(actions(s))
     assert keys == {
-        # The table and the documents are on the storage key, messages on the data path key.
-        storage_key_id(dev): [
+        # The table and the documents are on the storage key, messages on the data path key:
+        # the dispatcher only reads its queue (Decrypt), the recorder also sends.
+        storage_key_id(dev): {
             "kms:Decrypt",
             "kms:DescribeKey",
             "kms:Encrypt",
             "kms:GenerateDataKey",
-        ],
-        data_key_id(dev): ["kms:Decrypt", "kms:GenerateDataKey"],
+        },
+        data_key_id(dev): {"kms:Decrypt", "kms:GenerateDataKey"} if sends else {"kms:Decrypt"},
     }
 
 

@@ -6,7 +6,6 @@ from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -278,51 +277,69 @@ class DataPath(Construct):
 
     # --- wiring -------------------------------------------------------------------------------
 
+    # Each grant matches a call of the runtime code (tests/test_data_path_permissions.py reads
+    # the calls from the code and compares): nothing more, so nothing goes unused.
+
     def _grant_dispatcher(self) -> None:
         role = self.dispatcher.role
         storage = self.storage
         # The dispatcher reads the exact version an S3 event names (the bucket is versioned).
         storage.grant_read_prefixes(role, storage.input_prefix, versions=True)
-        storage.grant_write_prefixes(role, REQUEST_PREFIX)
+        # One PutObject per request body, never in parts.
+        storage.grant_write_prefixes(role, REQUEST_PREFIX, multipart=False)
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["sagemaker:InvokeEndpointAsync"],
             resource_arns=[self.endpoint.endpoint_arn],
         )
         self.jobs.grant_record(role)
-        grant_send(self.dispatch.queue, self.key, role)
 
     def _grant_recorder(self) -> None:
         role = self.recorder.role
         storage = self.storage
-        storage.grant_read_prefixes(
-            role, storage.output_prefix, storage.failure_prefix, REQUEST_PREFIX
-        )
-        storage.grant_write_prefixes(role, DATASET_PREFIX)
-        self.jobs.grant_record(role)
+        # The request body (its job ids) and the endpoint's output; the failure location is
+        # recorded from the notification, never read.
+        storage.grant_read_prefixes(role, storage.output_prefix, REQUEST_PREFIX)
+        storage.grant_write_prefixes(role, DATASET_PREFIX, multipart=False)
+        self.jobs.grant_record(role, batch_reads=True)
         grant_send(self.dispatch.queue, self.key, role)
+
+    def _grant_consume(self, function: DataPathFunction, queue: sqs.IQueue) -> None:
+        """What Lambda's SQS poller does with the function's role, and nothing else.
+
+        Lambda Developer Guide, "Using Lambda with Amazon SQS", execution role permissions:
+        sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes, and kms:Decrypt for
+        an encrypted queue. (SqsEventSource grants Queue.grantConsumeMessages, which adds
+        sqs:ChangeMessageVisibility and sqs:GetQueueUrl that the poller does not use.)
+        """
+        iam.Grant.add_to_principal(
+            grantee=function.role,
+            actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            resource_arns=[queue.queue_arn],
+        )
+        self.key.grant(function.role, "kms:Decrypt")
 
     def _add_event_sources(self, recorder_batch_size: int) -> None:
         s = self.settings
         window = s.batching_window_seconds
-        self.dispatcher.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.dispatch.queue,
-                batch_size=s.max_documents_per_request,
-                max_batching_window=cdk_values.seconds(window) if window else None,
-                report_batch_item_failures=True,
-                # The poller stops at the reserved concurrency instead of being throttled by it
-                # (throttled batches go back to the queue and count toward the DLQ redrive).
-                max_concurrency=_max_concurrency(s.dispatcher_reserved_concurrency),
-            )
+        self._grant_consume(self.dispatcher, self.dispatch.queue)
+        self.dispatcher.function.add_event_source_mapping(
+            "DispatchQueueSource",
+            event_source_arn=self.dispatch.queue.queue_arn,
+            batch_size=s.max_documents_per_request,
+            max_batching_window=cdk_values.seconds(window) if window else None,
+            report_batch_item_failures=True,
+            # The poller stops at the reserved concurrency instead of being throttled by it
+            # (throttled batches go back to the queue and count toward the DLQ redrive).
+            max_concurrency=_max_concurrency(s.dispatcher_reserved_concurrency),
         )
-        self.recorder.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.recorder_queue.queue,
-                batch_size=recorder_batch_size,
-                report_batch_item_failures=True,
-                max_concurrency=_max_concurrency(s.recorder_reserved_concurrency),
-            )
+        self._grant_consume(self.recorder, self.recorder_queue.queue)
+        self.recorder.function.add_event_source_mapping(
+            "RecordQueueSource",
+            event_source_arn=self.recorder_queue.queue.queue_arn,
+            batch_size=recorder_batch_size,
+            report_batch_item_failures=True,
+            max_concurrency=_max_concurrency(s.recorder_reserved_concurrency),
         )
 
     # --- what callers use ---------------------------------------------------------------------
