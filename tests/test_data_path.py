@@ -7,6 +7,7 @@ queue it reads), never through logical ids.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from constructs_lib._validation import ConfigurationError
+from constructs_lib.data_path.settings import DataPathSettings
 from tests.conftest import cdk_json_context, construct_app, endpoint_in, only, synthesize
 
 DISPATCHER = "runtime.dispatcher.handler"
@@ -282,16 +284,13 @@ RECORDER_ENV = {
 
 
 @pytest.mark.parametrize(
-    ("handler", "names", "reserved"), [(DISPATCHER, DISPATCHER_ENV, 2), (RECORDER, RECORDER_ENV, 5)]
+    ("handler", "names"), [(DISPATCHER, DISPATCHER_ENV), (RECORDER, RECORDER_ENV)]
 )
-def test_functions_follow_the_contract(
-    dev: Any, handler: str, names: set[str], reserved: int
-) -> None:
+def test_functions_follow_the_contract(dev: Any, handler: str, names: set[str]) -> None:
     _, fn = function(dev, handler)
     props = fn["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
-    assert props["ReservedConcurrentExecutions"] == reserved
     assert set(props["Environment"]["Variables"]) == names
     # X-Ray is off unless data_path.tracing says otherwise.
     assert "TracingConfig" not in props
@@ -344,12 +343,25 @@ def test_functions_load_the_public_powertools_layer_of_the_pinned_version(dev: A
         assert fn["Properties"]["Layers"] == [{"Ref": name}]
 
 
+@pytest.mark.parametrize(("handler", "cap"), [(DISPATCHER, 2), (RECORDER, 5)])
+def test_by_default_nothing_is_reserved_and_each_poller_is_capped(
+    dev: Any, prod: Any, handler: str, cap: int
+) -> None:
+    """A new account's concurrency limit is 10 and Lambda keeps 100 (or all of it) unreserved:
+    any reservation would roll the stack back there. The event sources' maximum concurrency
+    reserves nothing and still bounds the dispatchers and recorders."""
+    for template in (dev, prod):
+        _, fn = function(template, handler)
+        assert "ReservedConcurrentExecutions" not in fn["Properties"]
+        assert event_source(template, handler)["ScalingConfig"] == {"MaximumConcurrency": cap}
+
+
 def test_dispatcher_batches_documents_with_partial_batch_responses(dev: Any) -> None:
     assert event_source(dev, DISPATCHER) | {"EventSourceArn": None, "FunctionName": None} == {
         "BatchSize": 32,
         "MaximumBatchingWindowInSeconds": 20,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # The poller stops at the reserved concurrency instead of being throttled by it.
+        # At most two dispatchers at once: fewer, larger groups for the endpoint.
         "ScalingConfig": {"MaximumConcurrency": 2},
         "EventSourceArn": None,
         "FunctionName": None,
@@ -855,10 +867,7 @@ def test_an_overlapping_prefix_is_refused(code_dir: Path) -> None:
             "batchng_window_seconds",
             "5",
             "[dev] data_path.batchng_window_seconds: unknown key (known: "
-            "batching_window_seconds, dispatcher_reserved_concurrency, enabled, "
-            "invocation_timeout_seconds, job_ttl_days, large_document_bytes, "
-            "max_documents_per_request, max_receive_count, max_request_bytes, "
-            "recorder_reserved_concurrency, request_ttl_seconds, tracing)",
+            f"{', '.join(sorted(f.name for f in dataclasses.fields(DataPathSettings)))})",
         ),
     ],
 )
@@ -900,7 +909,12 @@ def bare(code_dir: Path) -> Any:
         stack,
         "DataPath",
         endpoint=endpoint,
-        settings=DataPathSettings(tracing=True, dispatcher_reserved_concurrency=1),
+        settings=DataPathSettings(
+            tracing=True,
+            dispatcher_reserved_concurrency=1,
+            dispatcher_max_concurrency=None,
+            recorder_reserved_concurrency=5,
+        ),
         model_id="google/pegasus-xsum",
         model_revision="abc123",
         architecture=lambda_.Architecture.X86_64,
@@ -932,12 +946,79 @@ def test_tracing_turns_on_xray_for_both_functions(bare: Any) -> None:
         assert xray and all(s["Resource"] == "*" for s in xray)
 
 
-def test_a_reserved_concurrency_of_one_leaves_the_poller_unbounded(bare: Any) -> None:
-    # Lambda's MaximumConcurrency accepts 2 to 1000; with 1 the reservation alone limits it.
-    mapping = event_source(bare, DISPATCHER)
-    assert "ScalingConfig" not in mapping
-    _, fn = function(bare, DISPATCHER)
-    assert fn["Properties"]["ReservedConcurrentExecutions"] == 1
+@pytest.mark.parametrize(("handler", "reserved", "cap"), [(DISPATCHER, 1, None), (RECORDER, 5, 5)])
+def test_a_large_account_reserves_concurrency_up_to_the_pollers_cap(
+    bare: Any, handler: str, reserved: int, cap: int | None
+) -> None:
+    # Lambda's MaximumConcurrency accepts 2 to 1,000; with 1 the reservation alone limits it.
+    _, fn = function(bare, handler)
+    assert fn["Properties"]["ReservedConcurrentExecutions"] == reserved
+    mapping = event_source(bare, handler)
+    if cap is None:
+        assert "ScalingConfig" not in mapping
+    else:
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": cap}
+
+
+@pytest.mark.parametrize(
+    ("settings", "problems"),
+    [
+        (
+            {"dispatcher_reserved_concurrency": 0, "recorder_max_concurrency": 1},
+            [
+                "dispatcher_reserved_concurrency: must be at least 1 (got 0)",
+                "recorder_max_concurrency: must be at least 2 (got 1)",
+            ],
+        ),
+        (
+            {"dispatcher_reserved_concurrency": 1},
+            [
+                "dispatcher_max_concurrency: must be null when dispatcher_reserved_concurrency "
+                "is 1: an SQS event source's maximum concurrency is at least 2, so the "
+                "reservation alone limits the poller (got 2)"
+            ],
+        ),
+        (
+            {"recorder_reserved_concurrency": 3, "recorder_max_concurrency": 10},
+            [
+                "recorder_max_concurrency: must be at most recorder_reserved_concurrency (3): "
+                "Lambda throttles what the poller invokes beyond the reservation (got 10)"
+            ],
+        ),
+        (
+            {"dispatcher_max_concurrency": 1_001},
+            ["dispatcher_max_concurrency: must be at most 1000 (got 1001)"],
+        ),
+    ],
+)
+def test_bad_concurrency_settings_name_the_key_the_value_and_what_is_allowed(
+    settings: dict[str, Any], problems: list[str]
+) -> None:
+    from stacks.config import load_configs
+
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "dev",
+        **{f"summarizer.data_path.{k}": str(v) for k, v in settings.items()},
+    }
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == tuple(f"[dev] data_path.{p}" for p in problems)
+
+
+def test_null_concurrency_settings_are_accepted() -> None:
+    from stacks.config import load_configs
+
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "prod",
+        "summarizer.data_path.dispatcher_max_concurrency": "null",
+        "summarizer.data_path.recorder_reserved_concurrency": "5",
+    }
+    (config,) = load_configs(context)
+    assert config.data_path.dispatcher_max_concurrency is None
+    assert config.data_path.dispatcher_reserved_concurrency is None
+    assert config.data_path.recorder_reserved_concurrency == 5
 
 
 def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:

@@ -24,10 +24,8 @@ from .operations import DataPathAlarms
 from .queues import MAX_VISIBILITY_SECONDS, WorkQueue, visibility_timeout_seconds
 from .settings import DataPathSettings
 
-# Lambda's SQS event source: above 10 messages per batch it needs a batching window, and its
-# maximum concurrency setting accepts 2 to 1,000.
+# Lambda's SQS event source: above 10 messages per batch it needs a batching window.
 MAX_UNWINDOWED_BATCH = 10
-MIN_MAX_CONCURRENCY = 2
 DISPATCHER_TIMEOUT = cdk_values.minutes(2)
 RECORDER_TIMEOUT = cdk_values.minutes(1)
 
@@ -199,7 +197,7 @@ class DataPath(Construct):
             description: str,
             environment: dict[str, str],
             timeout: Duration,
-            reserved_concurrency: int,
+            reserved_concurrency: int | None,
         ) -> DataPathFunction:
             return DataPathFunction(
                 self,
@@ -329,9 +327,10 @@ class DataPath(Construct):
             batch_size=s.max_documents_per_request,
             max_batching_window=cdk_values.seconds(window) if window else None,
             report_batch_item_failures=True,
-            # The poller stops at the reserved concurrency instead of being throttled by it
-            # (throttled batches go back to the queue and count toward the DLQ redrive).
-            max_concurrency=_max_concurrency(s.dispatcher_reserved_concurrency),
+            # Caps the poller without reserving concurrency; with a reservation it is at most
+            # that, so the poller stops there instead of being throttled by it (throttled
+            # batches go back to the queue and count toward the DLQ redrive).
+            max_concurrency=s.dispatcher_max_concurrency,
         )
         self._grant_consume(self.recorder, self.recorder_queue.queue)
         self.recorder.function.add_event_source_mapping(
@@ -339,7 +338,7 @@ class DataPath(Construct):
             event_source_arn=self.recorder_queue.queue.queue_arn,
             batch_size=recorder_batch_size,
             report_batch_item_failures=True,
-            max_concurrency=_max_concurrency(s.recorder_reserved_concurrency),
+            max_concurrency=s.recorder_max_concurrency,
         )
 
     # --- what callers use ---------------------------------------------------------------------
@@ -387,7 +386,3 @@ class DataPath(Construct):
     def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
         """Run Athena queries over the summaries in this data path's workgroup (see access.py)."""
         return access.grant_query(grantee, storage=self.storage, catalog=self.catalog)
-
-
-def _max_concurrency(reserved: int) -> int | None:
-    return reserved if reserved >= MIN_MAX_CONCURRENCY else None

@@ -112,7 +112,7 @@ class DataPathFunction(Construct):
         key: kms.IKey,
         timeout: Duration,
         memory_size: int,
-        reserved_concurrency: int,
+        reserved_concurrency: int | None,
         architecture: lambda_.Architecture,
         tracing: bool,
         log_retention: logs.RetentionDays,

@@ -10,6 +10,9 @@ import dataclasses
 
 from .._validation import check_int
 
+# Lambda's SQS event source: ScalingConfig.MaximumConcurrency accepts 2 to 1,000.
+MIN_MAX_CONCURRENCY = 2
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DataPathSettings:
@@ -19,6 +22,12 @@ class DataPathSettings:
     ``max_request_bytes`` bytes, or when the oldest document has waited
     ``batching_window_seconds`` (the SQS event source's batching window). A document of
     ``large_document_bytes`` or more is sent in a request of its own.
+
+    ``dispatcher_reserved_concurrency`` / ``recorder_reserved_concurrency`` [None: no
+    reservation] reserve Lambda concurrency for the functions, which needs an account limit of
+    at least 100 plus the reservations. ``dispatcher_max_concurrency`` [2] /
+    ``recorder_max_concurrency`` [5] cap the SQS event sources' concurrent invocations (None:
+    no cap) without reserving anything; with a reservation they must not exceed it.
     """
 
     enabled: bool = True
@@ -30,8 +39,15 @@ class DataPathSettings:
     request_ttl_seconds: int = 21_600
     max_receive_count: int = 5
     job_ttl_days: int = 90
-    dispatcher_reserved_concurrency: int = 2
-    recorder_reserved_concurrency: int = 5
+    # No reservation by default: a new account's concurrency limit (10) leaves nothing to
+    # reserve, since Lambda keeps 100 unreserved (or the whole limit when it is lower).
+    dispatcher_reserved_concurrency: int | None = None
+    recorder_reserved_concurrency: int | None = None
+    # The SQS event sources' maximum concurrency: it reserves nothing, so it deploys in any
+    # account, and it caps the concurrent dispatchers (fewer, larger groups for the endpoint)
+    # and recorders (the table's write rate).
+    dispatcher_max_concurrency: int | None = 2
+    recorder_max_concurrency: int | None = 5
     tracing: bool = False
 
     def problems(self) -> list[str]:
@@ -76,18 +92,42 @@ class DataPathSettings:
         )
         check_int(problems, "max_receive_count", self.max_receive_count, minimum=1, maximum=1_000)
         check_int(problems, "job_ttl_days", self.job_ttl_days, minimum=1, maximum=36_500)
-        check_int(
-            problems,
-            "dispatcher_reserved_concurrency",
-            self.dispatcher_reserved_concurrency,
-            minimum=1,
-            maximum=1_000,
-        )
-        check_int(
-            problems,
-            "recorder_reserved_concurrency",
-            self.recorder_reserved_concurrency,
-            minimum=1,
-            maximum=1_000,
-        )
+        for function in ("dispatcher", "recorder"):
+            problems += concurrency_problems(
+                function,
+                getattr(self, f"{function}_reserved_concurrency"),
+                getattr(self, f"{function}_max_concurrency"),
+            )
         return problems
+
+
+def concurrency_problems(function: str, reserved: object, maximum: object) -> list[str]:
+    """Problems with one function's reservation and its event source's maximum concurrency.
+
+    Lambda: a reservation is 0 or more (0 stops the function, refused here) and an SQS event
+    source's ``ScalingConfig.MaximumConcurrency`` 2 to 1,000. A maximum above the reservation
+    would have the poller invoke more than Lambda lets run ("Configuring maximum concurrency for
+    Amazon SQS event sources": keep the reservation at least the maximum), and throttled
+    batches count toward the queue's redrive to the DLQ.
+    """
+    problems: list[str] = []
+    reserved_key = f"{function}_reserved_concurrency"
+    maximum_key = f"{function}_max_concurrency"
+    if reserved is not None:
+        check_int(problems, reserved_key, reserved, minimum=1, maximum=1_000)
+    if maximum is not None:
+        check_int(problems, maximum_key, maximum, minimum=MIN_MAX_CONCURRENCY, maximum=1_000)
+    if problems or not isinstance(reserved, int) or not isinstance(maximum, int):
+        return problems
+    if reserved < MIN_MAX_CONCURRENCY:
+        problems.append(
+            f"{maximum_key}: must be null when {reserved_key} is {reserved}: an SQS event "
+            f"source's maximum concurrency is at least {MIN_MAX_CONCURRENCY}, so the "
+            f"reservation alone limits the poller (got {maximum})"
+        )
+    elif maximum > reserved:
+        problems.append(
+            f"{maximum_key}: must be at most {reserved_key} ({reserved}): Lambda throttles "
+            f"what the poller invokes beyond the reservation (got {maximum})"
+        )
+    return problems
