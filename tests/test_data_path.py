@@ -597,10 +597,23 @@ def test_glue_table_reads_curated_json_lines_by_projected_date(dev: Any) -> None
     ]
 
 
+# The first 8 hex of the stack id's uuid (arn:...:stack/<name>/<uuid>): new on every create.
+STACK_ID_PREFIX = {
+    "Fn::Select": [
+        0,
+        {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]},
+    ]
+}
+
+
+def workgroup_name(stack_name: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", [f"{stack_name}-summaries-", STACK_ID_PREFIX]]}
+
+
 def test_athena_workgroup_enforces_encrypted_results_and_a_scan_cutoff(dev: Any) -> None:
     bucket_id, _ = only(dev, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
     _, workgroup = only(dev, "AWS::Athena::WorkGroup")
-    assert workgroup["Properties"]["Name"] == "PegasusSummarizer-dev-summaries"
+    assert workgroup["Properties"]["Name"] == workgroup_name("PegasusSummarizer-dev")
     assert workgroup["Properties"]["WorkGroupConfiguration"] == {
         "EnforceWorkGroupConfiguration": True,
         "PublishCloudWatchMetricsEnabled": True,
@@ -613,6 +626,24 @@ def test_athena_workgroup_enforces_encrypted_results_and_a_scan_cutoff(dev: Any)
             },
         },
     }
+
+
+def test_a_stack_deleted_and_created_again_collides_with_nothing_it_left(
+    prod: Any, dev: Any
+) -> None:
+    """Disaster recovery, or a first create rolled back: the prod workgroup survives its stack
+    (with its saved queries) and the next create names its own after the new stack id; the
+    Glue definitions hold no data and are deleted with the stack, freeing their names."""
+    _, workgroup = only(prod, "AWS::Athena::WorkGroup")
+    assert workgroup["DeletionPolicy"] == "Retain"
+    assert workgroup["Properties"]["Name"] == workgroup_name("PegasusSummarizer-prod")
+    for kind in ("AWS::Glue::Database", "AWS::Glue::Table"):
+        _, definition = only(prod, kind)
+        assert definition.get("DeletionPolicy", "Delete") == "Delete", kind
+    # dev deletes its workgroup, saved queries included, with the stack.
+    _, workgroup = only(dev, "AWS::Athena::WorkGroup")
+    assert workgroup["DeletionPolicy"] == "Delete"
+    assert workgroup["Properties"]["RecursiveDeleteOption"] is True
 
 
 # --- operations and outputs --------------------------------------------------------------------
@@ -723,7 +754,7 @@ def test_outputs_name_the_data_path_resources(dev: Any) -> None:
         "RequestPrefix": "requests/",
         "JobsTableName": {"Ref": table_id},
         "DispatchQueueUrl": {"Ref": queue_id},
-        "AthenaWorkGroup": "PegasusSummarizer-dev-summaries",
+        "AthenaWorkGroup": workgroup_name("PegasusSummarizer-dev"),
         "GlueDatabase": "pegasussummarizer_dev",
         "GlueTable": "summaries",
     }
@@ -1055,7 +1086,7 @@ def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:
 def test_analyst_grant_runs_queries_in_the_workgroup_only(bare: Any) -> None:
     statements = role_statements(bare, "Analyst")
     (athena,) = [s for s in statements if str(s["Action"]).count("athena:")]
-    assert athena["Resource"]["Fn::Join"][1][-1] == ":workgroup/Bare-summaries"
+    assert athena["Resource"]["Fn::Join"][1][-2:] == [":workgroup/Bare-summaries-", STACK_ID_PREFIX]
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
     assert listing["Condition"] == {
         "StringLike": {"s3:prefix": ["curated/summaries/*", "athena-results/*"]}
