@@ -158,7 +158,11 @@ class SummarizationStack(Stack):
             outputs |= {
                 "DataBucketName": (self.storage.bucket_name, "The data bucket"),
                 "InputPrefix": (self.storage.input_prefix, "Uploads here are summarized"),
-                "RequestPrefix": (path.request_prefix, "Request bodies sent to the endpoint"),
+                "RequestPrefix": (path.request_prefix, "The dispatcher's request bodies"),
+                "DirectRequestPrefix": (
+                    path.direct_request_prefix,
+                    "Where direct InvokeEndpointAsync callers put request bodies",
+                ),
                 "JobsTableName": (path.jobs.table_name, "One item per summarization job"),
                 "DispatchQueueUrl": (path.dispatch_queue.queue_url, "Re-dispatch messages"),
                 "AthenaWorkGroup": (catalog.workgroup_name, "Athena workgroup for the dataset"),

@@ -274,6 +274,7 @@ RECORDER_ENV = {
     "DATA_BUCKET",
     "CURATED_PREFIX",
     "DISPATCH_QUEUE_URL",
+    "REQUEST_PREFIX",
     "JOB_TTL_DAYS",
     "MODEL_ID",
     "MODEL_REVISION",
@@ -327,6 +328,8 @@ def test_recorder_writes_the_curated_dataset_and_redispatches_to_the_dispatch_qu
     env = fn["Properties"]["Environment"]["Variables"]
     queue_id, _ = queue_of(dev, DISPATCHER)
     assert env["CURATED_PREFIX"] == "curated/summaries/"
+    # Only bodies at requests/<inference id>.jsonl (the dispatcher's) name trusted job ids.
+    assert env["REQUEST_PREFIX"] == "requests/"
     assert env["DISPATCH_QUEUE_URL"] == {"Ref": queue_id}
 
 
@@ -752,6 +755,7 @@ def test_outputs_name_the_data_path_resources(dev: Any) -> None:
         "DataBucketName": {"Ref": bucket_id},
         "InputPrefix": "inputs/",
         "RequestPrefix": "requests/",
+        "DirectRequestPrefix": "requests/direct/",
         "JobsTableName": {"Ref": table_id},
         "DispatchQueueUrl": {"Ref": queue_id},
         "AthenaWorkGroup": workgroup_name("PegasusSummarizer-dev"),
@@ -1072,7 +1076,8 @@ def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:
         "sagemaker:InvokeEndpointAsync",
         "sqs:SendMessage",
     ]
-    assert by_action["s3:PutObject"] == {"/inputs/*", "/requests/*"}
+    # Direct requests go to requests/direct/; the rest of requests/ is the dispatcher's.
+    assert by_action["s3:PutObject"] == {"/inputs/*", "/requests/direct/*"}
     assert by_action["s3:GetObject"] == {"/results/*", "/failures/*", "/curated/summaries/*"}
     (query,) = [s for s in statements if "dynamodb:Query" in actions(s)]
     indexes = [

@@ -19,7 +19,13 @@ from .catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
 from .delivery import allow_log_encryption, grant_send, subscribe_bucket, subscribe_topics
 from .functions import DataPathFunction, powertools_layer
 from .jobs_table import JobsTable
-from .layout import ATHENA_RESULTS_PREFIX, CURATED_PREFIX, DATASET_PREFIX, REQUEST_PREFIX
+from .layout import (
+    ATHENA_RESULTS_PREFIX,
+    CURATED_PREFIX,
+    DATASET_PREFIX,
+    DIRECT_REQUEST_PREFIX,
+    REQUEST_PREFIX,
+)
 from .operations import DataPathAlarms
 from .queues import MAX_VISIBILITY_SECONDS, WorkQueue, visibility_timeout_seconds
 from .settings import DataPathSettings
@@ -131,6 +137,7 @@ class DataPath(Construct):
         self.endpoint = endpoint
         self.storage = storage
         self.request_prefix = REQUEST_PREFIX
+        self.direct_request_prefix = DIRECT_REQUEST_PREFIX
         self.dataset_prefix = DATASET_PREFIX
 
         storage.add_prefix("request", REQUEST_PREFIX, retention_days=request_retention_days)
@@ -251,6 +258,8 @@ class DataPath(Construct):
                 "JOBS_TABLE": self.jobs.table_name,
                 "DATA_BUCKET": storage.bucket_name,
                 "CURATED_PREFIX": DATASET_PREFIX,
+                # Only bodies the dispatcher wrote here name jobs the recorder may update.
+                "REQUEST_PREFIX": REQUEST_PREFIX,
                 "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
                 "JOB_TTL_DAYS": str(settings.job_ttl_days),
                 **model,
@@ -355,9 +364,10 @@ class DataPath(Construct):
     def grant_client(self, grantee: iam.IGrantable) -> iam.Grant:
         """Everything the ``summarizer`` client does, and nothing else.
 
-        Read this stack's outputs, upload under ``inputs/`` (the data path) and ``requests/``
-        (direct ``InvokeEndpointAsync``), call the endpoint, read results, failures and the
-        curated summaries, read jobs (both indexes) and re-dispatch failed ones.
+        Read this stack's outputs, upload under ``inputs/`` (the data path) and
+        ``requests/direct/`` (direct ``InvokeEndpointAsync``; the rest of ``requests/`` is the
+        dispatcher's), call the endpoint, read results, failures and the curated summaries,
+        read jobs (both indexes) and re-dispatch failed ones.
         """
         storage = self.storage
         grant = iam.Grant.add_to_principal(
@@ -373,7 +383,7 @@ class DataPath(Construct):
             )
         )
         grant = grant.combine(
-            storage.grant_write_prefixes(grantee, storage.input_prefix, REQUEST_PREFIX)
+            storage.grant_write_prefixes(grantee, storage.input_prefix, DIRECT_REQUEST_PREFIX)
         )
         grant = grant.combine(
             storage.grant_read_prefixes(
