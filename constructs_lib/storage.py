@@ -52,10 +52,12 @@ class AsyncInferenceStorage(Construct):
     deletion stay the bucket owner's, so retention days and a removal policy are refused with an
     existing bucket, and ``add_prefix`` only registers a prefix (its expiry is the owner's).
 
-    Attributes: ``bucket`` (``s3.IBucket``); ``encryption_key`` (``kms.IKey``, None for an
-    existing bucket given without a key); ``key`` (the same, but raising ``ConfigurationError``
-    when there is none, for callers that cannot work without one); ``access_logs_bucket`` (None
-    with an existing bucket); ``existing`` (True with an existing bucket).
+    Attributes: ``bucket`` (``s3.IBucket``); ``input_retention_days`` and
+    ``result_retention_days`` (None with an existing bucket); ``encryption_key`` (``kms.IKey``,
+    None for an existing bucket given without a key); ``key`` (the same, but raising
+    ``ConfigurationError`` when there is none, for callers that cannot work without one);
+    ``access_logs_bucket`` (None with an existing bucket); ``existing`` (True with an existing
+    bucket).
     """
 
     def __init__(
@@ -114,6 +116,9 @@ class AsyncInferenceStorage(Construct):
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
         self.failure_prefix = failure_prefix
+        # Days before inputs and results expire; None for an existing bucket (its owner's).
+        self.input_retention_days: int | None = input_retention_days
+        self.result_retention_days: int | None = result_retention_days
         # Every prefix with a lifecycle rule; add_prefix keeps new ones from overlapping these.
         self.prefixes: list[str] = [input_prefix, output_prefix, failure_prefix]
         self.existing = existing_bucket is not None

@@ -152,7 +152,14 @@ class AppConfig:
             maximum=3600,
         )
         for field in ("input_retention_days", "result_retention_days"):
-            check_int(problems, field, getattr(self, field), minimum=1, maximum=MAX_LIFECYCLE_DAYS)
+            days = getattr(self, field)
+            check_int(problems, field, days, minimum=1, maximum=MAX_LIFECYCLE_DAYS)
+            if self.data_path.enabled and _is_int(days) and days == 1:
+                problems.append(
+                    f"{field}: must be at least 2 with the data path on: its dead-letter "
+                    "queues keep messages a day less than the documents, request bodies and "
+                    "results they name, so that a redrive still finds them (got 1)"
+                )
         if self.removal_policy not in REMOVAL_POLICIES:
             problems.append(
                 f"removal_policy: must be one of {', '.join(REMOVAL_POLICIES)} "

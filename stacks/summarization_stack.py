@@ -135,7 +135,9 @@ class SummarizationStack(Stack):
             self.monitoring.add_section(
                 "Data path",
                 "Uploads under inputs/ queue for the dispatcher; outcomes queue for the recorder. "
-                "Anything in a DLQ failed repeatedly and is kept 14 days.",
+                "Anything in a DLQ failed repeatedly; it is kept "
+                f"{self.data_path.dead_letter_retention_days} days (a day less than the "
+                "documents it names): redrive it before then.",
                 self.data_path.alarms.widgets(),
                 self.data_path.alarms.alarms,
             )

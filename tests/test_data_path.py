@@ -101,25 +101,84 @@ def storage_key_id(template: Any) -> str:
 # --- queues ------------------------------------------------------------------------------------
 
 
+DAY = 86_400
+
+
 @pytest.mark.parametrize(
     ("handler", "visibility"),
     # 6 x the function timeout (+ the batching window): 6 x 120 + 20 and 6 x 60.
     [(DISPATCHER, 740), (RECORDER, 360)],
 )
 def test_each_work_queue_is_encrypted_and_redrives_to_its_own_dlq(
-    dev: Any, handler: str, visibility: int
+    prod: Any, handler: str, visibility: int
 ) -> None:
-    _, queue = queue_of(dev, handler)
+    _, queue = queue_of(prod, handler)
     props = queue["Properties"]
     assert props["VisibilityTimeout"] == visibility
-    assert props["MessageRetentionPeriod"] == 4 * 86_400
+    assert props["MessageRetentionPeriod"] == 4 * DAY
     assert props["RedrivePolicy"]["maxReceiveCount"] == 5
-    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [data_key_id(dev), "Arn"]}
-    dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    dlq = resources(dev)[dlq_id]["Properties"]
-    # The DLQ keeps longer than its source: expiry counts from the first enqueue.
-    assert dlq["MessageRetentionPeriod"] == 14 * 86_400
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [data_key_id(prod), "Arn"]}
+    dlq = dead_letter_queue(prod, handler)["Properties"]
+    # prod keeps inputs and requests 7 days: its dead letters 6, at least as long as the
+    # source queue (a dead letter's expiry counts from its first enqueue).
+    assert dlq["MessageRetentionPeriod"] == 6 * DAY
     assert dlq["KmsMasterKeyId"] == props["KmsMasterKeyId"]
+
+
+def dead_letter_queue(template: Any, handler: str) -> dict[str, Any]:
+    _, queue = queue_of(template, handler)
+    dlq_id = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    found: dict[str, Any] = resources(template)[dlq_id]
+    return found
+
+
+def test_a_dead_letter_queue_keeping_less_than_its_source_is_refused() -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib.data_path import WorkQueue
+
+    stack = cdk.Stack(construct_app(), "Queues")
+    with pytest.raises(ConfigurationError) as error:
+        WorkQueue(
+            stack,
+            "Queue",
+            key=cdk.aws_kms.Key(stack, "Key"),
+            visibility_timeout=cdk.Duration.minutes(1),
+            max_receive_count=3,
+            retention=cdk.Duration.days(4),
+            dead_letter_retention=cdk.Duration.days(2),
+        )
+    assert error.value.problems == (
+        "dead_letter_retention: must be 60 s to 14 days (SQS's limits) and at least retention "
+        "(345600 s), since a dead letter's expiry counts from its first enqueue (got 172800 s)",
+    )
+
+
+def lifecycle_days(template: Any) -> dict[str, int]:
+    """Prefix -> days before its objects expire, from the data bucket's lifecycle rules."""
+    _, bucket = only(template, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    return {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("handler", [DISPATCHER, RECORDER])
+def test_a_dead_letter_never_outlives_what_it_names(
+    dev: Any, prod: Any, environment: str, handler: str
+) -> None:
+    """A dispatch dead letter names a document (inputs/), a record dead letter a request body
+    (requests/) and an output (results/): each is kept a day less than those, so a redrive
+    within the DLQ's retention finds them, with a day to spare for processing."""
+    template = {"dev": dev, "prod": prod}[environment]
+    days = lifecycle_days(template)
+    named = min(days["inputs/"], days["requests/"], days["results/"])
+    dlq = dead_letter_queue(template, handler)["Properties"]
+    assert dlq["MessageRetentionPeriod"] == min(14, named - 1) * DAY
+    _, queue = queue_of(template, handler)
+    assert queue["Properties"]["MessageRetentionPeriod"] <= dlq["MessageRetentionPeriod"]
+    # dev keeps inputs and requests 3 days: dead letters 2.
+    if environment == "dev":
+        assert dlq["MessageRetentionPeriod"] == 2 * DAY
 
 
 def test_the_data_path_key_rotates(dev: Any) -> None:
@@ -1172,5 +1231,26 @@ def test_a_bad_retention_names_the_argument(code_dir: Path) -> None:
     assert error.value.problems == (
         "memory_size: must be at least 128 (got 64)",
         "request_retention_days: must be at least 1 (got 0)",
+        "retention: the data path needs requests, inputs and results kept at least 2 days, so "
+        "that its dead-letter queues (which keep messages a day less than the objects they "
+        "name) can hold a message at all (got request_retention_days=0, the storage's "
+        "input_retention_days=7 and result_retention_days=30)",
         "athena_results_retention_days: must be at least 1 (got -1)",
     )
+
+
+@pytest.mark.parametrize("field", ["input_retention_days", "result_retention_days"])
+def test_a_one_day_retention_is_refused_with_the_data_path_on(field: str) -> None:
+    from stacks.config import load_configs
+
+    context = {**cdk_json_context(), "summarizer.environment": "dev", f"summarizer.{field}": "1"}
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == (
+        f"[dev] {field}: must be at least 2 with the data path on: its dead-letter queues keep "
+        "messages a day less than the documents, request bodies and results they name, so "
+        "that a redrive still finds them (got 1)",
+    )
+    # Without the data path there are no dead letters to keep.
+    (config,) = load_configs({**context, "summarizer.data_path.enabled": "false"})
+    assert getattr(config, field) == 1

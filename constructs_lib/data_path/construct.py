@@ -27,11 +27,19 @@ from .layout import (
     REQUEST_PREFIX,
 )
 from .operations import DataPathAlarms
-from .queues import MAX_VISIBILITY_SECONDS, WorkQueue, visibility_timeout_seconds
+from .queues import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_VISIBILITY_SECONDS,
+    WorkQueue,
+    dead_letter_retention_days,
+    visibility_timeout_seconds,
+)
 from .settings import DataPathSettings
 
 # Lambda's SQS event source: above 10 messages per batch it needs a batching window.
 MAX_UNWINDOWED_BATCH = 10
+# A dead letter is kept a day less than the objects it names, so those live two days at least.
+MIN_OBJECT_RETENTION_DAYS = 2
 DISPATCHER_TIMEOUT = cdk_values.minutes(2)
 RECORDER_TIMEOUT = cdk_values.minutes(1)
 
@@ -63,8 +71,11 @@ class DataPath(Construct):
     [512 MB] per function. ``recorder_batch_size`` [10] notifications per recorder invocation.
     ``request_retention_days`` [7] and ``athena_results_retention_days`` [7] expire
     ``requests/`` and ``athena-results/``; the curated dataset expires after
-    ``settings.job_ttl_days``, like the job records. ``log_retention`` [one year, as AWS Control
-    Tower's CT.CLOUDWATCH.PR.2 asks].
+    ``settings.job_ttl_days``, like the job records. The queues' DLQs keep messages a day less
+    than the shortest of the request, input and result retentions (at most 14 days; 14 with
+    an existing bucket, whose lifecycle must then keep them 15 days or more), so a redriven
+    message finds what it names; those retentions must be 2 days or more. ``log_retention``
+    [one year, as AWS Control Tower's CT.CLOUDWATCH.PR.2 asks].
     ``bytes_scanned_cutoff`` [10 GB] stops runaway Athena queries. ``metrics_namespace`` [the
     stack name] is the functions' Powertools metrics namespace.
     """
@@ -98,7 +109,26 @@ class DataPath(Construct):
             problems.append("settings.enabled: is false; leave the DataPath out instead")
         check_int(problems, "memory_size", memory_size, minimum=128, maximum=10_240)
         check_int(problems, "recorder_batch_size", recorder_batch_size, minimum=1, maximum=10)
+        # What the data bucket's lifecycle keeps (an existing bucket's is its owner's: none).
+        retention_days = [
+            days
+            for days in (
+                None if endpoint.storage.existing else request_retention_days,
+                endpoint.storage.input_retention_days,
+                endpoint.storage.result_retention_days,
+            )
+            if isinstance(days, int)
+        ]
         check_int(problems, "request_retention_days", request_retention_days, minimum=1)
+        if retention_days and min(retention_days) < MIN_OBJECT_RETENTION_DAYS:
+            problems.append(
+                f"retention: the data path needs requests, inputs and results kept at least "
+                f"{MIN_OBJECT_RETENTION_DAYS} days, so that its dead-letter queues (which keep "
+                "messages a day less than the objects they name) can hold a message at all "
+                f"(got request_retention_days={request_retention_days!r}, the storage's "
+                f"input_retention_days={endpoint.storage.input_retention_days!r} and "
+                f"result_retention_days={endpoint.storage.result_retention_days!r})"
+            )
         check_int(
             problems, "athena_results_retention_days", athena_results_retention_days, minimum=1
         )
@@ -168,6 +198,12 @@ class DataPath(Construct):
             removal_policy=removal_policy,
         )
 
+        # Dead letters name documents (inputs/), request bodies (requests/) and outputs
+        # (results/): kept a day less than those, a redriven message still finds them. The
+        # queues themselves keep a message at most that long too.
+        self.dead_letter_retention_days = dead_letter_retention_days(retention_days)
+        dead_letter_retention = cdk_values.days(self.dead_letter_retention_days)
+        retention = cdk_values.days(min(DEFAULT_RETENTION_DAYS, self.dead_letter_retention_days))
         self.dispatch = WorkQueue(
             self,
             "Dispatch",
@@ -176,6 +212,8 @@ class DataPath(Construct):
                 visibility_timeout_seconds(dispatch_seconds, window)
             ),
             max_receive_count=settings.max_receive_count,
+            retention=retention,
+            dead_letter_retention=dead_letter_retention,
             removal_policy=removal_policy,
         )
         self.recorder_queue = WorkQueue(
@@ -184,6 +222,8 @@ class DataPath(Construct):
             key=self.key,
             visibility_timeout=cdk_values.seconds(visibility_timeout_seconds(record_seconds, 0)),
             max_receive_count=settings.max_receive_count,
+            retention=retention,
+            dead_letter_retention=dead_letter_retention,
             removal_policy=removal_policy,
         )
         subscribe_bucket(bucket, storage.input_prefix, self.dispatch.queue, self.key)
