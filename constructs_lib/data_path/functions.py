@@ -163,9 +163,20 @@ class DataPathFunction(Construct):
             "The function calls only AWS APIs (S3, SQS, DynamoDB, SageMaker runtime) over TLS "
             "with IAM; a VPC would add NAT or interface endpoints and reach nothing more.",
         )
+        unreserved = (
+            {
+                "CKV_AWS_115": (
+                    "No reservation by default: a new account (concurrency limit 10) can reserve "
+                    "none; the SQS event source's maximum concurrency caps the function instead."
+                )
+            }
+            if reserved_concurrency is None
+            else {}
+        )
         checkov_skips(
             self.function,
             {
+                **unreserved,
                 "CKV_AWS_116": (
                     "Invoked by an SQS event source: failed messages go to the queue's own DLQ."
                 ),
