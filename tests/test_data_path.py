@@ -284,6 +284,47 @@ def test_recorder_queue_gets_both_topics_raw(dev: Any) -> None:
     assert {s["Properties"]["TopicArn"]["Ref"] for s in subscriptions.values()} == set(topics)
 
 
+def test_a_notification_sns_cannot_deliver_lands_in_the_alarmed_record_dlq(dev: Any) -> None:
+    """SNS gives up on an SQS endpoint after its retries; without a redrive policy the
+    notification, and its job's outcome, would be dropped."""
+    queue_id, queue = queue_of(dev, RECORDER)
+    dlq_id = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    dlq = resources(dev)[dlq_id]
+    subscriptions = dev.find_resources(
+        "AWS::SNS::Subscription", {"Properties": {"Endpoint": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    )
+    assert len(subscriptions) == 2
+    for subscription in subscriptions.values():
+        assert subscription["Properties"]["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}
+        }
+    # The DLQ admits SNS for the two result topics only; it shares the record queue's key,
+    # whose policy already lets SNS encrypt for those topics.
+    (policy_id, policy) = only(
+        dev, "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": dlq_id}]}}
+    )
+    (allow,) = [
+        st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"
+    ]
+    topics = dev.find_resources(
+        "AWS::SNS::Topic", {"Properties": {"DisplayName": Match.string_like_regexp("^Summaries")}}
+    )
+    assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert {t["Ref"] for t in allow["Condition"]["ArnEquals"]["aws:SourceArn"]} == set(topics)
+    assert dlq["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [data_key_id(dev), "Arn"]}
+    for subscription in subscriptions.values():
+        assert policy_id in subscription["DependsOn"]
+    # The record dead-letter alarm watches this very queue.
+    (alarm,) = [
+        a
+        for a in _data_path_alarms(dev).values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
+        in a["Properties"].get("Dimensions", [])
+    ]
+    assert alarm["Properties"]["Threshold"] == 1
+
+
 def test_services_may_use_the_data_path_key_for_exactly_what_they_deliver(dev: Any) -> None:
     statements = resources(dev)[data_key_id(dev)]["Properties"]["KeyPolicy"]["Statement"]
     services = {

@@ -232,6 +232,8 @@ class DataPath(Construct):
             [notifications.success_topic, notifications.error_topic],
             self.recorder_queue.queue,
             self.key,
+            # Alarmed and redriven like any record dead letter: its body is the notification.
+            dead_letter_queue=self.recorder_queue.dead_letter_queue,
         )
 
         layer = powertools_layer(self, architecture, powertools_layer_arn)

@@ -107,21 +107,35 @@ def subscribe_bucket(bucket: s3.IBucket, prefix: str, queue: sqs.IQueue, key: km
 
 
 def subscribe_topics(
-    scope: Construct, topics: list[sns.ITopic], queue: sqs.IQueue, key: kms.IKey
+    scope: Construct,
+    topics: list[sns.ITopic],
+    queue: sqs.IQueue,
+    key: kms.IKey,
+    dead_letter_queue: sqs.IQueue,
 ) -> None:
-    """Subscribe ``queue`` (encrypted with ``key``) to ``topics`` with raw message delivery."""
+    """Subscribe ``queue`` (encrypted with ``key``) to ``topics`` with raw message delivery.
+
+    What SNS cannot deliver after its retries goes to ``dead_letter_queue`` (on the same key)
+    instead of being dropped.
+    """
     sns_principal = iam.ServicePrincipal("sns.amazonaws.com")
+    topic_arns = [t.topic_arn for t in topics]
     # SNS Developer Guide, "Fanout Amazon SNS notifications to Amazon SQS queues", step "Give
     # permission to the Amazon SNS topic to send messages to the Amazon SQS queue": the queue
-    # policy conditions on aws:SourceArn, the topic SNS delivers from.
-    policy = queue.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[sns_principal],
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
+    # policy conditions on aws:SourceArn, the topic SNS delivers from. "Configuring an Amazon
+    # SNS dead-letter queue for a subscription" asks the same of the dead-letter queue (same
+    # account and region; an encrypted one needs the key policy below).
+    policies = [
+        target.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[sns_principal],
+                actions=["sqs:SendMessage"],
+                resources=[target.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": topic_arns}},
+            )
         )
-    )
+        for target in (queue, dead_letter_queue)
+    ]
     # SQS Developer Guide, "Access management for encrypted Amazon SQS queues with least
     # privilege policies" (SNS fanning out to an encrypted queue): the key policy lets
     # sns.amazonaws.com call GenerateDataKey and Decrypt for the given topic only, with
@@ -133,21 +147,24 @@ def subscribe_topics(
             principals=[sns_principal],
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
             resources=["*"],
-            conditions={"ArnEquals": {"aws:SourceArn": [t.topic_arn for t in topics]}},
+            conditions={"ArnEquals": {"aws:SourceArn": topic_arns}},
         )
     )
-    assert policy.policy_dependable is not None
+    dependables = [p.policy_dependable for p in policies if p.policy_dependable is not None]
     for index, topic in enumerate(topics):
-        subscription = sns.Subscription(
+        subscription = sns.CfnSubscription(
             scope,
             f"Subscription{index}",
-            topic=topic,
+            topic_arn=topic.topic_arn,
             endpoint=queue.queue_arn,
-            protocol=sns.SubscriptionProtocol.SQS,
+            protocol="sqs",
             # The body is SageMaker's notification JSON itself, not an SNS envelope.
             raw_message_delivery=True,
+            # SNS retries an SQS endpoint for days, then sends here instead of dropping it.
+            redrive_policy={"deadLetterTargetArn": dead_letter_queue.queue_arn},
         )
-        subscription.node.add_dependency(policy.policy_dependable)
+        for dependable in dependables:
+            subscription.node.add_dependency(dependable)
 
 
 def grant_send(queue: sqs.IQueue, key: kms.IKey, grantee: iam.IGrantable) -> iam.Grant:
