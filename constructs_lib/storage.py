@@ -182,11 +182,11 @@ class AsyncInferenceStorage(Construct):
             "Inputs, summaries and failures are transient customer content that must expire "
             "after their retention (and be deletable in dev); Object Lock would keep them longer.",
         )
-        acknowledge_control(
-            bucket,
-            "s3_event_notifications_enabled_check",
-            "Uploads under inputs/ notify the data path's queue through CDK's bucket-notifications "
-            "custom resource, which this template-level rule cannot see.",
+        # Object-level events go to EventBridge natively (AWS Control Tower's CT.S3.PR.4 reads
+        # the bucket's own NotificationConfiguration): free without rules, so an organization
+        # can watch the bucket. The data path adds its queue here too (data_path/delivery.py).
+        _cfn_bucket(bucket).add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
 
         if destroy:

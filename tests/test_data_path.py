@@ -17,7 +17,14 @@ from aws_cdk.assertions import Match
 
 from constructs_lib._validation import ConfigurationError
 from constructs_lib.data_path.settings import DataPathSettings
-from tests.conftest import cdk_json_context, construct_app, endpoint_in, only, synthesize
+from tests.conftest import (
+    Governed,
+    cdk_json_context,
+    construct_app,
+    endpoint_in,
+    only,
+    synthesize,
+)
 
 DISPATCHER = "runtime.dispatcher.handler"
 RECORDER = "runtime.recorder.handler"
@@ -211,28 +218,49 @@ def test_every_queue_refuses_plain_http(dev: Any) -> None:
         )
 
 
-def test_uploads_under_inputs_notify_the_dispatch_queue(dev: Any) -> None:
+def data_bucket(template: Any) -> tuple[str, dict[str, Any]]:
+    return only(template, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+
+
+def test_uploads_under_inputs_notify_the_dispatch_queue_from_the_bucket_itself(dev: Any) -> None:
+    """The notification is the bucket's own configuration, which AWS Control Tower's
+    CT.S3.PR.4 reads, not aws-cdk-lib's custom resource (and its Lambda outside any VPC)."""
     queue_id, _ = queue_of(dev, DISPATCHER)
-    _, notifications = only(dev, "Custom::S3BucketNotifications")
-    assert notifications["Properties"]["NotificationConfiguration"] == {
+    _, bucket = data_bucket(dev)
+    assert bucket["Properties"]["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True},
         "QueueConfigurations": [
             {
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "inputs/"}]}},
-                "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "Event": "s3:ObjectCreated:*",
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "inputs/"}]}},
+                "Queue": {"Fn::GetAtt": [queue_id, "Arn"]},
             }
-        ]
+        ],
     }
     # S3 validates the destination with a test event: the queue policy must exist first.
     (policy_id,) = dev.find_resources(
         "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": queue_id}]}}
     )
-    assert policy_id in notifications["DependsOn"]
+    assert policy_id in bucket["DependsOn"]
+    assert not dev.find_resources("Custom::S3BucketNotifications")
+    handlers = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "index.handler"}}
+    )
+    assert not [h for h in handlers if h.startswith("BucketNotificationsHandler")]
+
+
+# The stack id's uuid (arn:...:stack/<name>/<uuid>): new on every create of the stack.
+STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 
 
 def test_only_this_bucket_in_this_account_may_send_to_the_dispatch_queue(dev: Any) -> None:
+    """The bucket's name is known before it exists (the stack's name and id), so the queue
+    policy can name it without waiting for the bucket, which waits for the policy."""
     queue_id, _ = queue_of(dev, DISPATCHER)
-    bucket_id, _ = only(dev, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+    _, bucket = data_bucket(dev)
+    assert bucket["Properties"]["BucketName"] == {
+        "Fn::Join": ["", ["pegasussummarizer-dev-", STACK_UUID]]
+    }
     _, policy = only(dev, "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": queue_id}]}})
     allows = [
         s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
@@ -241,7 +269,19 @@ def test_only_this_bucket_in_this_account_may_send_to_the_dispatch_queue(dev: An
         {
             "Action": "sqs:SendMessage",
             "Condition": {
-                "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]}},
+                "ArnLike": {
+                    "aws:SourceArn": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                "arn:",
+                                {"Ref": "AWS::Partition"},
+                                ":s3:::pegasussummarizer-dev-",
+                                STACK_UUID,
+                            ],
+                        ]
+                    }
+                },
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
             },
             "Effect": "Allow",
@@ -1207,14 +1247,14 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
     code_dir: Path, tmp_path: Path
 ) -> None:
     """The library's own acknowledgements cover what the app's default configuration does not
-    exercise: X-Ray's wildcard, the client's and the analyst's grants."""
+    exercise: X-Ray's and the VPC's wildcards, the client's and the analyst's grants."""
     import json
 
     import aws_cdk as cdk
     from aws_cdk import aws_iam as iam
     from cdk_nag import AwsSolutionsChecks
 
-    from constructs_lib.data_path import DataPath, DataPathSettings
+    from constructs_lib.data_path import DataPath, DataPathSettings, DataPathVpc
 
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
     stack = cdk.Stack(app, "Nagged")
@@ -1223,7 +1263,12 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
         stack,
         "DataPath",
         endpoint=endpoint,
-        settings=DataPathSettings(tracing=True),
+        settings=DataPathSettings(
+            tracing=True,
+            vpc=DataPathVpc(
+                subnet_ids=("subnet-0123456789abcdef0",), security_group_ids=("sg-01234567",)
+            ),
+        ),
         model_id="google/pegasus-large",
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
@@ -1250,7 +1295,8 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
         "Nagged/DataPath/Dispatcher/Role/DefaultPolicy/Resource",
         "Nagged/DataPath/Recorder/Role/DefaultPolicy/Resource",
     ]
-    assert all(reason.startswith("xray:PutTraceSegments") for reason in xray.values())
+    assert all("xray:PutTraceSegments" in reason for reason in xray.values())
+    assert all("ec2:DescribeNetworkInterfaces" in reason for reason in xray.values())
 
 
 def test_a_bad_retention_names_the_argument(code_dir: Path) -> None:
@@ -1295,3 +1341,112 @@ def test_a_one_day_retention_is_refused_with_the_data_path_on(field: str) -> Non
     # Without the data path there are no dead letters to keep.
     (config,) = load_configs({**context, "summarizer.data_path.enabled": "false"})
     assert getattr(config, field) == 1
+
+
+# --- in a VPC (data_path.vpc) ------------------------------------------------------------------
+
+
+def ec2_arn(resource: str) -> dict[str, Any]:
+    """``arn:<partition>:ec2:<region>:<account>:<resource>`` as the template joins it."""
+    prefix = ["arn:", {"Ref": "AWS::Partition"}, ":ec2:", {"Ref": "AWS::Region"}, ":"]
+    return {"Fn::Join": ["", [*prefix, {"Ref": "AWS::AccountId"}, f":{resource}"]]}
+
+
+def test_in_a_vpc_both_functions_use_the_given_subnets_and_security_groups(
+    governed: Governed,
+) -> None:
+    from tests.conftest import GOVERNED_VPC
+
+    template = governed.template
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(template, handler)
+        assert fn["Properties"]["VpcConfig"] == {
+            "SubnetIds": GOVERNED_VPC["subnet_ids"],
+            "SecurityGroupIds": GOVERNED_VPC["security_group_ids"],
+        }
+        ec2 = {
+            tuple(sorted(actions(s))): (
+                sorted(s["Resource"], key=str) if isinstance(s["Resource"], list) else s["Resource"]
+            )
+            for s in statements_of(template, handler)
+            if actions(s)[0].startswith("ec2:")
+        }
+        # Lambda's guide for VPC functions: AWSLambdaVPCAccessExecutionRole's actions, scoped.
+        assert ec2 == {
+            ("ec2:CreateNetworkInterface",): sorted(
+                [
+                    ec2_arn("network-interface/*"),
+                    ec2_arn("subnet/subnet-0123456789abcdef0"),
+                    ec2_arn("subnet/subnet-0fedcba9876543210"),
+                    ec2_arn("security-group/sg-0123456789abcdef0"),
+                ],
+                key=str,
+            ),
+            (
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:DeleteNetworkInterface",
+                "ec2:UnassignPrivateIpAddresses",
+            ): ec2_arn("network-interface/*"),
+            # These two support no resource-level permissions.
+            ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"): "*",
+        }
+        # Without a managed policy (AWSLambdaVPCAccessExecutionRole grants these on "*").
+        role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert "ManagedPolicyArns" not in resources(template)[role_id]["Properties"]
+
+
+def test_outside_a_vpc_the_roles_get_no_ec2_permission(dev: Any) -> None:
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(dev, handler)
+        assert "VpcConfig" not in fn["Properties"]
+        assert not [s for s in statements_of(dev, handler) if "ec2:" in str(s["Action"])]
+
+
+@pytest.mark.parametrize(
+    ("vpc", "problems"),
+    [
+        (
+            {},
+            [
+                "subnet_ids: must list 1 to 16 distinct ids, Lambda's limits (got [])",
+                "security_group_ids: must list 1 to 5 distinct ids, Lambda's limits (got [])",
+            ],
+        ),
+        (
+            {"subnet_ids": ["subnet-12345678", "vpc-12345678"], "security_group_ids": ["sg-1"]},
+            [
+                "subnet_ids: 'vpc-12345678' is not an id like 'subnet-0123456789abcdef0'",
+                "security_group_ids: 'sg-1' is not an id like 'sg-0123456789abcdef0'",
+            ],
+        ),
+        (
+            {
+                "subnet_ids": ["subnet-12345678", "subnet-12345678"],
+                "security_group_ids": [f"sg-1234567{i}" for i in range(6)],
+            },
+            [
+                "subnet_ids: must list 1 to 16 distinct ids, Lambda's limits (got "
+                "['subnet-12345678', 'subnet-12345678'])",
+                "security_group_ids: must list 1 to 5 distinct ids, Lambda's limits (got "
+                "['sg-12345670', 'sg-12345671', 'sg-12345672', 'sg-12345673', 'sg-12345674', "
+                "'sg-12345675'])",
+            ],
+        ),
+        ({"subnets": []}, ["subnets: unknown key (known: security_group_ids, subnet_ids)"]),
+    ],
+)
+def test_bad_vpc_settings_name_the_key_the_value_and_what_is_allowed(
+    vpc: dict[str, Any], problems: list[str]
+) -> None:
+    import json
+
+    from stacks.config import load_configs
+
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "dev",
+        "summarizer.data_path.vpc": json.dumps(vpc),
+    }
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == tuple(f"[dev] data_path.vpc.{p}" for p in problems)

@@ -77,6 +77,19 @@ WITHOUT_A_CALL: dict[str, str] = {
     "logs:CreateLogStream": "Lambda writes the function's logs (Powertools' EMF metrics too)",
     "logs:PutLogEvents": "Lambda writes the function's logs (Powertools' EMF metrics too)",
 }
+# In a VPC (data_path.vpc): Lambda manages the function's network interfaces with its role
+# (Lambda's guide for VPC functions, the actions of AWSLambdaVPCAccessExecutionRole).
+WITHOUT_A_CALL_IN_A_VPC: dict[str, str] = {
+    action: "Lambda manages the function's network interfaces in the VPC"
+    for action in (
+        "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    )
+}
 
 
 def runtime_calls(module: str) -> set[tuple[str, str]]:
@@ -181,11 +194,27 @@ def test_the_parser_sees_the_calls() -> None:
     assert ("sqs", "send_message") in runtime_calls("recorder")
 
 
+@pytest.fixture(params=["dev", "governed"])
+def template(request: pytest.FixtureRequest) -> Any:
+    """dev (no VPC) and prod in a VPC (tests/conftest.py, ``governed``)."""
+    if request.param == "dev":
+        return request.getfixturevalue("dev")
+    return request.getfixturevalue("governed").template
+
+
+def in_a_vpc(template: Any, handler: str) -> bool:
+    _, fn = only(template, "AWS::Lambda::Function", {"Properties": {"Handler": handler}})
+    return "VpcConfig" in fn["Properties"]
+
+
 @pytest.mark.parametrize("module", sorted(HANDLER_MODULES))
-def test_each_function_role_allows_exactly_what_its_code_calls(dev: Any, module: str) -> None:
-    statements = role_statements(dev, HANDLER_MODULES[module])
+def test_each_function_role_allows_exactly_what_its_code_calls(template: Any, module: str) -> None:
+    handler = HANDLER_MODULES[module]
+    statements = role_statements(template, handler)
     granted = {a for s in statements for a in actions_of(s) if not a.startswith("kms:")}
     needed = needed_actions(module) | set(WITHOUT_A_CALL)
+    if in_a_vpc(template, handler):
+        needed |= set(WITHOUT_A_CALL_IN_A_VPC)
     assert sorted(granted - needed) == [], "granted but never called (or not in the table)"
     assert sorted(needed - granted) == [], "called but not granted"
 

@@ -263,6 +263,7 @@ class DataPath(Construct):
                 tracing=settings.tracing,
                 log_retention=log_retention,
                 removal_policy=removal_policy,
+                vpc=settings.vpc,
             )
 
         model = {"MODEL_ID": model_id, "MODEL_REVISION": model_revision or ""}

@@ -13,7 +13,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .. import _values as cdk_values
 from .._nag import acknowledge, acknowledge_control, checkov_skips
+from .settings import DataPathVpc
 
 # The Lambda asset is this folder with everything but runtime/ left out, so handlers are
 # "runtime.<module>.handler" and the CDK constructs next to it never ship.
@@ -97,7 +99,9 @@ class DataPathFunction(Construct):
     The role starts empty apart from writing to its own log group (no managed policy); callers
     grant the rest. The log group keeps ``log_retention`` and is encrypted with ``key``. With
     ``tracing`` the function sends X-Ray traces (and its role may put trace segments);
-    without it Powertools' tracer is switched off.
+    without it Powertools' tracer is switched off. ``reserved_concurrency`` None reserves
+    nothing. ``vpc`` [None: no VPC] puts the function's network interfaces in those subnets and
+    security groups, and lets its role manage them (nothing else of EC2).
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class DataPathFunction(Construct):
         tracing: bool,
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
+        vpc: DataPathVpc | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -157,12 +162,17 @@ class DataPathFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
             log_group=self.log_group,
         )
-        acknowledge_control(
-            self.function,
-            "lambda_inside_vpc_check",
-            "The function calls only AWS APIs (S3, SQS, DynamoDB, SageMaker runtime) over TLS "
-            "with IAM; a VPC would add NAT or interface endpoints and reach nothing more.",
-        )
+        outside_vpc: dict[str, str] = {}
+        if vpc is None:
+            acknowledge_control(
+                self.function,
+                "lambda_inside_vpc_check",
+                "Outside a VPC unless data_path.vpc is set: the function calls only AWS APIs (S3, "
+                "SQS, DynamoDB, SageMaker runtime) over TLS with IAM.",
+            )
+            outside_vpc["CKV_AWS_117"] = "Outside a VPC unless data_path.vpc is set."
+        else:
+            self._place_in(vpc)
         unreserved = (
             {
                 "CKV_AWS_115": (
@@ -177,10 +187,10 @@ class DataPathFunction(Construct):
             self.function,
             {
                 **unreserved,
+                **outside_vpc,
                 "CKV_AWS_116": (
                     "Invoked by an SQS event source: failed messages go to the queue's own DLQ."
                 ),
-                "CKV_AWS_117": "Calls only AWS APIs over TLS with IAM; a VPC would reach no more.",
                 "CKV_AWS_173": (
                     "The environment holds names and limits only, no secrets; Lambda encrypts it."
                 ),
@@ -193,10 +203,59 @@ class DataPathFunction(Construct):
             "The data path contract pins Python 3.12, the runtime its handlers and the Powertools "
             "layer they load are built and tested for; move together with the contract.",
         )
-        if tracing:
+        if tracing or vpc is not None:
             acknowledge(
                 self.role,
                 "AwsSolutions-IAM5[Resource::*]",
-                "xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
-                "permissions; they are added only when tracing is on.",
+                "Actions without resource-level permissions, added only when needed: "
+                "xray:PutTraceSegments and xray:PutTelemetryRecords with tracing, "
+                "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets in a VPC.",
             )
+
+    def _place_in(self, vpc: DataPathVpc) -> None:
+        """VpcConfig, and what Lambda does with the role to manage the network interfaces.
+
+        Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC",
+        execution role permissions (those of AWSLambdaVPCAccessExecutionRole, scoped here):
+        ec2:CreateNetworkInterface in these subnets and security groups;
+        ec2:DeleteNetworkInterface, ec2:AssignPrivateIpAddresses and
+        ec2:UnassignPrivateIpAddresses on this account's and region's interfaces;
+        ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which only work on "*".
+        """
+        cfn = self.function.node.default_child
+        assert isinstance(cfn, lambda_.CfnFunction)
+        cfn.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
+            subnet_ids=list(vpc.subnet_ids), security_group_ids=list(vpc.security_group_ids)
+        )
+        ec2 = f"arn:{cdk_values.PARTITION}:ec2:{cdk_values.REGION}:{cdk_values.ACCOUNT_ID}"
+        interfaces = f"{ec2}:network-interface/*"
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["ec2:CreateNetworkInterface"],
+            resource_arns=[
+                interfaces,
+                *(f"{ec2}:subnet/{subnet}" for subnet in vpc.subnet_ids),
+                *(f"{ec2}:security-group/{group}" for group in vpc.security_group_ids),
+            ],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            resource_arns=[interfaces],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            resource_arns=["*"],
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:"
+            "<AWS::AccountId>:network-interface/*]",
+            "Lambda creates and deletes the function's network interfaces, whose ids it "
+            "chooses, in this account and region only.",
+        )

@@ -7,11 +7,55 @@ simulator all read this one dataclass, so what is planned and simulated is what 
 from __future__ import annotations
 
 import dataclasses
+import re
 
-from .._validation import check_int
+from .._validation import check_int, is_token
 
 # Lambda's SQS event source: ScalingConfig.MaximumConcurrency accepts 2 to 1,000.
 MIN_MAX_CONCURRENCY = 2
+
+
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+# Lambda's VpcConfig: at most 16 subnets and 5 security groups.
+MAX_SUBNETS = 16
+MAX_SECURITY_GROUPS = 5
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DataPathVpc:
+    """Subnets and security groups of an existing VPC for the data path's functions.
+
+    The subnets need routes to the AWS APIs the functions call (README, "The data path in a
+    VPC"): without a NAT gateway, gateway endpoints for S3 and DynamoDB and interface endpoints
+    for SQS and the SageMaker runtime (and X-Ray with tracing); the security groups must allow
+    HTTPS out to them.
+    """
+
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+    def problems(self) -> list[str]:
+        problems: list[str] = []
+        for name, values, pattern, most, example in (
+            ("subnet_ids", self.subnet_ids, SUBNET_ID, MAX_SUBNETS, "subnet-0123456789abcdef0"),
+            (
+                "security_group_ids",
+                self.security_group_ids,
+                SECURITY_GROUP_ID,
+                MAX_SECURITY_GROUPS,
+                "sg-0123456789abcdef0",
+            ),
+        ):
+            if not 1 <= len(values) <= most or len(set(values)) != len(values):
+                problems.append(
+                    f"{name}: must list 1 to {most} distinct ids, Lambda's limits "
+                    f"(got {list(values)!r})"
+                )
+            for value in values:
+                if not is_token(value) and not pattern.match(value):
+                    problems.append(f"{name}: {value!r} is not an id like {example!r}")
+        return problems
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -28,6 +72,7 @@ class DataPathSettings:
     at least 100 plus the reservations. ``dispatcher_max_concurrency`` [2] /
     ``recorder_max_concurrency`` [5] cap the SQS event sources' concurrent invocations (None:
     no cap) without reserving anything; with a reservation they must not exceed it.
+    ``vpc`` [None: no VPC] places both functions in existing subnets (``DataPathVpc``).
     """
 
     enabled: bool = True
@@ -49,6 +94,8 @@ class DataPathSettings:
     dispatcher_max_concurrency: int | None = 2
     recorder_max_concurrency: int | None = 5
     tracing: bool = False
+    # Functions outside any VPC by default; AWS Control Tower's CT.LAMBDA.PR.3 wants them in one.
+    vpc: DataPathVpc | None = None
 
     def problems(self) -> list[str]:
         problems: list[str] = []
@@ -92,6 +139,8 @@ class DataPathSettings:
         )
         check_int(problems, "max_receive_count", self.max_receive_count, minimum=1, maximum=1_000)
         check_int(problems, "job_ttl_days", self.job_ttl_days, minimum=1, maximum=36_500)
+        if self.vpc is not None:
+            problems += [f"vpc.{p}" for p in self.vpc.problems()]
         for function in ("dispatcher", "recorder"):
             problems += concurrency_problems(
                 function,
