@@ -55,7 +55,13 @@ class SummarizationStack(Stack):
         )
         removal_policy = config.cdk_removal_policy
         for warning in config.warnings():
-            Annotations.of(self).add_warning_v2("summarizer:production-model-source", warning)
+            # One id per kind of warning, so each can be acknowledged on its own.
+            kind = (
+                "powertools-layer"
+                if warning.startswith("data_path:")
+                else "production-model-source"
+            )
+            Annotations.of(self).add_warning_v2(f"summarizer:{kind}", warning)
 
         self.storage = AsyncInferenceStorage(
             self,

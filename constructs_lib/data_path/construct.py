@@ -17,7 +17,7 @@ from ..keys import customer_key
 from . import access
 from .catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
 from .delivery import allow_log_encryption, grant_send, subscribe_bucket, subscribe_topics
-from .functions import DataPathFunction, powertools_layer
+from .functions import DataPathFunction, architecture_name, powertools_layer
 from .jobs_table import JobsTable
 from .layout import (
     ATHENA_RESULTS_PREFIX,
@@ -34,7 +34,11 @@ from .queues import (
     dead_letter_retention_days,
     visibility_timeout_seconds,
 )
-from .settings import DataPathSettings
+from .settings import (
+    DataPathSettings,
+    layer_architecture_problems,
+    powertools_layer_problems,
+)
 
 # Lambda's SQS event source: above 10 messages per batch it needs a batching window.
 MAX_UNWINDOWED_BATCH = 10
@@ -64,9 +68,11 @@ class DataPath(Construct):
     Arguments (defaults in brackets): ``model_id`` and ``model_revision`` [none] are recorded
     with every job. ``key`` [a new customer-managed key] encrypts the queues and the functions'
     log groups. ``removal_policy`` [RETAIN] applies to the table, the key, the queues, the log
-    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [resolved at
-    deploy time from Powertools' public SSM parameter] is needed in partitions where Powertools
-    publishes none. ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
+    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [None:
+    ``settings.powertools_layer_arn``, else resolved at deploy time from Powertools' public SSM
+    parameter] is needed where Powertools publishes none (outside the commercial partition);
+    ``settings.powertools`` "bundled" packages Powertools into the functions' code instead.
+    ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
     the functions' timeouts and, six-fold, their queues' visibility timeouts. ``memory_size``
     [512 MB] per function. ``recorder_batch_size`` [10] notifications per recorder invocation.
     ``request_retention_days`` [7] and ``athena_results_retention_days`` [7] expire
@@ -158,6 +164,27 @@ class DataPath(Construct):
                     f"{name}: six times it plus the batching window ({visibility} s) exceeds "
                     f"SQS's {MAX_VISIBILITY_SECONDS} s visibility timeout (got {seconds} s)"
                 )
+        layer_arn = (
+            powertools_layer_arn
+            if powertools_layer_arn is not None
+            else settings.powertools_layer_arn
+        )
+        if powertools_layer_arn is not None:
+            if settings.powertools_layer_arn not in (None, powertools_layer_arn):
+                problems.append(
+                    "powertools_layer_arn: given both here and in settings, differently; pass "
+                    f"one (got {powertools_layer_arn!r})"
+                )
+            if settings.powertools == "bundled":
+                problems.append(
+                    "powertools_layer_arn: only applies with settings.powertools 'layer' (got "
+                    f"{powertools_layer_arn!r})"
+                )
+            problems += powertools_layer_problems("powertools_layer_arn", powertools_layer_arn)
+        if layer_arn is not None:
+            problems += layer_architecture_problems(
+                "powertools_layer_arn", layer_arn, architecture_name(architecture)
+            )
         raise_if_problems("DataPath", problems)
 
         storage = endpoint.storage
@@ -236,7 +263,11 @@ class DataPath(Construct):
             dead_letter_queue=self.recorder_queue.dead_letter_queue,
         )
 
-        layer = powertools_layer(self, architecture, powertools_layer_arn)
+        layer = (
+            None
+            if settings.powertools == "bundled"
+            else powertools_layer(self, architecture, layer_arn)
+        )
         namespace = metrics_namespace or Stack.of(self).stack_name
 
         def function(

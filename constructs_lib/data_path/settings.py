@@ -15,6 +15,113 @@ from .._validation import check_int, is_token
 MIN_MAX_CONCURRENCY = 2
 
 
+# The Powertools for AWS Lambda (Python) release the runtime is tested with (requirements.txt
+# pins the same; the functions load its public layer or bundle it).
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_MODES = ("layer", "bundled")
+LAYER_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):lambda:(?P<region>[a-z]{2}(-[a-z]+)+-\d):\d{12}:"
+    r"layer:(?P<name>[A-Za-z0-9_-]{1,140}):[1-9]\d*$"
+)
+# The regions where Powertools publishes its public SSM parameters
+# (/aws/service/powertools/python/<arch>/python<x.y>/<version>): its repository's SSM workflow
+# (.github/workflows/update_ssm.yml) writes them in these commercial regions only, none in the
+# China, GovCloud or ISO partitions, although it publishes layers in me-central-1 and
+# me-south-1, cn-north-1 (account 498634801083) and the GovCloud regions (its "Install" page).
+POWERTOOLS_SSM_REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-7",
+        "ca-central-1",
+        "ca-west-1",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "il-central-1",
+        "mx-central-1",
+        "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+    }
+)
+# Region name prefix -> partition (longest prefix first).
+PARTITIONS = (
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-gov-", "aws-us-gov"),
+    ("eusc-", "aws-eusc"),
+    ("cn-", "aws-cn"),
+)
+
+
+def partition_of(region: str) -> str:
+    """The partition of ``region``: ``aws`` unless its name says otherwise."""
+    return next((p for prefix, p in PARTITIONS if region.startswith(prefix)), "aws")
+
+
+def powertools_layer_problems(
+    name: str, arn: str | None, *, region: str | None = None
+) -> list[str]:
+    """Problems with a Powertools layer ARN: its shape and partition, and for a known region,
+    that it is in that region (a function can only use a layer of its own region)."""
+    if arn is None or is_token(arn):
+        return []
+    match = LAYER_ARN.match(arn)
+    if not match:
+        return [
+            f"{name}: must be a Lambda layer version ARN like 'arn:aws:lambda:eu-west-1:"
+            "017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27' (got "
+            f"{arn!r})"
+        ]
+    problems = []
+    if match["partition"] != partition_of(match["region"]):
+        problems.append(
+            f"{name}: region {match['region']} is in partition {partition_of(match['region'])}, "
+            f"not {match['partition']} (got {arn!r})"
+        )
+    if region is not None and match["region"] != region:
+        problems.append(
+            f"{name}: must be a layer in the stack's region {region}, as Lambda requires "
+            f"(got {arn!r})"
+        )
+    return problems
+
+
+def layer_architecture_problems(name: str, arn: str | None, architecture: str) -> list[str]:
+    """A problem when ``arn`` is a Powertools layer built for another Python or architecture
+    (``arm64``/``x86_64``) than the functions'."""
+    match = LAYER_ARN.match(arn) if arn is not None and not is_token(arn) else None
+    layer = match["name"] if match else ""
+    if layer.startswith("AWSLambdaPowertoolsPython") and not layer.endswith(
+        f"-python312-{architecture}"
+    ):
+        return [
+            f"{name}: the functions run Python 3.12 on {architecture}; use Powertools' "
+            f"...-python312-{architecture} layer (got {arn!r})"
+        ]
+    return []
+
+
 SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 # Lambda's VpcConfig: at most 16 subnets and 5 security groups.
@@ -73,6 +180,10 @@ class DataPathSettings:
     ``recorder_max_concurrency`` [5] cap the SQS event sources' concurrent invocations (None:
     no cap) without reserving anything; with a reservation they must not exceed it.
     ``vpc`` [None: no VPC] places both functions in existing subnets (``DataPathVpc``).
+    ``powertools`` ["layer"] loads Powertools from a layer: ``powertools_layer_arn`` [None:
+    the ARN in Powertools' public SSM parameter, resolved at deploy time, which Powertools
+    publishes only in the commercial regions of ``POWERTOOLS_SSM_REGIONS``]; "bundled" puts
+    the installed ``aws-lambda-powertools`` (the pinned version) into the functions' code.
     """
 
     enabled: bool = True
@@ -94,6 +205,9 @@ class DataPathSettings:
     dispatcher_max_concurrency: int | None = 2
     recorder_max_concurrency: int | None = 5
     tracing: bool = False
+    # Powertools from its public layer (an ARN given, or its SSM parameter) or bundled.
+    powertools: str = "layer"
+    powertools_layer_arn: str | None = None
     # Functions outside any VPC by default; AWS Control Tower's CT.LAMBDA.PR.3 wants them in one.
     vpc: DataPathVpc | None = None
 
@@ -141,6 +255,17 @@ class DataPathSettings:
         check_int(problems, "job_ttl_days", self.job_ttl_days, minimum=1, maximum=36_500)
         if self.vpc is not None:
             problems += [f"vpc.{p}" for p in self.vpc.problems()]
+        if self.powertools not in POWERTOOLS_MODES:
+            problems.append(
+                f"powertools: must be one of {', '.join(POWERTOOLS_MODES)} "
+                f"(got {self.powertools!r})"
+            )
+        elif self.powertools == "bundled" and self.powertools_layer_arn is not None:
+            problems.append(
+                "powertools_layer_arn: only applies with powertools 'layer'; 'bundled' puts "
+                f"Powertools in the functions' code (got {self.powertools_layer_arn!r})"
+            )
+        problems += powertools_layer_problems("powertools_layer_arn", self.powertools_layer_arn)
         for function in ("dispatcher", "recorder"):
             problems += concurrency_problems(
                 function,
