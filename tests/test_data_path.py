@@ -253,6 +253,17 @@ def test_uploads_under_inputs_notify_the_dispatch_queue_from_the_bucket_itself(d
 STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 
 
+def test_the_data_bucket_name_fits_s3s_63_characters_whatever_the_stack_name() -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib.data_path.delivery import stack_scoped_bucket_name
+
+    stack = cdk.Stack(construct_app(), "A-Very-Long-Stack-Name-For-A-Team-With-Many-Words")
+    name = stack.resolve(stack_scoped_bucket_name(stack))
+    # 26 characters of the stack name (lower case, no trailing '-'), '-', the 36-char uuid.
+    assert name == {"Fn::Join": ["", ["a-very-long-stack-name-for-", STACK_UUID]]}
+
+
 def test_only_this_bucket_in_this_account_may_send_to_the_dispatch_queue(dev: Any) -> None:
     """The bucket's name is known before it exists (the stack's name and id), so the queue
     policy can name it without waiting for the bucket, which waits for the policy."""

@@ -18,6 +18,7 @@ from aws_cdk.interfaces.aws_s3 import IBucketRef
 from constructs import Construct, IDependable
 
 from .. import _values as cdk_values
+from .._validation import is_token
 from .functions import quiet_bucket_notifications_handler
 
 
@@ -79,8 +80,9 @@ def stack_scoped_bucket_name(stack: Stack) -> str:
     never collides; 36 characters of uuid leave 26 for the stack name.
     """
     uuid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
-    prefix = stack.stack_name.lower()[: 63 - 1 - 36].rstrip("-.") or "data"
-    return f"{prefix}-{uuid}"
+    name = stack.stack_name
+    prefix = "" if is_token(name) else name.lower()[: 63 - 1 - 36].rstrip("-.")
+    return f"{prefix or 'data'}-{uuid}"
 
 
 def subscribe_bucket(bucket: s3.IBucket, prefix: str, queue: sqs.IQueue, key: kms.IKey) -> None:
