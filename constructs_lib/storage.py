@@ -52,10 +52,12 @@ class AsyncInferenceStorage(Construct):
     deletion stay the bucket owner's, so retention days and a removal policy are refused with an
     existing bucket, and ``add_prefix`` only registers a prefix (its expiry is the owner's).
 
-    Attributes: ``bucket`` (``s3.IBucket``); ``encryption_key`` (``kms.IKey``, None for an
-    existing bucket given without a key); ``key`` (the same, but raising ``ConfigurationError``
-    when there is none, for callers that cannot work without one); ``access_logs_bucket`` (None
-    with an existing bucket); ``existing`` (True with an existing bucket).
+    Attributes: ``bucket`` (``s3.IBucket``); ``input_retention_days`` and
+    ``result_retention_days`` (None with an existing bucket); ``encryption_key`` (``kms.IKey``,
+    None for an existing bucket given without a key); ``key`` (the same, but raising
+    ``ConfigurationError`` when there is none, for callers that cannot work without one);
+    ``access_logs_bucket`` (None with an existing bucket); ``existing`` (True with an existing
+    bucket).
     """
 
     def __init__(
@@ -114,6 +116,9 @@ class AsyncInferenceStorage(Construct):
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
         self.failure_prefix = failure_prefix
+        # Days before inputs and results expire; None for an existing bucket (its owner's).
+        self.input_retention_days: int | None = input_retention_days
+        self.result_retention_days: int | None = result_retention_days
         # Every prefix with a lifecycle rule; add_prefix keeps new ones from overlapping these.
         self.prefixes: list[str] = [input_prefix, output_prefix, failure_prefix]
         self.existing = existing_bucket is not None
@@ -177,11 +182,11 @@ class AsyncInferenceStorage(Construct):
             "Inputs, summaries and failures are transient customer content that must expire "
             "after their retention (and be deletable in dev); Object Lock would keep them longer.",
         )
-        acknowledge_control(
-            bucket,
-            "s3_event_notifications_enabled_check",
-            "Uploads under inputs/ notify the data path's queue through CDK's bucket-notifications "
-            "custom resource, which this template-level rule cannot see.",
+        # Object-level events go to EventBridge natively (AWS Control Tower's CT.S3.PR.4 reads
+        # the bucket's own NotificationConfiguration): free without rules, so an organization
+        # can watch the bucket. The data path adds its queue here too (data_path/delivery.py).
+        _cfn_bucket(bucket).add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
 
         if destroy:
@@ -308,11 +313,18 @@ class AsyncInferenceStorage(Construct):
         object_actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
         return self._grant(grantee, object_actions, list(prefixes), ["kms:Decrypt"])
 
-    def grant_write_prefixes(self, grantee: iam.IGrantable, *prefixes: str) -> iam.Grant:
-        """Upload under each of ``prefixes`` (multipart included) and encrypt with the key.
+    def grant_write_prefixes(
+        self, grantee: iam.IGrantable, *prefixes: str, multipart: bool = True
+    ) -> iam.Grant:
+        """Upload under each of ``prefixes`` and encrypt with the key.
 
-        ``kms:Decrypt`` is part of it: S3 needs it to complete multipart uploads.
+        With ``multipart`` [True] multipart uploads too: ``s3:AbortMultipartUpload``, and
+        ``kms:Decrypt``, which S3 needs to complete them. Without it, single ``PutObject``
+        calls only: ``s3:PutObject`` and ``kms:GenerateDataKey`` (S3 User Guide, "Protecting
+        data with SSE-KMS"), for callers that never upload in parts.
         """
+        if not multipart:
+            return self._grant(grantee, ["s3:PutObject"], list(prefixes), ["kms:GenerateDataKey"])
         return self._grant(
             grantee,
             ["s3:PutObject", "s3:AbortMultipartUpload"],

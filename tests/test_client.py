@@ -350,8 +350,9 @@ def test_submit_texts_and_invoke_direct(world: World) -> None:
     ]
     direct = client.invoke_direct(json.dumps({"inputs": "x"}), "application/json")
     assert jobs.JOB_ID_PATTERN.match(direct.inference_id)
-    assert direct.input_location == f"s3://{BUCKET}/requests/direct-{direct.inference_id}.json"
-    assert world.text(f"requests/direct-{direct.inference_id}.json") == '{"inputs": "x"}'
+    # Under requests/direct/, the only part of requests/ a client may write.
+    assert direct.input_location == f"s3://{BUCKET}/requests/direct/{direct.inference_id}.json"
+    assert world.text(f"requests/direct/{direct.inference_id}.json") == '{"inputs": "x"}'
     assert direct.output_location.startswith("s3://")
 
 

@@ -593,3 +593,43 @@ def test_access_denied_is_retried_and_counted_never_read_as_a_missing_body(world
     assert world.metrics.total("AccessDenied") == 1
     assert world.job(ids[0])["status"] == "queued"
     assert world.job(inference) == {}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        # A client writes under requests/direct/, reusing a dispatched request's inference id.
+        "requests/direct/{inference}.jsonl",
+        # Or anywhere else whose name ends like one of the dispatcher's bodies.
+        "inputs/copy/{inference}.jsonl",
+    ],
+)
+def test_only_a_body_the_dispatcher_wrote_names_jobs(world: World, key: str) -> None:
+    """A client's body naming dispatched jobs must not file its output under those jobs."""
+    ids, inference = dispatched(world)
+    forged = key.format(inference=inference)
+    lines = "".join(json.dumps({"id": job, "inputs": "forged"}) + "\n" for job in ids)
+    world.s3.put_object(Bucket=BUCKET, Key=forged, Body=lines.encode())
+    output = write_output(world, inference, [summary(job, i) for i, job in enumerate(ids)])
+    body = notification(inference, input_location=f"s3://{BUCKET}/{forged}", output_location=output)
+
+    result = world.recorder().record(json.dumps(body))
+
+    assert result.direct and result.succeeded == [inference]
+    assert {world.job(job)["status"] for job in ids} == {"queued"}
+
+
+def test_the_recorder_reads_its_request_prefix_from_the_environment() -> None:
+    environ = {
+        "JOBS_TABLE": "t",
+        "DATA_BUCKET": "b",
+        "CURATED_PREFIX": "curated/summaries/",
+        "DISPATCH_QUEUE_URL": "https://sqs/q",
+        "JOB_TTL_DAYS": "90",
+        "MODEL_ID": "m",
+    }
+    assert RecorderConfig.from_environment(environ).request_prefix == "requests/"
+    config = RecorderConfig.from_environment({**environ, "REQUEST_PREFIX": "bodies/"})
+    assert config.request_prefix == "bodies/"
+    with pytest.raises(SettingsError, match="REQUEST_PREFIX must end with '/', got 'bodies'"):
+        RecorderConfig.from_environment({**environ, "REQUEST_PREFIX": "bodies"})

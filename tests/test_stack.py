@@ -63,6 +63,7 @@ def test_outputs_give_a_client_everything_it_needs(dev: Any) -> None:
         "AccessLogsBucketName",
         "AthenaWorkGroup",
         "DataBucketName",
+        "DirectRequestPrefix",
         "DispatchQueueUrl",
         "EndpointName",
         "ErrorTopicArn",

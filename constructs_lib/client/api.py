@@ -32,6 +32,7 @@ OUTPUT_NAMES = {
     "data_bucket": "DataBucketName",
     "input_prefix": "InputPrefix",
     "request_prefix": "RequestPrefix",
+    "direct_request_prefix": "DirectRequestPrefix",
     "output_location": "OutputLocation",
     "failure_location": "FailureLocation",
     "jobs_table": "JobsTableName",
@@ -102,6 +103,8 @@ class StackOutputs:
     glue_table: str = ""
     success_topic_arn: str = ""
     error_topic_arn: str = ""
+    # Stacks from before it had this output: the contract's requests/direct/.
+    direct_request_prefix: str = ""
 
     # What the client cannot work without; the rest are for people and queries.
     REQUIRED = (
@@ -496,14 +499,16 @@ class SummarizerClient:
     def invoke_direct(
         self, body: bytes | str, content_type: str, *, inference_id: str | None = None
     ) -> DirectInvocation:
-        """Write ``body`` under ``requests/`` and call InvokeEndpointAsync directly.
+        """Write ``body`` under ``requests/direct/`` and call InvokeEndpointAsync directly.
 
-        The recorder records such a request as a job whose id is the inference id.
+        The recorder records such a request as a job whose id is the inference id (the rest of
+        ``requests/`` is the dispatcher's, and a client may not write there).
         """
         media = content_type.split(";")[0].strip().lower()
         extension = CONTENT_EXTENSIONS.get(media, ".bin")
         inference = inference_id or uuid.uuid4().hex
-        key = f"{self.outputs.request_prefix}direct-{inference}{extension}"
+        prefix = self.outputs.direct_request_prefix or f"{self.outputs.request_prefix}direct/"
+        key = f"{prefix}{inference}{extension}"
         data = body.encode("utf-8") if isinstance(body, str) else body
         location = jobs.s3_uri(self.outputs.data_bucket, key)
         with aws_errors(f"upload {location}"):

@@ -16,12 +16,9 @@ BY_SUBMISSION_INDEX = "by-submission"
 
 # What the dispatcher and the recorder do to a job: read it, create it, move it forward with
 # conditional writes. No Scan, no DeleteItem, no batch writes (they cannot carry a condition).
-RECORD_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-]
+RECORD_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+# The recorder alone reads a request's jobs in batches.
+BATCH_READ_ACTION = "dynamodb:BatchGetItem"
 READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 # DynamoDB calls KMS on the caller's behalf for a table on a customer-managed key.
 KEY_READ_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
@@ -85,10 +82,14 @@ class JobsTable(Construct):
             for name in (BY_STATUS_INDEX, BY_SUBMISSION_INDEX)
         ]
 
-    def grant_record(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read and conditionally write jobs (the dispatcher's and recorder's part)."""
+    def grant_record(self, grantee: iam.IGrantable, *, batch_reads: bool = False) -> iam.Grant:
+        """Read and conditionally write jobs (the dispatcher's and recorder's part).
+
+        With ``batch_reads`` [False] also ``dynamodb:BatchGetItem`` (the recorder's).
+        """
+        actions = [*RECORD_ACTIONS, BATCH_READ_ACTION] if batch_reads else RECORD_ACTIONS
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=RECORD_ACTIONS, resource_arns=[self.table.table_arn]
+            grantee=grantee, actions=actions, resource_arns=[self.table.table_arn]
         )
         return grant.combine(self.key.grant(grantee, *KEY_WRITE_ACTIONS))
 

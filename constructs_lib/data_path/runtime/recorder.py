@@ -88,6 +88,8 @@ class RecorderConfig:
     job_ttl_days: int
     model_id: str
     model_revision: str
+    # Where the dispatcher writes request bodies (the only ones whose job ids are trusted).
+    request_prefix: str = "requests/"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> RecorderConfig:
@@ -100,7 +102,10 @@ class RecorderConfig:
             job_ttl_days=env.integer("JOB_TTL_DAYS", low=1, high=36_500),
             model_id=env.text("MODEL_ID"),
             model_revision=env.text("MODEL_REVISION", default="main"),
+            request_prefix=env.text("REQUEST_PREFIX", default="requests/"),
         )
+        if not config.request_prefix.endswith("/"):
+            env.problems.append(f"REQUEST_PREFIX must end with '/', got {config.request_prefix!r}")
         env.check("recorder")
         return config
 
@@ -211,7 +216,12 @@ class Recorder:
     # ---------------------------------------------------------------- finding the jobs
 
     def _request_location(self, notification: Notification) -> tuple[str, str] | None:
-        """Bucket and key of the body, if the request is at a dispatcher's location."""
+        """Bucket and key of the body, if the request is at the dispatcher's location.
+
+        Only the dispatcher may write ``<request prefix><inference id>.jsonl``; clients write
+        under ``<request prefix>direct/``. A body anywhere else is a direct request, whatever it
+        names, so a client cannot have its summaries filed under someone else's jobs.
+        """
         location = notification.input_location
         if not location or not jobs.JOB_ID_PATTERN.match(notification.inference_id):
             return None
@@ -219,9 +229,8 @@ class Recorder:
             bucket, key = jobs.parse_s3_uri(location)
         except ValueError:
             return None
-        if bucket != self.config.data_bucket or not key.endswith(
-            f"/{notification.inference_id}.jsonl"
-        ):
+        expected = jobs.request_key(self.config.request_prefix, notification.inference_id)
+        if bucket != self.config.data_bucket or key != expected:
             return None
         return bucket, key
 
