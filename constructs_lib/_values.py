@@ -3,7 +3,8 @@
 Every ``Duration.days(n)`` or ``Aws.REGION`` from Python is a round trip to the CDK's Node process,
 and one synthesis asks for the same few values dozens of times (lifecycle rules, metric periods,
 cooldowns, ARNs). A ``Duration`` is an immutable value and a pseudo parameter's token is the same
-string every time, so one of each serves every construct that asks.
+string every time, so one of each serves every construct that asks. So does a principal: it holds
+no state of its own (``with_conditions`` returns a new one), whichever role or policy names it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 from aws_cdk import Aws, Duration
+from aws_cdk import aws_iam as iam
 
 ACCOUNT_ID: str = Aws.ACCOUNT_ID
 PARTITION: str = Aws.PARTITION
@@ -36,3 +38,13 @@ def hours(amount: int) -> Duration:
 @cache
 def days(amount: int) -> Duration:
     return Duration.days(amount)
+
+
+@cache
+def service_principal(service: str) -> iam.ServicePrincipal:
+    return iam.ServicePrincipal(service)
+
+
+@cache
+def any_principal() -> iam.AnyPrincipal:
+    return iam.AnyPrincipal()

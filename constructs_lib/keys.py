@@ -17,17 +17,13 @@ from constructs import Construct
 
 from . import _values as cdk_values
 
-# Principals hold no state of their own: one serves every key's statement (a jsii round trip
-# per key saved).
-_ANYONE = iam.AnyPrincipal()
-
 
 def deny_grants_except_for_aws_services() -> iam.PolicyStatement:
     """The key-policy statement of CT.KMS.PR.3: CreateGrant only for or by AWS services."""
     return iam.PolicyStatement(
         sid="AllowGrantsOnlyForAwsResources",
         effect=iam.Effect.DENY,
-        principals=[_ANYONE],
+        principals=[cdk_values.any_principal()],
         actions=["kms:CreateGrant"],
         resources=["*"],
         conditions={

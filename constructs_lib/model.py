@@ -174,7 +174,7 @@ class HuggingFaceModel(Construct):
         self.role: iam.IRole = role or iam.Role(
             self,
             "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
             description="SageMaker execution role of the summarization model",
         )
         self.image_uri = dlc_image.image_uri(self, version=dlc_version, instance_type=instance_type)

@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from . import _values as cdk_values
 from ._validation import raise_if_problems
 from .emails import EMAIL_PATTERN, email_problems
 from .keys import customer_key
@@ -74,7 +75,7 @@ class EncryptedTopic(Construct):
         that AWS documents to send those keys to SNS *and* KMS: a condition the request does not
         carry silently drops every message (EventBridge, for one, does not send them to KMS).
         """
-        service_principal = iam.ServicePrincipal(service)
+        service_principal = cdk_values.service_principal(service)
         principal: iam.IPrincipal = service_principal
         if source_arn is not None:
             principal = service_principal.with_conditions(

@@ -50,7 +50,7 @@ def allow_log_encryption(key: kms.IKey) -> None:
     # Logs sends (the log group's ARN) to this account's and region's log groups.
     key.add_to_resource_policy(
         iam.PolicyStatement(
-            principals=[iam.ServicePrincipal(f"logs.{cdk_values.REGION}.amazonaws.com")],
+            principals=[cdk_values.service_principal(f"logs.{cdk_values.REGION}.amazonaws.com")],
             actions=[
                 "kms:Encrypt",
                 "kms:Decrypt",
@@ -96,7 +96,7 @@ def subscribe_bucket(bucket: s3.IBucket, prefix: str, queue: sqs.IQueue, key: km
     bucket's own ARN would wait for the bucket: a cycle. An existing bucket keeps its name and
     its other notifications through aws-cdk-lib's notifications custom resource.
     """
-    s3_principal = iam.ServicePrincipal("s3.amazonaws.com")
+    s3_principal = cdk_values.service_principal("s3.amazonaws.com")
     cfn = bucket.node.default_child if isinstance(bucket, s3.Bucket) else None
     if isinstance(cfn, s3.CfnBucket):
         name = stack_scoped_bucket_name(Stack.of(bucket))
@@ -162,7 +162,7 @@ def subscribe_topics(
     What SNS cannot deliver after its retries goes to ``dead_letter_queue`` (on the same key)
     instead of being dropped.
     """
-    sns_principal = iam.ServicePrincipal("sns.amazonaws.com")
+    sns_principal = cdk_values.service_principal("sns.amazonaws.com")
     topic_arns = [t.topic_arn for t in topics]
     # SNS Developer Guide, "Fanout Amazon SNS notifications to Amazon SQS queues", step "Give
     # permission to the Amazon SNS topic to send messages to the Amazon SQS queue": the queue

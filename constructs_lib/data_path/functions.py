@@ -259,7 +259,7 @@ class DataPathFunction(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
             description=f"Execution role of the data path's {construct_id.lower()}",
         )
         self.log_group = logs.LogGroup(
