@@ -124,7 +124,7 @@ class AsyncInferenceStorage(Construct):
         self.existing = existing_bucket is not None
         # Asked for by every grant and output: each would be a jsii round trip.
         self._bucket_name: str | None = None
-        self._objects_arns: dict[str, str] = {}
+        self._bucket_arn: str | None = None
         if existing_bucket is not None:
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: kms.IKey | None = existing_key
@@ -223,6 +223,13 @@ class AsyncInferenceStorage(Construct):
         return self._bucket_name
 
     @property
+    def bucket_arn(self) -> str:
+        """The data bucket's ARN (a token until deploy), asked of the CDK once."""
+        if self._bucket_arn is None:
+            self._bucket_arn = self.bucket.bucket_arn
+        return self._bucket_arn
+
+    @property
     def input_uri(self) -> str:
         return self.s3_uri(self.input_prefix)
 
@@ -236,10 +243,8 @@ class AsyncInferenceStorage(Construct):
 
     def objects_arn(self, prefix: str) -> str:
         """ARN of every object under ``prefix``."""
-        arn = self._objects_arns.get(prefix)
-        if arn is None:
-            arn = self._objects_arns[prefix] = self.bucket.arn_for_objects(f"{prefix}*")
-        return arn
+        # What Bucket.arn_for_objects returns (``<bucket ARN>/<pattern>``), without a round trip.
+        return f"{self.bucket_arn}/{prefix}*"
 
     def grant_read_inputs(self, grantee: iam.IGrantable) -> iam.Grant:
         """``s3:GetObject`` under the input prefix, and decrypting with the key."""
