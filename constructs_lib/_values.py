@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_iam as iam
 
 ACCOUNT_ID: str = Aws.ACCOUNT_ID
@@ -38,6 +38,14 @@ def hours(amount: int) -> Duration:
 @cache
 def days(amount: int) -> Duration:
     return Duration.days(amount)
+
+
+@cache
+def stack_uuid() -> str:
+    """The uuid at the end of ``AWS::StackId`` (``arn:...:stack/<name>/<uuid>``): an intrinsic
+    of a pseudo parameter, valid in every stack. A stack deleted and created again under the
+    same name gets a new one."""
+    return Fn.select(2, Fn.split("/", Aws.STACK_ID))
 
 
 @cache

@@ -8,7 +8,7 @@ policy: a condition a request does not carry silently drops every delivery.
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Aws, Fn, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -80,7 +80,7 @@ def stack_scoped_bucket_name(stack: Stack) -> str:
     A stack deleted and created again (its old bucket retained) gets a new uuid, so the name
     never collides; 36 characters of uuid leave 26 for the stack name.
     """
-    uuid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
+    uuid = cdk_values.stack_uuid()
     name = stack.stack_name
     prefix = "" if is_token(name) else name.lower()[: 63 - 1 - 36].rstrip("-.")
     return f"{prefix or 'data'}-{uuid}"
