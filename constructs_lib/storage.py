@@ -10,7 +10,7 @@ from constructs import Construct
 
 from . import _values as cdk_values
 from ._nag import (
-    acknowledge,
+    acknowledge_all,
     acknowledge_control,
     arn_placeholder,
     checkov_skip,
@@ -354,6 +354,7 @@ class AsyncInferenceStorage(Construct):
         if self.encryption_key is not None:
             grant = grant.combine(self.encryption_key.grant(grantee, *key_actions))
         if isinstance(grantee, Construct):
+            findings: dict[str, str] = {}
             for prefix in prefixes:
                 # A created bucket appears as <Data.Arn>; an imported one as its ARN literal.
                 resource = (
@@ -361,11 +362,10 @@ class AsyncInferenceStorage(Construct):
                     if self.existing
                     else f"{arn_placeholder(self.bucket)}/{prefix}*"
                 )
-                acknowledge(
-                    grantee,
-                    f"AwsSolutions-IAM5[Resource::{resource}]",
-                    f"Object keys are chosen per request; access is limited to {prefix}.",
+                findings[f"AwsSolutions-IAM5[Resource::{resource}]"] = (
+                    f"Object keys are chosen per request; access is limited to {prefix}."
                 )
+            acknowledge_all(grantee, findings=findings)
         return grant
 
 
@@ -407,22 +407,21 @@ def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: i
     _cfn_bucket(bucket).add_property_override(
         "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
     )
-    for rule, reason in (
-        (
-            "s3_bucket_logging_enabled_check",
-            "This is the access-log bucket itself; logging it would log its own logging.",
-        ),
-        (
-            "s3_bucket_default_encryption_kms_check",
-            "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS.",
-        ),
-        (
-            "s3_bucket_object_lock_enabled_check",
-            "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
-            "Guide, Configuring S3 Object Lock).",
-        ),
-    ):
-        acknowledge_control(bucket, rule, reason)
+    acknowledge_all(
+        bucket,
+        controls={
+            "s3_bucket_logging_enabled_check": (
+                "This is the access-log bucket itself; logging it would log its own logging."
+            ),
+            "s3_bucket_default_encryption_kms_check": (
+                "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS."
+            ),
+            "s3_bucket_object_lock_enabled_check": (
+                "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
+                "Guide, Configuring S3 Object Lock)."
+            ),
+        },
+    )
     checkov_skip(
         bucket,
         "CKV_AWS_18",
