@@ -177,8 +177,11 @@ class HuggingFaceModel(Construct):
             assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
             description="SageMaker execution role of the summarization model",
         )
-        self.image_uri = dlc_image.image_uri(self, version=dlc_version, instance_type=instance_type)
-        self._grant_hosting_basics(dlc_version, in_vpc=vpc is not None)
+        stack = Stack.of(self)
+        self.image_uri = dlc_image.image_uri(
+            stack, version=dlc_version, instance_type=instance_type
+        )
+        self._grant_hosting_basics(stack, dlc_version, in_vpc=vpc is not None)
         # The S3 objects the model itself reads, for a gateway endpoint's policy.
         archive_arns: list[str] = []
 
@@ -378,12 +381,13 @@ class HuggingFaceModel(Construct):
             },
         )
 
-    def _grant_hosting_basics(self, dlc_version: dlc_image.DlcVersion, *, in_vpc: bool) -> None:
-        stack = Stack.of(self)
+    def _grant_hosting_basics(
+        self, stack: Stack, dlc_version: dlc_image.DlcVersion, *, in_vpc: bool
+    ) -> None:
         iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            resource_arns=[dlc_image.repository_arn(self, version=dlc_version)],
+            resource_arns=[dlc_image.repository_arn(stack, version=dlc_version)],
         )
         # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
         iam.Grant.add_to_principal(

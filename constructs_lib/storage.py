@@ -125,6 +125,7 @@ class AsyncInferenceStorage(Construct):
         # Asked for by every grant and output: each would be a jsii round trip.
         self._bucket_name: str | None = None
         self._bucket_arn: str | None = None
+        self._cfn_data_bucket: s3.CfnBucket | None = None
         if existing_bucket is not None:
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: kms.IKey | None = existing_key
@@ -182,10 +183,12 @@ class AsyncInferenceStorage(Construct):
             "Inputs, summaries and failures are transient customer content that must expire "
             "after their retention (and be deletable in dev); Object Lock would keep them longer.",
         )
+        # Read once: the grants' acknowledgements name it too (arn_placeholder).
+        self._cfn_data_bucket = _cfn_bucket(bucket)
         # Object-level events go to EventBridge natively (AWS Control Tower's CT.S3.PR.4 reads
         # the bucket's own NotificationConfiguration): free without rules, so an organization
         # can watch the bucket. The data path adds its queue here too (data_path/delivery.py).
-        _cfn_bucket(bucket).add_property_override(
+        self._cfn_data_bucket.add_property_override(
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
 
@@ -360,7 +363,7 @@ class AsyncInferenceStorage(Construct):
                 resource = (
                     nag_resource(self, self.objects_arn(prefix))
                     if self.existing
-                    else f"{arn_placeholder(self.bucket)}/{prefix}*"
+                    else f"{arn_placeholder(self._cfn_data_bucket or self.bucket)}/{prefix}*"
                 )
                 findings[f"AwsSolutions-IAM5[Resource::{resource}]"] = (
                     f"Object keys are chosen per request; access is limited to {prefix}."
@@ -402,9 +405,10 @@ def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: i
         ],
         removal_policy=RemovalPolicy.RETAIN,
     )
+    cfn = _cfn_bucket(bucket)
     # Object-level events go to EventBridge (free without rules), so an organization can
     # watch its log buckets; natively, without CDK's notifications custom resource.
-    _cfn_bucket(bucket).add_property_override(
+    cfn.add_property_override(
         "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
     )
     acknowledge_all(
@@ -423,7 +427,7 @@ def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: i
         },
     )
     checkov_skip(
-        bucket,
+        cfn,
         "CKV_AWS_18",
         "This is the access-log bucket; logging it into itself would log forever.",
     )
