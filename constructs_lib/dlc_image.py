@@ -57,7 +57,8 @@ def registry_account(scope: IConstruct) -> str:
 
     A concrete region without a registry raises ``ConfigurationError`` naming the region.
     """
-    stack = Stack.of(scope)
+    # A stack is its own Stack.of: given one, no round trip to ask.
+    stack = scope if isinstance(scope, Stack) else Stack.of(scope)
     account = _ACCOUNTS.get(stack)
     if account is None:
         account = _ACCOUNTS[stack] = _registry_account(stack)

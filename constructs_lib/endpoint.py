@@ -215,8 +215,8 @@ class AsyncEndpoint(AsyncEndpointBase):
                     s3_failure_path=storage.failure_uri,
                     kms_key_id=None if key is None else key.key_arn,
                     notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
-                        success_topic=notifications.success_topic.topic_arn,
-                        error_topic=notifications.error_topic.topic_arn,
+                        success_topic=notifications.success_topic_arn,
+                        error_topic=notifications.error_topic_arn,
                         include_inference_response_in=(
                             include if include_response_in_notifications else None
                         ),

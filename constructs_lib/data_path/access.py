@@ -57,7 +57,7 @@ def grant_query(
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:ListBucket"],
-            resource_arns=[storage.bucket.bucket_arn],
+            resource_arns=[storage.bucket_arn],
             conditions={
                 "StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*", f"{ATHENA_RESULTS_PREFIX}*"]}
             },
@@ -67,7 +67,7 @@ def grant_query(
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:GetBucketLocation"],
-            resource_arns=[storage.bucket.bucket_arn],
+            resource_arns=[storage.bucket_arn],
         )
     )
     grant = grant.combine(
@@ -89,6 +89,6 @@ def grant_list_prefixes(
     return iam.Grant.add_to_principal(
         grantee=grantee,
         actions=["s3:ListBucket"],
-        resource_arns=[storage.bucket.bucket_arn],
+        resource_arns=[storage.bucket_arn],
         conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
     )

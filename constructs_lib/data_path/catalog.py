@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from aws_cdk import Aws, Fn, RemovalPolicy, Size, Stack
+from aws_cdk import Fn, RemovalPolicy, Size, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
@@ -33,14 +34,13 @@ DEFAULT_BYTES_SCANNED_CUTOFF = Size.gibibytes(10)
 GLUE_NAME = re.compile(r"[^a-z0-9_]")
 
 
+@cache
 def stack_id_prefix() -> str:
     """The first 8 hex digits of this stack's id (a token): unique to each create of a stack.
 
-    ``AWS::StackId`` is ``arn:...:stack/<name>/<uuid>``; a stack deleted and created again
-    under the same name gets a new uuid.
+    An intrinsic valid in every stack, so made once per process (jsii round trips).
     """
-    uuid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
-    return Fn.select(0, Fn.split("-", uuid))
+    return Fn.select(0, Fn.split("-", cdk_values.stack_uuid()))
 
 
 def glue_name(name: str) -> str:

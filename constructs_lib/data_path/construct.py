@@ -253,15 +253,8 @@ class DataPath(Construct):
             dead_letter_retention=dead_letter_retention,
             removal_policy=removal_policy,
         )
-        subscribe_bucket(bucket, storage.input_prefix, self.dispatch.queue, self.key)
-        subscribe_topics(
-            self,
-            [notifications.success_topic, notifications.error_topic],
-            self.recorder_queue.queue,
-            self.key,
-            # Alarmed and redriven like any record dead letter: its body is the notification.
-            dead_letter_queue=self.recorder_queue.dead_letter_queue,
-        )
+        subscribe_bucket(bucket, storage.input_prefix, self.dispatch, self.key)
+        subscribe_topics(self, notifications.topic_arns, self.recorder_queue, self.key)
 
         layer = (
             None
@@ -334,7 +327,7 @@ class DataPath(Construct):
                 "CURATED_PREFIX": DATASET_PREFIX,
                 # Only bodies the dispatcher wrote here name jobs the recorder may update.
                 "REQUEST_PREFIX": REQUEST_PREFIX,
-                "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
+                "DISPATCH_QUEUE_URL": self.dispatch.queue_url,
                 "JOB_TTL_DAYS": str(settings.job_ttl_days),
                 **model,
                 "POWERTOOLS_SERVICE_NAME": "recorder",
@@ -385,12 +378,12 @@ class DataPath(Construct):
         storage.grant_write_prefixes(role, DATASET_PREFIX, multipart=False)
         self.jobs.grant_record(role, batch_reads=True)
         self.jobs.grant_find_waiting(role)
-        grant_send(self.dispatch.queue, self.key, role)
+        grant_send(self.dispatch, self.key, role)
         access.grant_list_prefixes(
             role, storage=storage, prefixes=[REQUEST_PREFIX, storage.output_prefix]
         )
 
-    def _grant_consume(self, function: DataPathFunction, queue: sqs.IQueue) -> None:
+    def _grant_consume(self, function: DataPathFunction, work: WorkQueue) -> None:
         """What Lambda's SQS poller does with the function's role, and nothing else.
 
         Lambda Developer Guide, "Using Lambda with Amazon SQS", execution role permissions:
@@ -401,17 +394,17 @@ class DataPath(Construct):
         iam.Grant.add_to_principal(
             grantee=function.role,
             actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-            resource_arns=[queue.queue_arn],
+            resource_arns=[work.queue_arn],
         )
         self.key.grant(function.role, "kms:Decrypt")
 
     def _add_event_sources(self, recorder_batch_size: int) -> None:
         s = self.settings
         window = s.batching_window_seconds
-        self._grant_consume(self.dispatcher, self.dispatch.queue)
+        self._grant_consume(self.dispatcher, self.dispatch)
         self.dispatcher.function.add_event_source_mapping(
             "DispatchQueueSource",
-            event_source_arn=self.dispatch.queue.queue_arn,
+            event_source_arn=self.dispatch.queue_arn,
             batch_size=s.max_documents_per_request,
             max_batching_window=cdk_values.seconds(window) if window else None,
             report_batch_item_failures=True,
@@ -420,10 +413,10 @@ class DataPath(Construct):
             # batches go back to the queue and count toward the DLQ redrive).
             max_concurrency=s.dispatcher_max_concurrency,
         )
-        self._grant_consume(self.recorder, self.recorder_queue.queue)
+        self._grant_consume(self.recorder, self.recorder_queue)
         self.recorder.function.add_event_source_mapping(
             "RecordQueueSource",
-            event_source_arn=self.recorder_queue.queue.queue_arn,
+            event_source_arn=self.recorder_queue.queue_arn,
             batch_size=recorder_batch_size,
             report_batch_item_failures=True,
             max_concurrency=s.recorder_max_concurrency,
@@ -438,7 +431,7 @@ class DataPath(Construct):
 
     def grant_redispatch(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send re-dispatch messages to the dispatch queue (a client's ``retry``)."""
-        return grant_send(self.dispatch.queue, self.key, grantee)
+        return grant_send(self.dispatch, self.key, grantee)
 
     def grant_client(self, grantee: iam.IGrantable) -> iam.Grant:
         """Everything the ``summarizer`` client does, and nothing else.

@@ -30,7 +30,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import _values as cdk_values
-from .._nag import acknowledge, acknowledge_control, checkov_skips
+from .._nag import acknowledge, acknowledge_all, acknowledge_control, checkov_skips
 from .._validation import ConfigurationError
 from .settings import POWERTOOLS_VERSION, DataPathVpc
 
@@ -259,7 +259,7 @@ class DataPathFunction(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
             description=f"Execution role of the data path's {construct_id.lower()}",
         )
         self.log_group = logs.LogGroup(
@@ -294,17 +294,18 @@ class DataPathFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
             log_group=self.log_group,
         )
+        cfn = self.function.node.default_child
+        assert isinstance(cfn, lambda_.CfnFunction)
+        controls: dict[str, str] = {}
         outside_vpc: dict[str, str] = {}
         if vpc is None:
-            acknowledge_control(
-                self.function,
-                "lambda_inside_vpc_check",
+            controls["lambda_inside_vpc_check"] = (
                 "Outside a VPC unless data_path.vpc is set: the function calls only AWS APIs (S3, "
-                "SQS, DynamoDB, SageMaker runtime) over TLS with IAM.",
+                "SQS, DynamoDB, SageMaker runtime) over TLS with IAM."
             )
             outside_vpc["CKV_AWS_117"] = "Outside a VPC unless data_path.vpc is set."
         else:
-            self._place_in(vpc)
+            self._place_in(vpc, cfn)
         unreserved = (
             {
                 "CKV_AWS_115": (
@@ -316,7 +317,7 @@ class DataPathFunction(Construct):
             else {}
         )
         checkov_skips(
-            self.function,
+            cfn,
             {
                 **unreserved,
                 **outside_vpc,
@@ -328,12 +329,17 @@ class DataPathFunction(Construct):
                 ),
             },
         )
-        _quiet_redundant_depends_on(self.function.node.default_child)
-        acknowledge(
+        _quiet_redundant_depends_on(cfn)
+        acknowledge_all(
             self.function,
-            "AwsSolutions-L1",
-            "The data path contract pins Python 3.12, the runtime its handlers and the Powertools "
-            "release they load are built and tested for; move together with the contract.",
+            controls=controls,
+            findings={
+                "AwsSolutions-L1": (
+                    "The data path contract pins Python 3.12, the runtime its handlers and the "
+                    "Powertools release they load are built and tested for; move together with "
+                    "the contract."
+                )
+            },
         )
         if tracing or vpc is not None:
             acknowledge(
@@ -344,7 +350,7 @@ class DataPathFunction(Construct):
                 "ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets in a VPC.",
             )
 
-    def _place_in(self, vpc: DataPathVpc) -> None:
+    def _place_in(self, vpc: DataPathVpc, cfn: lambda_.CfnFunction) -> None:
         """VpcConfig, and what Lambda does with the role to manage the network interfaces.
 
         Lambda Developer Guide, "Giving Lambda functions access to resources in an Amazon VPC",
@@ -354,8 +360,6 @@ class DataPathFunction(Construct):
         ec2:UnassignPrivateIpAddresses on this account's and region's interfaces;
         ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets, which only work on "*".
         """
-        cfn = self.function.node.default_child
-        assert isinstance(cfn, lambda_.CfnFunction)
         cfn.vpc_config = lambda_.CfnFunction.VpcConfigProperty(
             subnet_ids=list(vpc.subnet_ids), security_group_ids=list(vpc.security_group_ids)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -71,16 +73,19 @@ class JobsTable(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
 
-    @property
+    # The functions' environments and every grant name the table: each read of a table
+    # attribute is a jsii round trip, so each is read once.
+    @cached_property
     def table_name(self) -> str:
         return self.table.table_name
 
+    @cached_property
+    def table_arn(self) -> str:
+        return self.table.table_arn
+
     def index_arns(self) -> list[str]:
         """ARNs of the two GSIs, named exactly (no ``index/*``)."""
-        return [
-            f"{self.table.table_arn}/index/{name}"
-            for name in (BY_STATUS_INDEX, BY_SUBMISSION_INDEX)
-        ]
+        return [f"{self.table_arn}/index/{name}" for name in (BY_STATUS_INDEX, BY_SUBMISSION_INDEX)]
 
     def grant_record(self, grantee: iam.IGrantable, *, batch_reads: bool = False) -> iam.Grant:
         """Read and conditionally write jobs (the dispatcher's and recorder's part).
@@ -89,7 +94,7 @@ class JobsTable(Construct):
         """
         actions = [*RECORD_ACTIONS, BATCH_READ_ACTION] if batch_reads else RECORD_ACTIONS
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=actions, resource_arns=[self.table.table_arn]
+            grantee=grantee, actions=actions, resource_arns=[self.table_arn]
         )
         return grant.combine(self.key.grant(grantee, *KEY_WRITE_ACTIONS))
 
@@ -99,7 +104,7 @@ class JobsTable(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:Query"],
-            resource_arns=[f"{self.table.table_arn}/index/{BY_STATUS_INDEX}"],
+            resource_arns=[f"{self.table_arn}/index/{BY_STATUS_INDEX}"],
         )
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
@@ -107,6 +112,6 @@ class JobsTable(Construct):
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=READ_ACTIONS,
-            resource_arns=[self.table.table_arn, *self.index_arns()],
+            resource_arns=[self.table_arn, *self.index_arns()],
         )
         return grant.combine(self.key.grant(grantee, *KEY_READ_ACTIONS))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -119,6 +119,20 @@ class WorkQueue(Construct):
             ),
             removal_policy=removal_policy,
         )
+
+    # Policies, subscriptions, grants, event sources and outputs all name the queues: each read
+    # of a queue attribute is a jsii round trip, so each is read once.
+    @cached_property
+    def queue_arn(self) -> str:
+        return self.queue.queue_arn
+
+    @cached_property
+    def queue_url(self) -> str:
+        return self.queue.queue_url
+
+    @cached_property
+    def dead_letter_queue_arn(self) -> str:
+        return self.dead_letter_queue.queue_arn
 
     def metric_oldest_message_age(self, **props: Any) -> cloudwatch.Metric:
         """Age in seconds of the oldest message waiting in the queue (Maximum, 1 minute)."""
