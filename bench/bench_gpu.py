@@ -119,6 +119,7 @@ GPU_SPECS = (
     ("A10G", 600.0, 70.0, 24),
     ("L4", 300.0, 121.0, 24),
 )
+DLC_TRANSFORMERS = "4.51.3"
 TARGET_INSTANCE = "ml.g5.xlarge"
 TARGET_GPU = "A10G"
 # nvidia-smi reports 22,515 MiB on an A10G (seen in published benchmark results); the budget is
@@ -434,6 +435,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = torch.device("cpu" if args.dry_run else "cuda")
     if device.type == "cuda" and not torch.cuda.is_available():
         print("no CUDA device: run on a GPU machine, or use --dry-run", file=sys.stderr)
+        return 2
+    if transformers.__version__ != DLC_TRANSFORMERS:
+        # The handler's code path (PEGASUS's legacy cache, the shared cross-attention) is that
+        # of the DLC's transformers; another version would measure something else.
+        print(
+            f"transformers {transformers.__version__} found; the DLC runs {DLC_TRANSFORMERS}: "
+            "carry the wheels of `make gpu-wheels` (docs/gpu-throughput.md)",
+            file=sys.stderr,
+        )
         return 2
     handler = load_handler()
     from summarizer_beams import supports_shared_cross_attention
