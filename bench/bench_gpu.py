@@ -586,7 +586,9 @@ def measured_table(
         f"google/pegasus-large architecture with random weights, {dtype}, "
         f"{args.input_tokens}-token inputs (one window), {args.beams} beams, exactly "
         f"{args.new_tokens} new tokens per article",
-        "batch = articles of one request, served by the handler's own code in one worker",
+        "batch = articles of one request, served by the handler's own code in one worker; "
+        "batches above SUMMARIZER_BATCH_SIZE (default 16) need that setting raised, else the "
+        "handler serves them as several generate calls of 16",
         f"an article of reference_document_bytes is one window ({BYTES_PER_TOKEN:.2f} bytes per "
         "token, the earlier estimate's ratio); longer documents cost one window per "
         "reference_document_bytes",
