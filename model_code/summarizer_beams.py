@@ -70,23 +70,25 @@ def _shared_forward(
     layer_head_mask: torch.Tensor | None = None,
     output_attentions: bool = False,
 ) -> tuple[torch.Tensor, None, tuple[torch.Tensor, torch.Tensor]]:
-    """PegasusAttention.forward for cross-attention with one key/value row per group of beams."""
+    """PegasusAttention.forward for cross-attention with one key/value row per group of beams.
+
+    Its cache entry is ``(keys transposed, values)``: ``(groups, heads, head_dim, S)`` and
+    ``(groups, heads, S, head_dim)``, so that the scores are a plain product at every step. It
+    is told from the library's by its first dimension (one row per group, not per beam), which
+    also keeps a layer that fell back at the first step on the library's code until the end.
+    """
     beams: int = self._summarizer_beams
     rows, tgt_len, _ = hidden_states.shape
     groups = rows // beams
-    cached = (
-        past_key_value is not None
-        and key_value_states is not None
-        and past_key_value[0].shape[2] == key_value_states.shape[1]
-    )
+    ours = past_key_value is not None and past_key_value[0].shape[0] == groups
     if (
         key_value_states is None
         or layer_head_mask is not None
         or output_attentions
         or rows % beams
-        or (cached and past_key_value is not None and past_key_value[0].shape[0] != groups)
+        or (past_key_value is not None and not ours)
         or (
-            not cached
+            past_key_value is None
             and not (
                 _groups_alike(key_value_states, beams)
                 and (attention_mask is None or _groups_alike(attention_mask, beams))
@@ -103,18 +105,19 @@ def _shared_forward(
             output_attentions=output_attentions,
         )
     heads, head_dim = self.num_heads, self.head_dim
-    if cached and past_key_value is not None:
-        key_states, value_states = past_key_value[0], past_key_value[1]
+    if past_key_value is not None:
+        keys_t, values = past_key_value[0], past_key_value[1]
     else:
         source = key_value_states[0::beams]
-        key_states = self._shape(self.k_proj(source), -1, groups)
-        value_states = self._shape(self.v_proj(source), -1, groups)
+        keys_t = self.k_proj(source).view(groups, -1, heads, head_dim).permute(0, 2, 3, 1)
+        keys_t = keys_t.contiguous()
+        values = self._shape(self.v_proj(source), -1, groups)
     # (rows, tgt, d) -> (groups, heads, beams * tgt, head_dim): a group's queries side by side.
     query = (self.q_proj(hidden_states) * self.scaling).view(
         groups, beams, tgt_len, heads, head_dim
     )
     query = query.permute(0, 3, 1, 2, 4).reshape(groups, heads, beams * tgt_len, head_dim)
-    weights = torch.matmul(query, key_states.transpose(-1, -2))
+    weights = torch.matmul(query, keys_t)
     if attention_mask is not None:
         # (rows, 1, tgt, S) -> (groups, 1, 1, tgt, S), the same for every beam of a group.
         mask = attention_mask[0::beams].unsqueeze(2)
@@ -122,10 +125,10 @@ def _shared_forward(
             groups, heads, beams * tgt_len, -1
         )
     weights = torch.nn.functional.softmax(weights, dim=-1)
-    output = torch.matmul(weights, value_states)
+    output = torch.matmul(weights, values)
     output = output.view(groups, heads, beams, tgt_len, head_dim).permute(0, 2, 3, 1, 4)
     output = self.out_proj(output.reshape(rows, tgt_len, self.embed_dim))
-    return output, None, (key_states, value_states)
+    return output, None, (keys_t, values)
 
 
 @contextmanager
