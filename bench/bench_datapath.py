@@ -85,6 +85,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-positions", type=int, default=512)
     parser.add_argument("--vocab", type=int, default=8000)
     parser.add_argument("--min-tokens", type=int, default=96)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1, as bench_model; 0: default)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, help="write the figures as JSON here")
     return parser.parse_args(argv)
@@ -122,6 +125,8 @@ def run_once(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     for name, value in CREDENTIALS.items():
         os.environ.setdefault(name, value)
     handler = load_handler()

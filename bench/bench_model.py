@@ -18,6 +18,12 @@ of load from other processes reaches all of them; the figures are the median wit
 and maximum, in wall-clock and in CPU time of this process. The machine's load average is
 printed at the start and the end.
 
+torch runs one thread by default (``--threads``). On a shared machine with as many torch threads
+as cores, each operation waits for its slowest thread, and other processes' load lands on one
+of them at random: on this project's 2-core machine (load average 4 to 7) the same pipeline run
+took 51 to 112 s and the same batch-16 run 12 to 113 s, so no ratio could be read; with one
+thread the spread is a few percent. ``--threads 0`` measures with torch's default.
+
 Run from the repository root with the model venv:
 
     .venv-model/bin/python bench/bench_model.py [--output results.json]
@@ -100,7 +106,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeats", type=int, default=3, help="timed runs of each approach, interleaved (3)"
     )
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1; 0: torch's default, one per core); see the module docstring",
+    )
     parser.add_argument(
         "--wait-idle",
         type=float,
