@@ -336,10 +336,11 @@ def problems_of(**settings: Any) -> list[str]:
     return RealtimeScalingSettings(**settings).problems("ml.g5.xlarge")
 
 
-def test_a_real_time_endpoint_cannot_scale_to_zero() -> None:
+def test_a_real_time_variant_cannot_scale_to_zero_but_inference_components_can() -> None:
     assert problems_of(min_capacity=0) == [
-        "min_capacity: a real-time endpoint cannot scale to zero; use hosting 'async' or "
-        "'serverless' for that (got 0)"
+        "min_capacity: a real-time variant keeps at least one instance; to scale to zero, host "
+        "the model as an inference component (InferenceComponentEndpoint) or use an "
+        "asynchronous or serverless endpoint (got 0)"
     ]
 
 
