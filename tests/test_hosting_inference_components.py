@@ -583,10 +583,30 @@ def test_no_component_and_a_bad_instance_type_are_refused() -> None:
     ]
 
 
-def test_tokens_pass_validation() -> None:
+def test_tokens_pass_validation(code_dir: Path) -> None:
     import aws_cdk as cdk
 
-    from constructs_lib.hosting import CopyScaling
+    from constructs_lib.hosting import ComputeRequirements, CopyScaling, InferenceComponentSpec
+    from constructs_lib.hosting.inference_components import endpoint_problems
 
-    token = cdk.Token.as_number(cdk.Fn.ref("Copies"))
-    assert CopyScaling(invocations_per_copy_target=token).problems() == []
+    target = cdk.Token.as_number(cdk.Fn.ref("Target"))
+    assert CopyScaling(invocations_per_copy_target=target).problems() == []
+    stack = cdk.Stack(cdk.App(), "Tokens")
+    spec = InferenceComponentSpec(
+        id="Summarizer",
+        model=hf_model(stack, "Model", code_dir, "ml.g5.xlarge"),
+        compute=ComputeRequirements(min_memory_mb=1024, accelerators=1, cpu_cores=target),
+    )
+    assert (
+        endpoint_problems(
+            components=[spec],
+            instance_type=cdk.Fn.ref("InstanceType"),
+            initial_instance_count=1,
+            min_instance_count=0,
+            max_instance_count=2,
+            routing_strategy=cdk.Fn.ref("Routing"),
+            variant_name="AllTraffic",
+            container_startup_timeout_seconds=600,
+        )
+        == []
+    )

@@ -644,7 +644,7 @@ def endpoint_problems(
                 "initial_instance_count: must not exceed max_instance_count "
                 f"{max_instance_count!r} (got {initial_instance_count!r})"
             )
-    if routing_strategy not in ROUTING_STRATEGIES:
+    if not is_token(routing_strategy) and routing_strategy not in ROUTING_STRATEGIES:
         problems.append(
             f"routing_strategy: must be one of {', '.join(ROUTING_STRATEGIES)} "
             f"(got {routing_strategy!r})"
