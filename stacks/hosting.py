@@ -58,15 +58,17 @@ _ASYNC_ONLY = {
 
 # What only a variant that names its model (no inference component) reads, and what replaces it.
 _VARIANT_ONLY = {
-    "min_capacity": "inference_component.min_instance_count / min_copies",
-    "max_capacity": "inference_component.max_instance_count / max_copies",
-    "invocations_per_instance_target": "inference_component.invocations_per_copy_target",
-    "cpu_utilization_target_percent": "inference_component.invocations_per_copy_target",
-    "step_threshold_invocations_per_instance": "inference_component.invocations_per_copy_target",
-    "blue_green": "nothing yet (components are updated blue/green by SageMaker itself)",
-    "traffic_routing": "nothing yet (components are updated blue/green by SageMaker itself)",
-    "step_percent": "nothing yet (components are updated blue/green by SageMaker itself)",
-    "max_model_latency_ms": "nothing yet (components are updated blue/green by SageMaker itself)",
+    "min_capacity": "use inference_component.min_instance_count / min_copies",
+    "max_capacity": "use inference_component.max_instance_count / max_copies",
+    "invocations_per_instance_target": "use inference_component.invocations_per_copy_target",
+    "cpu_utilization_target_percent": "use inference_component.invocations_per_copy_target",
+    "step_threshold_invocations_per_instance": (
+        "use inference_component.invocations_per_copy_target"
+    ),
+    **{
+        key: "SageMaker updates the component blue/green by itself (no rollback alarms yet)"
+        for key in ("blue_green", "traffic_routing", "step_percent", "max_model_latency_ms")
+    },
 }
 
 
@@ -397,7 +399,7 @@ def hosting_problems(config_dict: Mapping[str, Any]) -> list[str]:
                 if key in written:
                     problems.append(
                         f"realtime.{key}: only applies to a variant without inference "
-                        f"components; with realtime.inference_component use {instead} "
+                        f"components; with realtime.inference_component {instead} "
                         f"(got {written[key]!r})"
                     )
         if section is not None:

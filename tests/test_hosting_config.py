@@ -76,8 +76,8 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
                 "inference components; with realtime.inference_component use "
                 "inference_component.invocations_per_copy_target (got 10)",
                 "realtime.blue_green: only applies to a variant without inference components; "
-                "with realtime.inference_component use nothing yet (components are updated "
-                "blue/green by SageMaker itself) (got True)",
+                "with realtime.inference_component SageMaker updates the component blue/green "
+                "by itself (no rollback alarms yet) (got True)",
             ],
         ),
         (

@@ -170,7 +170,8 @@ def copy_count_problems(
     if problems or scaling is None:
         return problems
     low, high = scaling.min_copies, scaling.max_copies
-    if _is_int(low) and _is_int(high) and not low <= initial_copies <= high:
+    # A minimum above the maximum is reported with the bounds themselves.
+    if _is_int(low) and _is_int(high) and low <= high and not low <= initial_copies <= high:
         problems.append(
             f"{prefix}initial_copies: must be within min_copies {low!r} and max_copies "
             f"{high!r} (got {initial_copies!r})"
