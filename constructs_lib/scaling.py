@@ -51,7 +51,9 @@ __all__ = [
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 # Application Auto Scaling uses (and creates, on first registration) this service-linked role for
-# SageMaker variants, whatever RoleARN says. Naming it keeps CDK from creating an unused role.
+# SageMaker variants and inference components alike, whatever RoleARN says
+# (https://docs.aws.amazon.com/autoscaling/application/userguide/services-that-can-integrate-sagemaker.html).
+# Naming it keeps CDK from creating an unused role.
 SERVICE_LINKED_ROLE_NAME = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
@@ -74,6 +76,32 @@ def variant_scalable_target(
     DependsOn on top would be cfn-lint W3005); a literal endpoint name does not, so then the
     target depends on ``endpoint_resource`` (when this app creates the endpoint).
     """
+    return sagemaker_scalable_target(
+        scope,
+        scalable_dimension=SCALABLE_DIMENSION,
+        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
+        min_capacity=min_capacity,
+        max_capacity=max_capacity,
+        # A GetAtt in the ResourceId already orders the target after the endpoint.
+        depends_on=None if Token.is_unresolved(endpoint_name) else endpoint_resource,
+    )
+
+
+def sagemaker_scalable_target(
+    scope: Construct,
+    *,
+    scalable_dimension: str,
+    resource_id: str,
+    min_capacity: int,
+    max_capacity: int,
+    depends_on: IConstruct | None,
+) -> appscaling.ScalableTarget:
+    """A scalable target in the ``sagemaker`` namespace (a variant's instances, an inference
+    component's copies), registered through the SageMaker service-linked role: no new role.
+
+    ``depends_on`` (the scaled resource, when ``resource_id`` names it literally) orders
+    registration after it and deregistration before its deletion.
+    """
     service_linked_role = iam.Role.from_role_arn(
         scope,
         "ServiceLinkedRole",
@@ -86,14 +114,14 @@ def variant_scalable_target(
         scope,
         "Target",
         service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
-        scalable_dimension=SCALABLE_DIMENSION,
-        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
+        scalable_dimension=scalable_dimension,
+        resource_id=resource_id,
         min_capacity=min_capacity,
         max_capacity=max_capacity,
         role=service_linked_role,
     )
-    if endpoint_resource is not None and not Token.is_unresolved(endpoint_name):
-        target.node.add_dependency(endpoint_resource)
+    if depends_on is not None:
+        target.node.add_dependency(depends_on)
     return target
 
 

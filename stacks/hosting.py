@@ -5,8 +5,9 @@
 environment's configuration (``realtime``, ``serverless``, ``batch``), and ``hosting_problems``
 checks what each option allows before anything is built:
 
-- ``realtime``: instances always on; no scale-to-zero (``realtime.min_capacity`` >= 1), its own
-  scaling section instead of the async ``scaling``.
+- ``realtime``: instances always on (``realtime.min_capacity`` >= 1), its own scaling section
+  instead of the async ``scaling``; or, with ``realtime.inference_component``, the model as an
+  inference component that scales to zero instances and back (requests fail while it wakes).
 - ``serverless``: no instances, so no ``instance_type`` (and no GPU), no ``scaling``.
 - ``batch``: no endpoint, so nothing to scale; the job runs on ``instance_type``.
 
@@ -29,6 +30,12 @@ from constructs_lib._validation import ConfigurationError, check_int
 from constructs_lib.dlc_image import is_gpu_instance
 from constructs_lib.hosting._common import SynchronousEndpoint
 from constructs_lib.hosting.batch_settings import BatchTransformSettings
+from constructs_lib.hosting.inference_component_settings import (
+    ROUTING_STRATEGIES,
+    ComputeRequirements,
+    CopyScaling,
+    copy_count_problems,
+)
 from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
 from constructs_lib.hosting.realtime_scaling import RealtimeScaling, RealtimeScalingSettings
 from constructs_lib.hosting.serverless import ServerlessEndpoint, serverless_problems
@@ -49,6 +56,108 @@ _ASYNC_ONLY = {
 }
 
 
+# What only a variant that names its model (no inference component) reads, and what replaces it.
+_VARIANT_ONLY = {
+    "min_capacity": "use inference_component.min_instance_count / min_copies",
+    "max_capacity": "use inference_component.max_instance_count / max_copies",
+    "invocations_per_instance_target": "use inference_component.invocations_per_copy_target",
+    "cpu_utilization_target_percent": "use inference_component.invocations_per_copy_target",
+    "step_threshold_invocations_per_instance": (
+        "use inference_component.invocations_per_copy_target"
+    ),
+    **{
+        key: "SageMaker updates the component blue/green by itself (no rollback alarms yet)"
+        for key in ("blue_green", "traffic_routing", "step_percent", "max_model_latency_ms")
+    },
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceComponentHosting:
+    """``realtime.inference_component``: the model as an inference component that scales to zero.
+
+    Instances (managed instance scaling): ``min_instance_count`` 0, ``max_instance_count`` 4,
+    ``routing_strategy`` ``LEAST_OUTSTANDING_REQUESTS``. Copies: ``initial_copies`` 1 (SageMaker
+    refuses 0 at creation), ``min_copies`` 0, ``max_copies`` 4, target tracking on
+    ``invocations_per_copy_target`` 70 per minute (``concurrent_requests_per_copy_target``: off),
+    with ``realtime.scale_in_cooldown_seconds`` / ``scale_out_cooldown_seconds``; waking from zero
+    adds one copy at most every ``wake_up_cooldown_seconds`` 600, and an alarm to the error topic
+    reports ``wake_up_failure_minutes`` 15 minutes of requests that found no copy. Each copy
+    reserves ``accelerators`` 1 (the A10G of ``ml.g5.xlarge``; null on CPU instance types),
+    ``min_memory_mb`` 4096 (pegasus-large's 2.3 GB of float32 weights pass through host memory
+    while loading; ``ml.g5.xlarge`` has 16 GiB), ``cpu_cores`` and ``max_memory_mb`` unset.
+    """
+
+    min_instance_count: int = 0
+    max_instance_count: int = 4
+    routing_strategy: str = "LEAST_OUTSTANDING_REQUESTS"
+    initial_copies: int = 1
+    min_copies: int = 0
+    max_copies: int = 4
+    invocations_per_copy_target: float | None = 70.0
+    concurrent_requests_per_copy_target: float | None = None
+    wake_up_cooldown_seconds: int = 600
+    wake_up_failure_minutes: int = 15
+    accelerators: int | None = 1
+    cpu_cores: float | None = None
+    min_memory_mb: int = 4096
+    max_memory_mb: int | None = None
+
+    def compute(self) -> ComputeRequirements:
+        """What each copy reserves."""
+        return ComputeRequirements(
+            min_memory_mb=self.min_memory_mb,
+            max_memory_mb=self.max_memory_mb,
+            accelerators=self.accelerators,
+            cpu_cores=self.cpu_cores,
+        )
+
+    def copy_scaling(self, scale_in_cooldown: int, scale_out_cooldown: int) -> CopyScaling:
+        """How the copies scale, with the real-time section's cooldowns."""
+        return CopyScaling(
+            min_copies=self.min_copies,
+            max_copies=self.max_copies,
+            invocations_per_copy_target=self.invocations_per_copy_target,
+            concurrent_requests_per_copy_target=self.concurrent_requests_per_copy_target,
+            scale_in_cooldown_seconds=scale_in_cooldown,
+            scale_out_cooldown_seconds=scale_out_cooldown,
+            wake_up_cooldown_seconds=self.wake_up_cooldown_seconds,
+            wake_up_failure_minutes=self.wake_up_failure_minutes,
+        )
+
+    def problems(self, instance_type: str, initial_instance_count: int) -> list[str]:
+        """Every problem of this section, as ``"inference_component.<field>: ..."``."""
+        prefix = "inference_component."
+        problems: list[str] = []
+        check_int(problems, f"{prefix}min_instance_count", self.min_instance_count, minimum=0)
+        check_int(problems, f"{prefix}max_instance_count", self.max_instance_count, minimum=1)
+        if not problems and self.min_instance_count > self.max_instance_count:
+            problems.append(
+                f"{prefix}min_instance_count: must not exceed max_instance_count "
+                f"{self.max_instance_count!r} (got {self.min_instance_count!r})"
+            )
+        if (
+            not problems
+            and isinstance(initial_instance_count, int)
+            and initial_instance_count > self.max_instance_count
+        ):
+            problems.append(
+                "initial_instance_count: must not exceed inference_component.max_instance_count "
+                f"{self.max_instance_count!r} (got {initial_instance_count!r})"
+            )
+        if self.routing_strategy not in ROUTING_STRATEGIES:
+            problems.append(
+                f"{prefix}routing_strategy: must be one of {', '.join(ROUTING_STRATEGIES)} "
+                f"(got {self.routing_strategy!r})"
+            )
+        problems += self.compute().problems(instance_type, prefix)
+        # The cooldowns are the section's own and checked with it; only the copies' fields here.
+        scaling = self.copy_scaling(0, 0)
+        problems += scaling.problems(prefix)
+        problems += copy_count_problems(self.initial_copies, scaling, prefix)
+        return problems
+
+
 @dataclass(frozen=True, kw_only=True)
 class RealtimeHosting:
     """``realtime`` section: instance count, scaling (autoscaling article) and guardrails.
@@ -58,6 +167,12 @@ class RealtimeHosting:
     60 s out, no step policy, no blue/green (``blue_green`` true: ``traffic_routing``
     ``ALL_AT_ONCE`` with a rollback alarm on 5xx errors, plus latency if
     ``max_model_latency_ms`` is given).
+
+    ``inference_component`` (default None: the variant names the model, at least one instance
+    always runs) hosts the model as an inference component instead, which scales to zero
+    instances when idle; requests fail while it wakes (``InferenceComponentHosting``). Then the
+    variant-only keys above are refused and ``initial_instance_count`` and the cooldowns apply
+    to it.
     """
 
     initial_instance_count: int = 1
@@ -72,6 +187,7 @@ class RealtimeHosting:
     traffic_routing: str = "ALL_AT_ONCE"
     step_percent: int = 10
     max_model_latency_ms: float | None = None
+    inference_component: InferenceComponentHosting | None = None
 
     def scaling_settings(self) -> RealtimeScalingSettings:
         """The ``RealtimeScaling`` settings of this section."""
@@ -97,7 +213,18 @@ class RealtimeHosting:
 
     def problems(self, instance_type: str) -> list[str]:
         """Every problem of this section, as ``"<field>: ..."``."""
+        if self.inference_component is not None:
+            return self._component_problems(instance_type)
         problems = self.scaling_settings().problems(instance_type)
+        if self.min_capacity == 0:
+            # The library's message names the construct; here the configuration key.
+            problems = [p for p in problems if not p.startswith("min_capacity:")]
+            problems.insert(
+                0,
+                "min_capacity: a real-time variant keeps at least one instance; to scale to "
+                "zero, host the model as an inference component (realtime.inference_component: "
+                "requests fail while it wakes) or use hosting 'async' or 'serverless' (got 0)",
+            )
         before = len(problems)
         check_int(problems, "initial_instance_count", self.initial_instance_count, minimum=1)
         if len(problems) == before and not (
@@ -114,6 +241,16 @@ class RealtimeHosting:
         if deployment is not None:
             problems += deployment.problems()
         return problems
+
+    def _component_problems(self, instance_type: str) -> list[str]:
+        assert self.inference_component is not None
+        problems: list[str] = []
+        check_int(problems, "initial_instance_count", self.initial_instance_count, minimum=1)
+        for name in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds"):
+            check_int(problems, name, getattr(self, name), minimum=0)
+        return problems + self.inference_component.problems(
+            instance_type, self.initial_instance_count
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,7 +392,16 @@ def hosting_problems(config_dict: Mapping[str, Any]) -> list[str]:
                 "scaling: is the async endpoint's; a real-time endpoint scales with "
                 "realtime.min_capacity / max_capacity / invocations_per_instance_target"
             )
-        section = _section(RealtimeHosting, config_dict.get("realtime", {}), "realtime", problems)
+        written = config_dict.get("realtime", {})
+        section = _section(RealtimeHosting, written, "realtime", problems)
+        if section is not None and section.inference_component is not None:
+            for key, instead in _VARIANT_ONLY.items():
+                if key in written:
+                    problems.append(
+                        f"realtime.{key}: only applies to a variant without inference "
+                        f"components; with realtime.inference_component {instead} "
+                        f"(got {written[key]!r})"
+                    )
         if section is not None:
             problems += [f"realtime.{p}" for p in section.problems(str(instance_type))]
     elif hosting == "batch":
@@ -371,6 +517,8 @@ def build_hosting(
             "BatchInputLocation": (resources.batch.input_uri, "Upload JSON Lines files here"),
             "BatchOutputLocation": (resources.batch.output_uri, "Summaries (<file>.out) land here"),
         }
+    elif config.hosting == "realtime" and config.realtime.inference_component is not None:
+        outputs = _build_inference_component(stack, config, notifications, model, resources)
     else:
         if config.hosting == "realtime":
             realtime = RealtimeEndpoint(
@@ -394,7 +542,7 @@ def build_hosting(
                 max_concurrency=config.serverless.max_concurrency,
                 provisioned_concurrency=config.serverless.provisioned_concurrency,
             )
-        _add_error_alarm(stack, resources.endpoint, notifications)
+        _add_error_alarm(stack, resources.endpoint.metric_invocation_5xx_errors(), notifications)
         dashboard = cloudwatch.Dashboard(stack, "Dashboard")
         dashboard.add_widgets(*resources.endpoint.dashboard_widgets())
         outputs = {
@@ -405,14 +553,73 @@ def build_hosting(
     return resources
 
 
+def _build_inference_component(
+    stack: Stack,
+    config: HostingChoice,
+    notifications: AsyncNotifications,
+    model: HuggingFaceModel,
+    resources: HostingResources,
+) -> dict[str, tuple[str, str]]:
+    """The model as one inference component on a real-time endpoint that scales to zero."""
+    # Imported here: only this choice loads the inference component construct.
+    from constructs_lib.hosting.inference_components import (
+        InferenceComponentEndpoint,
+        InferenceComponentSpec,
+    )
+
+    realtime = config.realtime
+    section = realtime.inference_component
+    assert section is not None
+    endpoint = InferenceComponentEndpoint(
+        stack,
+        "Endpoint",
+        instance_type=config.instance_type,
+        initial_instance_count=realtime.initial_instance_count,
+        min_instance_count=section.min_instance_count,
+        max_instance_count=section.max_instance_count,
+        routing_strategy=section.routing_strategy,
+        components=[
+            InferenceComponentSpec(
+                id="Summarizer",
+                model=model,
+                compute=section.compute(),
+                initial_copies=section.initial_copies,
+                scaling=section.copy_scaling(
+                    realtime.scale_in_cooldown_seconds, realtime.scale_out_cooldown_seconds
+                ),
+            )
+        ],
+    )
+    resources.endpoint = endpoint
+    (component,) = endpoint.components
+    _add_error_alarm(stack, component.metric_invocation_5xx_errors(), notifications)
+    for alarm in component.alarms:
+        alarm.add_alarm_action(cw_actions.SnsAction(notifications.error_topic))
+    dashboard = cloudwatch.Dashboard(stack, "Dashboard")
+    if component.alarms:
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Waking from zero", alarms=component.alarms, width=24, height=3
+            )
+        )
+    dashboard.add_widgets(*endpoint.dashboard_widgets())
+    return {
+        "EndpointName": (endpoint.endpoint_name, "Pass to InvokeEndpoint"),
+        "InferenceComponentName": (
+            component.inference_component_name,
+            "Pass to InvokeEndpoint as InferenceComponentName",
+        ),
+    }
+
+
 def _add_error_alarm(
-    stack: Stack, endpoint: SynchronousEndpoint, notifications: AsyncNotifications
+    stack: Stack, metric: cloudwatch.IMetric, notifications: AsyncNotifications
 ) -> None:
     alarm = cloudwatch.Alarm(
         stack,
         "ModelErrorsAlarm",
         alarm_description="The model answered requests with 5xx errors.",
-        metric=endpoint.metric_invocation_5xx_errors(),
+        metric=metric,
         threshold=1,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluation_periods=1,

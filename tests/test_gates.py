@@ -162,3 +162,81 @@ def test_a_governed_configuration_passes_cfn_lint_and_checkov(governed: Governed
     failed, unexplained = checkov_findings([governed.template_file])
     assert failed == []
     assert unexplained == []
+
+
+# --- the app's other hosting choices that have no fixture of their own ----------------------------
+
+# prod hosted as a real-time endpoint with the model as an inference component that scales to
+# zero (README, Which hosting option?), built through the app and its configuration.
+INFERENCE_COMPONENT_APP = {
+    "summarizer.environment": "prod",
+    "summarizer.hosting": "realtime",
+    "summarizer.realtime": json.dumps({"inference_component": {}}),
+}
+
+
+@pytest.fixture(scope="module")
+def inference_component_app(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The app of ``INFERENCE_COMPONENT_APP`` synthesized under cdk-nag and the AWS Control
+    Tower rules: its template file and both plugins' reports."""
+    import aws_cdk as cdk
+    from cdk_nag import AwsSolutionsChecks
+    from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+    from app import build_app, context_of
+    from stacks.config import load_configs
+
+    outdir = tmp_path_factory.mktemp("inference-component-app")
+    app = cdk.App(context={**cdk_json_context(), **INFERENCE_COMPONENT_APP}, outdir=str(outdir))
+    build_app(app, load_configs(context_of(app)))
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), CfnGuardValidator(control_tower_rules_enabled=True)
+    )
+    # Synthesis raises on unacknowledged findings (the production warning among them).
+    with contextlib.suppress(Exception):
+        app.synth()
+    reports = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    return {
+        "template_file": outdir / "PegasusSummarizer-prod.template.json",
+        **{report["pluginName"]: report for report in reports},
+    }
+
+
+def test_the_inference_component_app_passes_every_gate(
+    inference_component_app: dict[str, Any],
+) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    template_file = inference_component_app["template_file"]
+    resources = json.loads(template_file.read_text())["Resources"]
+    assert [r["Type"] for r in resources.values()].count("AWS::SageMaker::InferenceComponent") == 1
+    findings = [
+        f"{match.rule.id} {match.message} (line {match.linenumber})"
+        for match in lint_file(template_file, ManualArgs())
+    ]
+    assert findings == []
+    failed, unexplained = checkov_findings([template_file])
+    assert failed == []
+    assert unexplained == []
+    for plugin in ("AwsSolutions", "cdk-validator-cfnguard"):
+        report = inference_component_app[plugin]
+        unacknowledged = [
+            (v["ruleName"], [c["constructPath"] for c in v["violatingConstructs"]])
+            for v in report["violations"]
+        ]
+        assert unacknowledged == [], plugin
+        assert report["conclusion"] == "success"
+    # What the endpoint adds is acknowledged one finding at a time, among the accepted ones:
+    # the components' log groups (named by SageMaker) and PutMetricData's "*".
+    suppressed = inference_component_app["AwsSolutions"]["suppressedViolations"]
+    component_logs = {
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:"
+        f"log-group:/aws/sagemaker/InferenceComponents/*{stream}]"
+        for stream in ("", ":log-stream:*")
+    }
+    rules = {v["ruleName"] for v in suppressed}
+    assert component_logs <= rules
+    assert rules <= ACCEPTED | component_logs
+    for violation in suppressed:
+        assert violation["acknowledgedId"] == f"AwsSolutions::{violation['ruleName']}"
+        assert len(violation["reason"]) > 40, violation

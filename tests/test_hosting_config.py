@@ -50,9 +50,89 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
         (
             {"hosting": "realtime", "realtime": {"min_capacity": 0, "initial_instance_count": 0}},
             [
-                "realtime.min_capacity: a real-time endpoint cannot scale to zero; use hosting "
-                "'async' or 'serverless' for that (got 0)",
+                "realtime.min_capacity: a real-time variant keeps at least one instance; to "
+                "scale to zero, host the model as an inference component "
+                "(realtime.inference_component: requests fail while it wakes) or use hosting "
+                "'async' or 'serverless' (got 0)",
                 "realtime.initial_instance_count: must be at least 1 (got 0)",
+            ],
+        ),
+        ({"hosting": "realtime", "realtime": {"inference_component": {}}}, []),
+        (
+            {
+                "hosting": "realtime",
+                "realtime": {
+                    "inference_component": {},
+                    "min_capacity": 0,
+                    "invocations_per_instance_target": 10,
+                    "blue_green": True,
+                },
+            },
+            [
+                "realtime.min_capacity: only applies to a variant without inference "
+                "components; with realtime.inference_component use "
+                "inference_component.min_instance_count / min_copies (got 0)",
+                "realtime.invocations_per_instance_target: only applies to a variant without "
+                "inference components; with realtime.inference_component use "
+                "inference_component.invocations_per_copy_target (got 10)",
+                "realtime.blue_green: only applies to a variant without inference components; "
+                "with realtime.inference_component SageMaker updates the component blue/green "
+                "by itself (no rollback alarms yet) (got True)",
+            ],
+        ),
+        (
+            {
+                "hosting": "realtime",
+                "realtime": {
+                    "initial_instance_count": 3,
+                    "scale_in_cooldown_seconds": -1,
+                    "inference_component": {
+                        "max_instance_count": 2,
+                        "routing_strategy": "ROUND_ROBIN",
+                        "min_memory_mb": 100,
+                        "min_copies": 2,
+                        "initial_copies": 1,
+                        "invocations_per_copy_target": None,
+                        "concurrent_requests_per_copy_target": 0,
+                    },
+                },
+            },
+            [
+                "realtime.scale_in_cooldown_seconds: must be at least 0 (got -1)",
+                "realtime.initial_instance_count: must not exceed "
+                "inference_component.max_instance_count 2 (got 3)",
+                "realtime.inference_component.routing_strategy: must be one of "
+                "LEAST_OUTSTANDING_REQUESTS, RANDOM (got 'ROUND_ROBIN')",
+                "realtime.inference_component.min_memory_mb: must be at least 128 (got 100)",
+                "realtime.inference_component.concurrent_requests_per_copy_target: must be "
+                "greater than 0 (got 0.0)",
+                "realtime.inference_component.initial_copies: must be within min_copies 2 and "
+                "max_copies 4 (got 1)",
+            ],
+        ),
+        (
+            {
+                "hosting": "realtime",
+                "instance_type": "ml.m5.xlarge",
+                "realtime": {"inference_component": {"copies": 1}},
+            },
+            [
+                "realtime.inference_component.copies: unknown key (known: accelerators, "
+                "concurrent_requests_per_copy_target, cpu_cores, initial_copies, "
+                "invocations_per_copy_target, max_copies, max_instance_count, max_memory_mb, "
+                "min_copies, min_instance_count, min_memory_mb, routing_strategy, "
+                "wake_up_cooldown_seconds, wake_up_failure_minutes)"
+            ],
+        ),
+        (
+            {
+                "hosting": "realtime",
+                "instance_type": "ml.m5.xlarge",
+                "realtime": {"inference_component": {}},
+            },
+            [
+                "realtime.inference_component.accelerators: instance type 'ml.m5.xlarge' has no "
+                "GPU to reserve; leave it null there (got 1)"
             ],
         ),
         (
@@ -182,6 +262,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
     app = app_in(outdir)
     configs = {
         "Realtime": {"hosting": "realtime", "realtime": {"blue_green": True}},
+        "Components": {"hosting": "realtime", "realtime": {"inference_component": {}}},
         "Serverless": {"hosting": "serverless", "serverless": {"provisioned_concurrency": 1}},
         "Batch": {
             "hosting": "batch",
@@ -198,7 +279,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
 
 
 def test_gates_are_clean_for_every_choice(built: Any) -> None:
-    assert sorted(built.gated.templates) == ["Batch", "Realtime", "Serverless"]
+    assert sorted(built.gated.templates) == ["Batch", "Components", "Realtime", "Serverless"]
     assert_gates_clean(built.gated)
 
 
@@ -212,6 +293,45 @@ def test_realtime_builds_an_endpoint_with_scaling_and_guardrails(built: Any) -> 
     )
     assert "EndpointName" in template.find_outputs("*")
     assert built.resources["Realtime"].batch is None
+
+
+def test_realtime_with_an_inference_component_scales_to_zero(built: Any) -> None:
+    template = built.gated.template("Components")
+    template.resource_count_is("AWS::SageMaker::InferenceComponent", 1)
+    ((_, config),) = template.find_resources("AWS::SageMaker::EndpointConfig").items()
+    (variant,) = config["Properties"]["ProductionVariants"]
+    assert "ModelName" not in variant
+    assert variant["ManagedInstanceScaling"] == {
+        "Status": "ENABLED",
+        "MinInstanceCount": 0,
+        "MaxInstanceCount": 4,
+    }
+    ((_, component),) = template.find_resources("AWS::SageMaker::InferenceComponent").items()
+    name = component["Properties"]["InferenceComponentName"]
+    assert component["Properties"]["Specification"]["ComputeResourceRequirements"] == {
+        "MinMemoryRequiredInMb": 4096,
+        "NumberOfAcceleratorDevicesRequired": 1,
+    }
+    template.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {"ResourceId": f"inference-component/{name}", "MinCapacity": 0, "MaxCapacity": 4},
+    )
+    # Clients need both names: InvokeEndpoint(EndpointName=..., InferenceComponentName=...).
+    outputs = template.find_outputs("*")
+    assert outputs["InferenceComponentName"]["Value"] == name
+    assert "EndpointName" in outputs
+    # The wake-up failure alarm and the component's 5xx alarm page the error topic.
+    for metric, periods in (("NoCapacityInvocationFailures", 15), ("Invocation5XXErrors", 1)):
+        ((_, alarm),) = template.find_resources(
+            "AWS::CloudWatch::Alarm",
+            {"Properties": {"MetricName": metric, "EvaluationPeriods": periods}},
+        ).items()
+        assert alarm["Properties"]["Dimensions"] == [
+            {"Name": "InferenceComponentName", "Value": name}
+        ]
+        (action,) = alarm["Properties"]["AlarmActions"]
+        assert "Ref" in action and "Error" in action["Ref"], action
+    assert built.resources["Components"].scaling is None
 
 
 def test_serverless_builds_a_serverless_variant_on_the_cpu_image(built: Any) -> None:
@@ -306,6 +426,26 @@ def test_loading_the_hosting_configuration_does_not_import_step_functions() -> N
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_inference_component_section_loads_through_the_app_configuration() -> None:
+    from stacks.config import load_configs
+
+    context = {
+        "summarizer": {"environments": {"prod": {"hosting": "realtime"}}},
+        # As the command line gives them: JSON text.
+        "summarizer.realtime.inference_component": '{"max_copies": 2}',
+        "summarizer.realtime.inference_component.concurrent_requests_per_copy_target": "1",
+    }
+    (config,) = load_configs(context)
+    section = config.realtime.inference_component
+    assert section is not None
+    assert (section.min_copies, section.max_copies, section.min_instance_count) == (0, 2, 0)
+    assert section.concurrent_requests_per_copy_target == 1.0
+    assert section.compute().min_memory_mb == 4096
+    # Off unless asked for: a real-time variant that names its model stays the default.
+    (default,) = load_configs({"summarizer": {"environments": {"dev": {"hosting": "realtime"}}}})
+    assert default.realtime.inference_component is None
 
 
 def test_the_sections_load_through_the_app_configuration() -> None:

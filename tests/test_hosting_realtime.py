@@ -179,6 +179,32 @@ def test_blue_green_canary_rolls_back_on_the_endpoints_own_alarms(built: Any) ->
     assert latency["Properties"]["Threshold"] == 2_000_000  # microseconds
 
 
+def test_the_execution_role_may_describe_exactly_the_rollback_alarms(built: Any) -> None:
+    # SageMaker reads the rollback alarms with the execution role during a deployment
+    # (deployment-guardrails-configuration.html): without the grant the guardrails cannot work.
+    from aws_cdk.assertions import Capture
+
+    alarms = Capture()
+    built.template.has_resource_properties(
+        "AWS::SageMaker::Endpoint",
+        {
+            "EndpointName": built.guarded_name,
+            "DeploymentConfig": {"AutoRollbackConfiguration": {"Alarms": alarms}},
+        },
+    )
+    arns = [{"Fn::GetAtt": [a["AlarmName"]["Ref"], "Arn"]} for a in alarms.as_array()]
+    found = [
+        (policy["Properties"]["Roles"], statement)
+        for policy in built.template.find_resources("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "cloudwatch:DescribeAlarms" in str(statement["Action"])
+    ]
+    # One statement, on the guarded endpoint's role only, naming its rollback alarms only.
+    ((roles, statement),) = found
+    assert statement == {"Action": "cloudwatch:DescribeAlarms", "Effect": "Allow", "Resource": arns}
+    assert len(roles) == 1
+
+
 def test_an_endpoint_without_guardrails_is_named_after_its_instance_type_only(built: Any) -> None:
     endpoints = built.template.find_resources("AWS::SageMaker::Endpoint")
     plain = [e for e in endpoints.values() if "DeploymentConfig" not in e["Properties"]]
@@ -310,10 +336,11 @@ def problems_of(**settings: Any) -> list[str]:
     return RealtimeScalingSettings(**settings).problems("ml.g5.xlarge")
 
 
-def test_a_real_time_endpoint_cannot_scale_to_zero() -> None:
+def test_a_real_time_variant_cannot_scale_to_zero_but_inference_components_can() -> None:
     assert problems_of(min_capacity=0) == [
-        "min_capacity: a real-time endpoint cannot scale to zero; use hosting 'async' or "
-        "'serverless' for that (got 0)"
+        "min_capacity: a real-time variant keeps at least one instance; to scale to zero, host "
+        "the model as an inference component (InferenceComponentEndpoint) or use an "
+        "asynchronous or serverless endpoint (got 0)"
     ]
 
 

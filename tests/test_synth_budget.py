@@ -37,6 +37,7 @@ NOT_FOR_THE_DEFAULT_APP = (
     "boto3",
     "constructs_lib.hosting.batch_transform",
     "constructs_lib.hosting.containers",
+    "constructs_lib.hosting.inference_components",
     "constructs_lib.hosting.inference_pipeline",
     "constructs_lib.hosting.multi_container",
     "constructs_lib.hosting.multi_model",

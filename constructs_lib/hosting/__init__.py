@@ -2,6 +2,9 @@
 
 - ``RealtimeEndpoint`` + ``RealtimeScaling``: synchronous, always-on instances, the autoscaling
   article's policies; ``sizing`` derives their target and bounds from a benchmark.
+- ``InferenceComponentEndpoint``: synchronous, models as inference components
+  (``InferenceComponentSpec``: ``ComputeRequirements`` per copy, ``CopyScaling``), down to zero
+  instances when idle and back on the first request (which fails while it wakes).
 - ``ServerlessEndpoint``: synchronous, billed per request, zero at idle, CPU only.
 - ``MultiModelEndpoint``: many models of one runtime from an S3 prefix, loaded on demand.
 - ``MultiContainerModel`` + ``MultiContainerEndpoint``: up to 15 containers, direct or serial.
@@ -20,6 +23,12 @@ if TYPE_CHECKING:
     from .batch_settings import BatchTransformSettings
     from .batch_transform import BatchTransform
     from .containers import ContainerSpec, MultiContainerModel
+    from .inference_component_settings import ComputeRequirements, CopyScaling
+    from .inference_components import (
+        InferenceComponent,
+        InferenceComponentEndpoint,
+        InferenceComponentSpec,
+    )
     from .inference_pipeline import InferencePipeline
     from .multi_container import MultiContainerEndpoint
     from .multi_model import MultiModelEndpoint
@@ -32,7 +41,12 @@ _EXPORTS = {
     "BatchTransform": "batch_transform",
     "BatchTransformSettings": "batch_settings",
     "BlueGreenDeployment": "realtime",
+    "ComputeRequirements": "inference_component_settings",
     "ContainerSpec": "containers",
+    "CopyScaling": "inference_component_settings",
+    "InferenceComponent": "inference_components",
+    "InferenceComponentEndpoint": "inference_components",
+    "InferenceComponentSpec": "inference_components",
     "InferencePipeline": "inference_pipeline",
     "MultiContainerEndpoint": "multi_container",
     "MultiContainerModel": "containers",
@@ -47,7 +61,12 @@ __all__ = [
     "BatchTransform",
     "BatchTransformSettings",
     "BlueGreenDeployment",
+    "ComputeRequirements",
     "ContainerSpec",
+    "CopyScaling",
+    "InferenceComponent",
+    "InferenceComponentEndpoint",
+    "InferenceComponentSpec",
     "InferencePipeline",
     "MultiContainerEndpoint",
     "MultiContainerModel",

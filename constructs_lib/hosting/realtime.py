@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_cdk import Names
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -119,7 +120,8 @@ class RealtimeEndpoint(SynchronousEndpoint):
     With ``deployment`` (default None: SageMaker replaces the fleet all at once, without
     rollback) updates go blue/green with CloudWatch-alarm auto-rollback. The rollback alarms
     watch this endpoint's metrics while the endpoint lists the alarms; the endpoint's literal name
-    breaks the cycle.
+    breaks the cycle. The execution role may ``cloudwatch:DescribeAlarms`` on exactly those alarms,
+    which SageMaker needs to read them during a deployment.
 
     The endpoint's name is derived from its construct path and ends with the instance type (no
     clock, no randomness): a new ``instance_type`` replaces the endpoint rather than updating
@@ -189,6 +191,16 @@ class RealtimeEndpoint(SynchronousEndpoint):
         )
         self._endpoint_name = name
         self._add_rollback_alarms(deployment)
+        # "Ensure that your IAM execution role has permission to perform the
+        # cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+        # DescribeAlarms takes alarm ARNs as resources (Service Authorization Reference), so the
+        # grant names these alarms only.
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["cloudwatch:DescribeAlarms"],
+            resource_arns=[alarm.alarm_arn for alarm in self.rollback_alarms],
+        )
         self._create_endpoint(
             endpoint_name=name, deployment_config=self._deployment_config(deployment)
         )

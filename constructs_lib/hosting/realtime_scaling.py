@@ -11,7 +11,9 @@
 - Scheduled actions that move min/max capacity for forecast traffic.
 
 Application Auto Scaling runs the policy that asks for the most capacity, so they combine.
-A real-time variant cannot scale to zero: ``min_capacity`` is at least 1.
+A real-time variant that names its model keeps at least one instance: ``min_capacity`` is at
+least 1. An endpoint scales to zero only when it hosts inference components
+(``inference_components.InferenceComponentEndpoint``).
 """
 
 from __future__ import annotations
@@ -115,8 +117,9 @@ class RealtimeScalingSettings:
         check_int(problems, "min_capacity", self.min_capacity, minimum=1)
         if self.min_capacity == 0:
             problems[-1] = (
-                "min_capacity: a real-time endpoint cannot scale to zero; use hosting 'async' "
-                "or 'serverless' for that (got 0)"
+                "min_capacity: a real-time variant keeps at least one instance; to scale to "
+                "zero, host the model as an inference component (InferenceComponentEndpoint) or "
+                "use an asynchronous or serverless endpoint (got 0)"
             )
         check_int(problems, "max_capacity", self.max_capacity, minimum=1)
         if _ints(self.min_capacity, self.max_capacity) and self.min_capacity > self.max_capacity:
