@@ -858,11 +858,77 @@ def test_the_checked_in_summaries_match_what_the_current_policy_simulates(
         assert (ROOT / "docs" / "img" / f"simulation-{name}.png").stat().st_size > 10_000
 
 
+def test_the_checked_in_summaries_state_the_rules_they_rest_on() -> None:
+    summary = json.loads((ROOT / "docs" / "img" / "simulation-burst.json").read_text())
+    assumptions = summary["assumptions"]
+    assert assumptions["from_zero"] == {"rule": "one", "means": "0 -> 1"}
+    assert assumptions["seeds"] == {"first": 1, "count": 20}
+    assert assumptions["publication_delay_seconds"] == 60.0
+    assert "none starts while the endpoint is updating" in assumptions["scaling_activities"]
+    assert "SUMMARIZER_BATCH_SIZE" in assumptions["batch"]
+    ours = summary["variants"][1]
+    assert ours["variant"] == "ours (prod)"
+    assert ours["settings"]["batch_size"] == 16
+    assert ours["settings"]["cold_start_minutes"] == [7.0, 9.0]
+    assert ours["settings"]["cold_start_source"].startswith("ASSUMPTION: AWS's ml.g5.xlarge P50")
+    assert len(ours["per_seed"]["p95_minutes"]) == 20
+    assert summary["other_from_zero"]["rule"] == "proportional"
+
+
+def sensitivity_table() -> str:
+    """docs/scaling.md's table of the standard scenarios with one assumption changed at a time."""
+    ours = load_environment(ROOT / "cdk.json", "prod").variant("ours (prod)")
+    base = Options(table=load_table())
+    changes = [
+        ("none (as simulated above)", base, None),
+        ("cold start 3.6-5.8 min", base, ColdStart(kind="aws", low_minutes=3.6, high_minutes=5.8)),
+        (
+            "publication delay 120 s",
+            dataclasses.replace(base, publication_delay_seconds=120.0),
+            None,
+        ),
+        (
+            "target tracking from zero: proportional",
+            dataclasses.replace(base, from_zero="proportional"),
+            None,
+        ),
+    ]
+    lines = [
+        "| assumption changed | burst p95, article / ours (min) | burst cost, article / ours ($) "
+        "| trickle first result, article / ours (min) | trickle cost, article / ours ($) |",
+        "|---|---|---|---|---|",
+    ]
+    for label, options, cold in changes:
+        cells = []
+        for name, key, fmt in (
+            ("burst", "p95_minutes", "{:g}"),
+            ("burst", "cost_usd", "{:.2f}"),
+            ("trickle", "time_to_first_result_minutes", "{:g}"),
+            ("trickle", "cost_usd", "{:.2f}"),
+        ):
+            pair = []
+            for variant in (ARTICLE, ours):
+                if cold is not None:
+                    variant = dataclasses.replace(variant, cold_start=cold)
+                runs = simulate_seeds(scenario(name), variant, options)
+                pair.append(cell(aggregate(runs, options)["figures"][key], fmt))
+            cells.append(" / ".join(pair))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def test_the_docs_show_what_each_assumption_moves() -> None:
+    text = (ROOT / "docs" / "scaling.md").read_text()
+    assert sensitivity_table() in text
+
+
 def test_the_docs_quote_the_checked_in_figures() -> None:
     text = (ROOT / "docs" / "scaling.md").read_text()
     for name in ("burst", "trickle"):
         summary = json.loads((ROOT / "docs" / "img" / f"simulation-{name}.json").read_text())
         assert markdown_table(summary["variants"]) in text, f"docs/scaling.md: {name} table"
+        other = summary["other_from_zero"]["variants"]
+        assert markdown_table(other) in text, f"docs/scaling.md: {name}, other rule from zero"
         assert f"](img/simulation-{name}.png)" in text
     assert "simulation of documented behaviour, not a measurement of AWS" in text
 

@@ -103,27 +103,35 @@ class ColdStart:
         return f"{self.kind} {self.low_minutes:g}-{self.high_minutes:g} min"
 
 
-# The Hugging Face async notebook (huggingface/notebooks, sagemaker/16_async_inference_hf_hub):
-# "It took about 7-9 minutes to start an instance and to process the requests", timed from
-# sending 10 requests to an endpoint at zero (target tracking alone, ml.g4dn.xlarge, a small
-# model from the Hub) until the last result. That includes target tracking's detection, so as
-# the time of the instance start alone it is long; AWS reports a P50 of 346 s from scale-out to
-# a serving ml.g5.xlarge with a 10.6 GB image and a 6.5 GB model (container caching blog, 2026).
+# Cold starts: no AWS document gives SageMaker's time from a scale-out to an instance in service
+# for our image and model. The two published figures:
+# - AWS, "Introducing container caching in Amazon SageMaker AI for faster model scaling" (2026,
+#   https://aws.amazon.com/blogs/machine-learning/introducing-container-caching-in-amazon-sagemaker-ai-for-faster-model-scaling/):
+#   an ml.g5.xlarge with a 10.6 GB image and a 6.5 GB model from S3, P50 346 s (5.8 min) without
+#   container caching, 216 s (3.6 min) with it;
+# - the Hugging Face async notebook (huggingface/notebooks, sagemaker/16_async_inference_hf_hub):
+#   "It took about 7-9 minutes to start an instance and to process the requests", timed from
+#   sending requests to an endpoint at zero until the last result, so target tracking's detection
+#   is included (ml.g4dn.xlarge, a small model from the Hub).
+# With the model from the Hub the container downloads pegasus-large (about 2.3 GB) after it
+# starts, which AWS's figure does not include: 7-9 min, the uncached P50 plus one to three minutes
+# of download, is a pessimistic range (ASSUMPTION). Staged weights (model_data_uri, from S3
+# in-region, fetched with the image as in AWS's figure): 5-7 min around that P50 (ASSUMPTION).
+# docs/scaling.md shows the figures at AWS's 3.6-5.8 min too (--cold-start-minutes).
 HUB_COLD_START = ColdStart(
     kind="hub",
     low_minutes=7.0,
     high_minutes=9.0,
     source=(
-        "Hugging Face async notebook: 7-9 min from sending requests to an endpoint at zero "
-        "until the results, detection included; used as the instance start alone (long)"
+        "ASSUMPTION: AWS's ml.g5.xlarge P50 without container caching (346 s) plus the Hub "
+        "download of about 2.3 GB; pessimistic"
     ),
 )
-# Staged weights (model_data_uri, from S3 in-region): the Hub download of about 2.3 GB goes away.
 STAGED_COLD_START = ColdStart(
     kind="staged",
     low_minutes=5.0,
     high_minutes=7.0,
-    source="ESTIMATE: the hub range less the Hub download of about 2.3 GB",
+    source="ASSUMPTION: around AWS's ml.g5.xlarge P50 without container caching (346 s)",
 )
 COLD_STARTS = {"hub": HUB_COLD_START, "staged": STAGED_COLD_START}
 MAX_COLD_START_MINUTES = 120.0
@@ -499,9 +507,13 @@ class _Simulation:
         backlog = queued + len(self.in_flight)
         queued_docs = self.docs_prefix[self.dispatched] - self.docs_prefix[self.head]
         flight_docs = sum(len(self.requests[i].documents) for _, i in self.in_flight)
-        # SageMaker's sample of the minute, taken at its end. With no instance the per-instance
-        # backlog is the backlog itself (which is why target tracking alone wakes the endpoint
-        # only once the backlog exceeds the target).
+        # SageMaker's sample of the minute, taken at its end. ApproximateBacklogSizePerInstance is
+        # "Number of items in the queue divided by the number of instances behind an endpoint"
+        # (SageMaker, "Monitoring asynchronous endpoints"). ASSUMPTIONS: instances still starting
+        # are not behind the endpoint, and with none the metric is the backlog itself (which is
+        # what "only initiates scaling up from zero after the number of backlog requests exceeds
+        # the target tracking value" implies). HasBacklogWithoutCapacity is 1 "when there are
+        # requests in the queue but zero instances behind the endpoint".
         self.per_instance.put(minute, backlog / in_service if in_service else float(backlog))
         self.without_capacity.put(minute, 1.0 if backlog and not in_service else 0.0)
         run.backlog.append(backlog)

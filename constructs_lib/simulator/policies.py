@@ -8,8 +8,11 @@
   conservatively; AWS writes no formula). At a capacity of 0 the rule is undocumented: one of
   ``engine.FROM_ZERO_RULES``.
 - Step policies (wake-up on ``HasBacklogWithoutCapacity``, the optional spike policy): invoked at
-  every evaluation while their alarm is in ALARM; ``ChangeInCapacity`` steps relative to the
-  alarm threshold.
+  every evaluation while their alarm is in ALARM ("For Auto Scaling actions, the alarm continues
+  to invoke the action once per minute that the alarm remains in the new state": CloudWatch user
+  guide); ``ChangeInCapacity`` steps relative to the alarm threshold.
+- Several policies at once: "Application Auto Scaling scales based on the policy that provides
+  the largest capacity for both scale in and scale out" (target tracking guide).
 - Cooldowns count from the completion of the activity that started them (the engine passes that
   time). Within one, a policy does not add capacity again unless it asks for more than the
   scale-out that started the cooldown (the capacity that scale-out added counts as already

@@ -104,6 +104,7 @@ def settings_of(run: Run) -> dict[str, Any]:
         "batch_size": variant.batch_size,
         "cold_start": variant.cold_start.kind,
         "cold_start_minutes": [variant.cold_start.low_minutes, variant.cold_start.high_minutes],
+        "cold_start_source": variant.cold_start.source,
     }
 
 
@@ -182,6 +183,15 @@ def assumptions(options: Options) -> dict[str, Any]:
             "scale_in_fraction_of_target": TARGET_TRACKING_IN_FRACTION,
         },
         "from_zero": {"rule": options.from_zero, "means": FROM_ZERO_RULES[options.from_zero]},
+        "scaling_activities": (
+            "one at a time: none starts while the endpoint is updating; a scale-out completes "
+            "when its instances are in service, a scale-in at once; cooldowns count from "
+            "completion"
+        ),
+        "batch": (
+            "a request runs as generate calls of at most settings.batch_size windows (the "
+            "endpoint's SUMMARIZER_BATCH_SIZE); table points above it are not used"
+        ),
         "seeds": {"first": seeds.start, "count": len(seeds)},
         "spread": "median [min-max] over the seeds; the seed draws each instance's cold start",
         "start": options.start.isoformat(),
