@@ -307,6 +307,23 @@ def test_a_schedule_changes_min_and_max_at_its_time() -> None:
     assert max(run.desired[9 * 60 :]) == 2
 
 
+def test_a_schedule_firing_while_the_endpoint_updates_waits_for_the_update() -> None:
+    # The new minimum applies at once, but raising the capacity is a scaling activity, and none
+    # starts while the wake-up's instance is still starting (an ASSUMPTION: AWS documents only
+    # that scheduled actions do not wait for cooldowns).
+    settings = ScalingSettings(
+        scheduled_actions=(
+            ScheduledCapacity(name="early", schedule="at(2026-12-07T00:05:00)", min_capacity=2),
+        )
+    )
+    variant = dataclasses.replace(OURS, scaling=settings)
+    run = simulate(burst(1000), variant, dataclasses.replace(OPTIONS, horizon_minutes=60))
+    wake, scheduled, *_ = run.activities
+    assert (wake.cause, wake.time, wake.before, wake.after) == ("wake-up", 120.0, 0, 1)
+    assert (scheduled.cause, scheduled.before, scheduled.after) == ("schedule early", 1, 2)
+    assert scheduled.time == math.ceil(wake.completes / 60) * 60
+
+
 def test_a_schedule_in_another_time_zone_fires_at_its_local_time() -> None:
     action = ScheduledCapacity(
         name="berlin", schedule="cron(0 8 ? * MON *)", min_capacity=1, timezone="Europe/Berlin"
@@ -462,6 +479,7 @@ def test_the_cli_prints_medians_and_ranges_over_20_seeds(
     assert re.search(r"^ours \(prod\) +[0-9.]+ \[[0-9.]+-[0-9.]+\] ", ours)
     assert "Figures: median [min-max] over 20 seeds (1-20; each seed draws" in out
     assert "CloudWatch delay 60 s (assumed), target tracking from zero 0 -> 1 (assumed)" in out
+    assert "in generate calls of at most 16 (SUMMARIZER_BATCH_SIZE)" in out
 
 
 def test_the_cli_reports_the_other_rule_from_zero_where_it_matters(

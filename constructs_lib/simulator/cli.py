@@ -354,19 +354,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     name,
                     runs,
                     aggregates,
-                    footer(options),
+                    footer(options, variants),
                     options.price_per_hour,
                 )
     print()
     print(spread_note(options))
-    print(footer(options) + ": documented behaviour, not a measurement of AWS (docs/scaling.md).")
+    print(
+        footer(options, variants)
+        + ": documented behaviour, not a measurement of AWS (docs/scaling.md)."
+    )
     return 0
 
 
-def footer(options: Options) -> str:
+def footer(options: Options, variants: Sequence[Variant]) -> str:
     """What the figures rest on, in one line."""
+    batches = "/".join(str(b) for b in sorted({v.batch_size for v in variants}))
     return (
-        f"Simulated with the {options.table.label()}, ${options.price_per_hour:g}/instance-hour, "
+        f"Simulated with the {options.table.label()} in generate calls of at most {batches} "
+        f"(SUMMARIZER_BATCH_SIZE), ${options.price_per_hour:g}/instance-hour, "
         f"CloudWatch delay {options.publication_delay_seconds:g} s (assumed), target tracking "
         f"from zero {FROM_ZERO_RULES[options.from_zero]} (assumed), seeds "
         f"{options.seed}-{options.seed + options.seeds - 1}"
