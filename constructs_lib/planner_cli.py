@@ -13,7 +13,6 @@ import sys
 from collections.abc import Sequence
 
 from .capacity_planner import (
-    DEFAULT_COLD_START_MINUTES,
     DEFAULT_GROWTH_FACTOR,
     DEFAULT_PEAK_TRACE_MINUTES,
     DEFAULT_SEARCH_MAX_CAPACITY,
@@ -26,9 +25,9 @@ from .capacity_planner import (
     search,
 )
 from .simulator import cli as sim_cli
-from .simulator.engine import Options, Variant, simulate
+from .simulator.engine import Options, Variant, simulate_seeds
 from .simulator.errors import SimulationError
-from .simulator.results import summarize, table
+from .simulator.results import aggregate, spread_note, table
 from .simulator.scenarios import ARTICLE
 from .simulator.traffic import Document, poisson, trickle
 
@@ -74,12 +73,6 @@ def _parser() -> argparse.ArgumentParser:
         "--max-wait-seconds",
         type=sim_cli.number,
         help="acceptable time a request waits in the queue before processing starts",
-    )
-    parser.add_argument(
-        "--cold-start-minutes",
-        type=sim_cli.number,
-        default=DEFAULT_COLD_START_MINUTES,
-        help=f"time from zero to a serving instance (default {DEFAULT_COLD_START_MINUTES:g})",
     )
     parser.add_argument(
         "--max-capacity-limit",
@@ -139,13 +132,15 @@ def _documents(args: argparse.Namespace, default: Sequence[str]) -> tuple[str, l
 
 
 def _peak_mode(args: argparse.Namespace, options: Options, ours: Variant) -> int:
+    # One cold start for the arithmetic and the simulation: ours (--cold-start-minutes if given).
     plan = plan_capacity(
         peak_per_minute=args.peak_per_minute,
         growth_factor=args.growth_factor,
         max_wait_seconds=args.max_wait_seconds,
-        cold_start_minutes=args.cold_start_minutes,
+        cold_start_minutes=ours.cold_start.middle_minutes,
         table=options.table,
         data_path=ours.data_path,
+        batch_size=ours.batch_size,
     )
     for line in plan.reasoning:
         print(f"- {line}")
@@ -162,7 +157,9 @@ def _peak_mode(args: argparse.Namespace, options: Options, ours: Variant) -> int
         ),
     )
     name, documents = _documents(args, default=("burst",))
-    _print_simulated(name, documents, [ARTICLE, ours, suggested], options)
+    _print_simulated(
+        name, documents, [sim_cli.with_cold_start(args, ARTICLE), ours, suggested], options
+    )
     print()
     print('Suggested "scaling" values for cdk.json:')
     print(json.dumps({"scaling": plan.scaling_settings()}, indent=2))
@@ -179,23 +176,46 @@ def _search_mode(args: argparse.Namespace, options: Options, ours: Variant) -> i
         max_capacity_limit=args.max_capacity_limit,
     )
     lowest = max(1, ours.scaling.min_capacity)
+    delays = " and ".join(f"{d:g} s" for d in result.delays)
     print(
         f"Searched {len(result.candidates)} settings (max_capacity {lowest}-"
         f"{args.max_capacity_limit}, "
         f"target {', '.join(f'{t:g}' for t in SEARCH_TARGETS)} requests, spike off/on) on "
-        f"{name} for p95 <= {_num(args.p95_goal_minutes)} min."
+        f"{name} for p95 <= {_num(args.p95_goal_minutes)} min with nothing expired, on every "
+        f"one of {options.seeds} seeds ({options.seed}-{options.seed + options.seeds - 1}) and "
+        f"with a CloudWatch publication delay of {delays} (the delay is an assumption: doubled "
+        "to check the recommendation does not depend on it)."
     )
-    if result.best is None:
-        reached = [c["p95_minutes"] for c in result.candidates if c["p95_minutes"] is not None]
-        best_p95 = f"{min(reached)} min" if reached else "never"
+    if result.best is None or result.best_summary is None:
+        closest = min(
+            (c for c in result.candidates if c["p95_minutes"] is not None),
+            key=lambda c: c["p95_minutes"],
+            default=None,
+        )
+        missed = (
+            "none finished within the goal"
+            if closest is None
+            else f"closest: {closest['variant']}, p95 {closest['p95_minutes']} min at "
+            f"{closest['decided_by']['delay_seconds']:g} s, seed {closest['decided_by']['seed']}"
+        )
         print(
-            f"No searched setting meets the goal (best p95: {best_p95}); raise "
+            f"No searched setting meets the goal on every seed ({missed}); raise "
             "--max-capacity-limit, relax the goal, or keep instances warm (min_capacity).",
             file=sys.stderr,
         )
         return 1
     recommended = dataclasses.replace(result.best, name="recommended")
-    _print_simulated(name, documents, [ARTICLE, ours, recommended], options)
+    _print_simulated(
+        name, documents, [sim_cli.with_cold_start(args, ARTICLE), ours, recommended], options
+    )
+    assert result.worst_run is not None
+    delay, seed = result.worst_run
+    print()
+    print(
+        f"Margin: the recommendation's worst p95 over {options.seeds} seeds x "
+        f"{len(result.delays)} delays is {result.worst_p95:.2f} min (delay {delay:g} s, seed "
+        f"{seed}): {result.margin:.2f} min under the goal of {_num(args.p95_goal_minutes)} min."
+    )
     scaling = recommended.scaling
     print()
     print('Recommended "scaling" values for cdk.json:')
@@ -211,7 +231,11 @@ def _search_mode(args: argparse.Namespace, options: Options, ours: Variant) -> i
 def _print_simulated(
     name: str, documents: list[Document], variants: Sequence[Variant], options: Options
 ) -> None:
-    summaries = [summarize(simulate(documents, v, options), options) for v in variants]
+    summaries = [aggregate(simulate_seeds(documents, v, options), options) for v in variants]
     print()
-    print(f"Simulated on {name} ({len(documents)} documents; {options.table.label()}):")
+    print(
+        f"Simulated on {name} ({len(documents)} documents; {options.table.label()}; CloudWatch "
+        f"delay {options.publication_delay_seconds:g} s):"
+    )
     print(table(summaries))
+    print(spread_note(options))

@@ -64,8 +64,10 @@ class ScalingSettings:
     # Wake-up from zero: alarm period and how many periods must report a backlog.
     wake_up_period_seconds: int = 60
     wake_up_evaluation_periods: int = 1
-    # Longer than a cold start (7-9 min observed), so a still-starting first instance does not
-    # earn a second one while the alarm stays in ALARM.
+    # Longer than a cold start, so a still-starting first instance does not earn a second one
+    # while the alarm stays in ALARM. SageMaker blocks auto scaling while the endpoint updates
+    # (docs/scaling.md, assumptions), which should already prevent it; the cooldown also covers
+    # the case where a decision made meanwhile is applied once the update completes.
     wake_up_cooldown_seconds: int = 600
     # Spike: add spike_step_instances when backlog per instance reaches
     # target_backlog_per_instance x spike_threshold_multiple, spike_large_step_instances at

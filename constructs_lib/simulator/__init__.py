@@ -11,9 +11,9 @@ AWS: ``docs/scaling.md`` lists the assumptions. Run ``python -m constructs_lib.s
 
 from __future__ import annotations
 
-from .engine import ColdStart, Options, Run, Variant, simulate
+from .engine import ColdStart, Options, Run, Variant, simulate, simulate_seeds
 from .errors import SimulationError
-from .results import summarize
+from .results import aggregate, summarize
 from .throughput import ThroughputTable, load_table
 from .traffic import Document, Request
 
@@ -26,7 +26,9 @@ __all__ = [
     "SimulationError",
     "ThroughputTable",
     "Variant",
+    "aggregate",
     "load_table",
     "simulate",
+    "simulate_seeds",
     "summarize",
 ]

@@ -16,14 +16,22 @@ from pathlib import Path
 
 from .engine import (
     COLD_STARTS,
+    DEFAULT_FROM_ZERO,
     DEFAULT_PUBLICATION_DELAY_SECONDS,
+    DEFAULT_SEEDS,
+    FROM_ZERO_RULES,
     G5_XLARGE_PRICE_PER_HOUR_USD,
+    HUB_COLD_START,
+    MAX_COLD_START_MINUTES,
+    MAX_SEEDS,
+    ColdStart,
     Options,
     Variant,
-    simulate,
+    custom_cold_start,
+    simulate_seeds,
 )
 from .errors import SimulationError
-from .results import plot, summarize, table, write_json
+from .results import aggregate, spread_note, table, write_json
 from .scenarios import ARTICLE, SCENARIOS, scenario
 from .settings_loader import load_environment, parse_overrides
 from .throughput import load_table
@@ -143,12 +151,21 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cold-start",
         choices=sorted(COLD_STARTS),
-        help="hub: 7-9 min; staged: 5-7 min (estimate); default from model_data_uri",
+        help=f"ours: hub ({HUB_COLD_START.low_minutes:g}-{HUB_COLD_START.high_minutes:g} min) "
+        "or staged (an estimate); default from model_data_uri",
+    )
+    parser.add_argument(
+        "--cold-start-minutes",
+        type=cold_start_range,
+        metavar="LOW-HIGH",
+        help="every variant's time from a launch request to an instance in service, e.g. 4-6 "
+        "or 5 (replaces --cold-start)",
     )
     parser.add_argument(
         "--throughput-table",
         type=Path,
-        help="JSON table of articles/s by batch (default: the ml.g5.xlarge ESTIMATE)",
+        help="JSON table of articles/s by batch (default: the ml.g5.xlarge ESTIMATE; "
+        "bench/bench_gpu.py writes a measured one)",
     )
     parser.add_argument(
         "--price-per-hour",
@@ -157,13 +174,41 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"USD per instance-hour (default {G5_XLARGE_PRICE_PER_HOUR_USD}, ml.g5.xlarge, "
         "us-east-1)",
     )
-    parser.add_argument("--seed", type=whole, default=1, help="random seed (default 1)")
+    parser.add_argument("--seed", type=whole, default=1, help="first random seed (default 1)")
+    parser.add_argument(
+        "--seeds",
+        type=whole,
+        default=DEFAULT_SEEDS,
+        help=f"seeds to run; figures are the median [min-max] over them (default {DEFAULT_SEEDS})",
+    )
     parser.add_argument(
         "--publication-delay-seconds",
         type=number,
         default=DEFAULT_PUBLICATION_DELAY_SECONDS,
-        help=f"CloudWatch datapoint delay (default {DEFAULT_PUBLICATION_DELAY_SECONDS:g})",
+        help="when a minute's CloudWatch datapoint becomes visible after the minute ends "
+        f"(default {DEFAULT_PUBLICATION_DELAY_SECONDS:g}, an assumption: AWS publishes none)",
     )
+    parser.add_argument(
+        "--from-zero",
+        choices=sorted(FROM_ZERO_RULES),
+        default=DEFAULT_FROM_ZERO,
+        help="target tracking's undocumented step from 0 instances: "
+        + "; ".join(f"{k}: {v}" for k, v in FROM_ZERO_RULES.items())
+        + f" (default {DEFAULT_FROM_ZERO})",
+    )
+
+
+def cold_start_range(text: str) -> ColdStart:
+    """``LOW-HIGH`` or one number of minutes (argparse type)."""
+    low_text, dash, high_text = text.partition("-")
+    low = number(low_text)
+    high = number(high_text) if dash else low
+    if not 0 <= low <= high <= MAX_COLD_START_MINUTES:
+        raise ValueError(text)
+    return custom_cold_start(low, high)
+
+
+cold_start_range.__name__ = f"LOW-HIGH minutes (0 <= LOW <= HIGH <= {MAX_COLD_START_MINUTES:g})"
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -178,8 +223,12 @@ def options_from(args: argparse.Namespace) -> Options:
             "--publication-delay-seconds: must be from 0 to 600 "
             f"(got {args.publication_delay_seconds:g})"
         )
-    if not 0 <= args.seed < 2**63:
-        problems.append(f"--seed: must be from 0 to 2**63-1 (got {args.seed})")
+    if not 0 <= args.seed < 2**63 - MAX_SEEDS:
+        problems.append(f"--seed: must be from 0 to 2**63-{MAX_SEEDS + 1} (got {args.seed})")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        problems.append(f"--seeds: must be from 1 to {MAX_SEEDS} (got {args.seeds})")
+    if args.cold_start is not None and args.cold_start_minutes is not None:
+        problems.append("--cold-start-minutes: give it or --cold-start, not both")
     horizon = getattr(args, "horizon_minutes", None)
     if horizon is not None and not 1 <= horizon <= 31 * 1440:
         problems.append(f"--horizon-minutes: must be from 1 to {31 * 1440} (got {horizon})")
@@ -188,9 +237,11 @@ def options_from(args: argparse.Namespace) -> Options:
     return Options(
         table=load_table(args.throughput_table),
         seed=args.seed,
+        seeds=args.seeds,
         publication_delay_seconds=args.publication_delay_seconds,
         price_per_hour=args.price_per_hour,
         horizon_minutes=horizon,
+        from_zero=args.from_zero,
     )
 
 
@@ -202,12 +253,19 @@ def ours_from(args: argparse.Namespace, extra: Sequence[str] = ()) -> Variant:
     if not isinstance(name, str):
         raise SimulationError("-c", [f"summarizer.environment: must be a name (got {name!r})"])
     environment = load_environment(args.cdk_json, name, overrides, cold_start=args.cold_start)
-    return environment.variant(f"ours ({name})")
+    return with_cold_start(args, environment.variant(f"ours ({name})"))
+
+
+def with_cold_start(args: argparse.Namespace, variant: Variant) -> Variant:
+    """``variant`` with ``--cold-start-minutes`` when it was given."""
+    if args.cold_start_minutes is None:
+        return variant
+    return dataclasses.replace(variant, cold_start=args.cold_start_minutes)
 
 
 def variants_from(args: argparse.Namespace) -> list[Variant]:
     """The article's setup, ours, and each ``--variant NAME;KEY=VALUE;...``."""
-    variants = [ARTICLE, ours_from(args)]
+    variants = [with_cold_start(args, ARTICLE), ours_from(args)]
     for spec in args.variant:
         name, *pairs = [part.strip() for part in spec.split(";") if part.strip()] or [""]
         if not name or "=" in name or not pairs:
@@ -258,29 +316,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimulationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    (other,) = set(FROM_ZERO_RULES) - {options.from_zero}
     for index, (name, documents) in enumerate(traces):
         try:
-            runs = [simulate(documents, variant, options) for variant in variants]
-            summaries = [summarize(run, options) for run in runs]
-            if index:
-                print()
-            print(f"== {name}: {len(documents)} documents ==")
-            print(table(summaries))
-            if args.out_dir is not None:
-                slug = name if name in SCENARIOS else "trace"
-                write_json(args.out_dir / f"simulation-{slug}.json", name, summaries, options)
-                if not args.no_plot:
-                    plot(args.out_dir / f"simulation-{slug}.png", name, runs)
+            runs = [simulate_seeds(documents, variant, options) for variant in variants]
+            aggregates = [aggregate(seeds, options) for seeds in runs]
+            alternative = dataclasses.replace(options, from_zero=other)
+            differing = []
+            for variant, mine in zip(variants, aggregates, strict=True):
+                theirs = aggregate(simulate_seeds(documents, variant, alternative), alternative)
+                if theirs["figures"] != mine["figures"]:
+                    differing.append({**theirs, "variant": f"{variant.name}, {other} from zero"})
         except SimulationError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
+        if index:
+            print()
+        print(f"== {name}: {len(documents)} documents ==")
+        print(table(aggregates))
+        if differing:
+            print(
+                f"With target tracking's step from zero {FROM_ZERO_RULES[other]} instead of "
+                f"{FROM_ZERO_RULES[options.from_zero]} (--from-zero {other}; undocumented):"
+            )
+            print(table(differing))
+        if args.out_dir is not None:
+            slug = name if name in SCENARIOS else "trace"
+            other_json = {"rule": other, "means": FROM_ZERO_RULES[other], "variants": differing}
+            write_json(
+                args.out_dir / f"simulation-{slug}.json", name, aggregates, options, other_json
+            )
+            if not args.no_plot:
+                from .plots import plot
+
+                plot(
+                    args.out_dir / f"simulation-{slug}.png",
+                    name,
+                    runs,
+                    aggregates,
+                    footer(options, variants),
+                    options.price_per_hour,
+                )
     print()
+    print(spread_note(options))
     print(
-        f"Simulated with the {options.table.label()}, ${options.price_per_hour:g}/instance-hour, "
-        f"CloudWatch delay {options.publication_delay_seconds:g} s, seed {options.seed}: "
-        "documented behaviour, not a measurement of AWS (docs/scaling.md)."
+        footer(options, variants)
+        + ": documented behaviour, not a measurement of AWS (docs/scaling.md)."
     )
     return 0
+
+
+def footer(options: Options, variants: Sequence[Variant]) -> str:
+    """What the figures rest on, in one line."""
+    batches = "/".join(str(b) for b in sorted({v.batch_size for v in variants}))
+    return (
+        f"Simulated with the {options.table.label()} in generate calls of at most {batches} "
+        f"(SUMMARIZER_BATCH_SIZE), ${options.price_per_hour:g}/instance-hour, "
+        f"CloudWatch delay {options.publication_delay_seconds:g} s (assumed), target tracking "
+        f"from zero {FROM_ZERO_RULES[options.from_zero]} (assumed), seeds "
+        f"{options.seed}-{options.seed + options.seeds - 1}"
+    )
 
 
 def run(entry: Callable[[], int]) -> int:

@@ -1,9 +1,15 @@
 """CloudWatch as the policies see it: one-minute datapoints, published late, and alarms.
 
-SageMaker publishes the async endpoint metrics once a minute; a datapoint for the minute
-``[m, m+1)`` becomes visible ``publication_delay_seconds`` after that minute ends. An alarm with
-a period of ``P`` minutes averages ``P`` datapoints per period and looks at its last
-``evaluation_periods`` complete periods, of which ``datapoints_to_alarm`` must breach.
+SageMaker's metrics "are available at a 1-minute frequency" (SageMaker developer guide,
+"Monitor Amazon SageMaker AI with Amazon CloudWatch"); a datapoint for the minute ``[m, m+1)``
+becomes visible ``publication_delay_seconds`` after that minute ends (no delay is documented:
+an ASSUMPTION, ``engine.DEFAULT_PUBLICATION_DELAY_SECONDS``). "For any period of one minute or
+longer, an alarm is evaluated every minute and the evaluation is based on the window of time
+defined by the Period and Evaluation Periods" (CloudWatch user guide, "Using Amazon CloudWatch
+alarms"): an alarm with a period of ``P`` minutes averages ``P`` datapoints per period and looks
+at its last ``evaluation_periods`` complete periods, of which ``datapoints_to_alarm`` must breach.
+Missing periods take the alarm's treatment directly; CloudWatch first reuses older datapoints of
+its evaluation range, which differs only for sparse series (the engine publishes every minute).
 """
 
 from __future__ import annotations

@@ -2,19 +2,28 @@
 
 - Target tracking on ``ApproximateBacklogSizePerInstance``: Application Auto Scaling's own alarms
   scale out after 3 one-minute datapoints above the target and scale in after 15 below 90 % of
-  it; the new capacity is ``ceil(current x metric / target)``.
+  it (an OBSERVATION: users report these alarms on AWS re:Post; AWS documents only "usually more
+  than 10% lower" for scale-in). The new capacity is ``ceil(current x metric / target)`` (an
+  ASSUMPTION consistent with "scales out proportionally to the metric" and "rounding up or down"
+  conservatively; AWS writes no formula). At a capacity of 0 the rule is undocumented: one of
+  ``engine.FROM_ZERO_RULES``.
 - Step policies (wake-up on ``HasBacklogWithoutCapacity``, the optional spike policy): invoked at
-  every evaluation while their alarm is in ALARM; ``ChangeInCapacity`` steps relative to the
-  alarm threshold.
-- Cooldowns: after a scale-out a policy does not add capacity again until its cooldown ends
-  unless it asks for more than the scale-out that started the cooldown (the capacity that
-  scale-out added counts as already there). Only target tracking scales in, and not twice within
-  its scale-in cooldown; a scale-out is never held back by it.
+  every evaluation while their alarm is in ALARM ("For Auto Scaling actions, the alarm continues
+  to invoke the action once per minute that the alarm remains in the new state": CloudWatch user
+  guide); ``ChangeInCapacity`` steps relative to the alarm threshold.
+- Several policies at once: "Application Auto Scaling scales based on the policy that provides
+  the largest capacity for both scale in and scale out" (target tracking guide).
+- Cooldowns count from the completion of the activity that started them (the engine passes that
+  time). Within one, a policy does not add capacity again unless it asks for more than the
+  scale-out that started the cooldown (the capacity that scale-out added counts as already
+  there). Only target tracking scales in, and not twice within its scale-in cooldown; a
+  scale-out is never held back by it, and stops it.
 
-Sources: the Application Auto Scaling user guide ("How step scaling for Application Auto Scaling
-works": adjustments continue for additional breaches until the alarm returns to OK, computed on
-the most recent datapoint) and the API reference of ``StepScalingPolicyConfiguration.Cooldown``
-(the +2-then-+3-adds-1 example).
+Sources: the Application Auto Scaling user guide ("Target tracking scaling policies", "Step
+scaling policies": adjustments continue for additional breaches until the alarm returns to OK,
+computed on the most recent datapoint) and the API reference of
+``TargetTrackingScalingPolicyConfiguration`` and ``StepScalingPolicyConfiguration.Cooldown``
+("after a scale out activity completes"; the +2-then-+3-adds-1 example).
 """
 
 from __future__ import annotations
@@ -25,8 +34,10 @@ from dataclasses import dataclass
 from ..scaling_settings import ScalingSettings
 from .cloudwatch import ALARM, Alarm, MetricSeries
 
-# Application Auto Scaling's managed alarms for target tracking (as users report them; the
-# guide says only that scale-in waits for the metric to stay well below the target).
+# Application Auto Scaling's managed alarms for target tracking: an OBSERVATION, as users report
+# them ("> 1500 for 3 datapoints within 3 minutes", "< 1350 for 15 datapoints within 15 minutes"
+# for a target of 1500: https://repost.aws/questions/QUf450Wsd9RROGGOIwaolN9w); the guide says
+# only that scale-in waits until the metric is "usually more than 10% lower" than the target.
 TARGET_TRACKING_OUT_DATAPOINTS = 3
 TARGET_TRACKING_IN_DATAPOINTS = 15
 TARGET_TRACKING_IN_FRACTION = 0.9
@@ -49,13 +60,18 @@ class TargetTracking:
     last_out: float | None = None
     base_out: int = 0
     last_in: float | None = None
+    # The undocumented step from a capacity of 0 (engine.FROM_ZERO_RULES).
+    from_zero: str = "one"
 
     @classmethod
-    def on(cls, metric: MetricSeries, settings: ScalingSettings) -> TargetTracking:
+    def on(
+        cls, metric: MetricSeries, settings: ScalingSettings, from_zero: str = "one"
+    ) -> TargetTracking:
         """The policy ``AsyncEndpointScaling`` deploys for ``settings``."""
         target = float(settings.target_backlog_per_instance)
         return cls(
             target=target,
+            from_zero=from_zero,
             scale_out_cooldown=settings.scale_out_cooldown_seconds,
             scale_in_cooldown=settings.scale_in_cooldown_seconds,
             high=Alarm(
@@ -80,10 +96,13 @@ class TargetTracking:
             return None
         cooling = self.last_out is not None and now - self.last_out < self.scale_out_cooldown
         base = self.base_out if cooling else desired
-        # From zero the product is 0; the endpoint still wakes once the backlog (which is what
-        # the per-instance metric reports with no instance) exceeds the target, as the Hugging
-        # Face async notebook observed: treat the current capacity as 1.
-        return _ceil(max(base, 1) * self.high.last_value / self.target)
+        if base == 0:
+            # From zero the product is 0; the endpoint still wakes once the backlog (which is
+            # what the per-instance metric reports with no instance) exceeds the target.
+            if self.from_zero == "one":
+                return 1
+            return _ceil(self.high.last_value / self.target)
+        return _ceil(base * self.high.last_value / self.target)
 
     def scale_in(self, now: float, desired: int) -> int | None:
         """Capacity asked for while the low alarm is in ALARM and not cooling down, else None."""
@@ -94,14 +113,15 @@ class TargetTracking:
         proposed = _ceil(desired * self.low.last_value / self.target)
         return proposed if proposed < desired else None
 
-    def scaled_out(self, now: float, before: int) -> None:
-        """Record a scale-out this policy caused (starts its cooldown unless one runs)."""
-        if self.last_out is None or now - self.last_out >= self.scale_out_cooldown:
-            self.last_out, self.base_out = now, before
+    def scaled_out(self, completed: float, before: int) -> None:
+        """Record a scale-out this policy caused, completed at ``completed`` (starts its cooldown
+        unless one runs)."""
+        if self.last_out is None or completed - self.last_out >= self.scale_out_cooldown:
+            self.last_out, self.base_out = completed, before
 
-    def scaled_in(self, now: float) -> None:
-        """Record a scale-in this policy caused."""
-        self.last_in = now
+    def scaled_in(self, completed: float) -> None:
+        """Record a scale-in this policy caused, completed at ``completed``."""
+        self.last_in = completed
 
 
 @dataclass
@@ -134,10 +154,11 @@ class StepPolicy:
         cooling = self.last is not None and now - self.last < self.cooldown
         return (self.base if cooling else desired) + change
 
-    def scaled_out(self, now: float, before: int) -> None:
-        """Record a scale-out this policy caused (starts its cooldown unless one runs)."""
-        if self.last is None or now - self.last >= self.cooldown:
-            self.last, self.base = now, before
+    def scaled_out(self, completed: float, before: int) -> None:
+        """Record a scale-out this policy caused, completed at ``completed`` (starts its cooldown
+        unless one runs)."""
+        if self.last is None or completed - self.last >= self.cooldown:
+            self.last, self.base = completed, before
 
 
 def wake_up_policy(metric: MetricSeries, settings: ScalingSettings) -> StepPolicy:

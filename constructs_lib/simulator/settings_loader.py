@@ -19,10 +19,18 @@ from typing import Any
 from ..data_path.settings import DataPathSettings
 from ..scaling_settings import ScalingSettings
 from ..settings_io import build, cli_value, merge
-from .engine import COLD_STARTS, ColdStart, Variant
+from .engine import (
+    COLD_STARTS,
+    HANDLER_DEFAULT_BATCH_SIZE,
+    HANDLER_MAX_BATCH_SIZE,
+    ColdStart,
+    Variant,
+)
 from .errors import SimulationError
 
 CONTEXT_KEY = "summarizer"
+# The handler's environment variable for the most windows of one generate call.
+BATCH_SIZE_VARIABLE = "SUMMARIZER_BATCH_SIZE"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -34,6 +42,8 @@ class Environment:
     data_path: DataPathSettings
     cold_start: ColdStart
     instance_type: str
+    # SUMMARIZER_BATCH_SIZE from model_environment, else the handler's default.
+    batch_size: int = HANDLER_DEFAULT_BATCH_SIZE
 
     def variant(self, name: str | None = None) -> Variant:
         """This environment as a simulation variant."""
@@ -42,6 +52,7 @@ class Environment:
             scaling=self.scaling,
             data_path=self.data_path,
             cold_start=self.cold_start,
+            batch_size=self.batch_size,
         )
 
 
@@ -120,6 +131,7 @@ def load_environment(
     instance_type = data.get("instance_type", "ml.g5.xlarge")
     if not isinstance(instance_type, str):
         problems.append(f"instance_type: must be str (got {instance_type!r})")
+    batch_size = _batch_size(data.get("model_environment", {}), problems)
     kind = cold_start or ("staged" if data.get("model_data_uri") else "hub")
     if kind not in COLD_STARTS:
         problems.append(f"cold start: must be one of {', '.join(COLD_STARTS)} (got {kind!r})")
@@ -131,7 +143,28 @@ def load_environment(
         data_path=data_path,
         cold_start=COLD_STARTS[kind],
         instance_type=instance_type,
+        batch_size=batch_size,
     )
+
+
+def _batch_size(environment: Any, problems: list[str]) -> int:
+    """The endpoint's SUMMARIZER_BATCH_SIZE: what the handler reads from its environment."""
+    if not isinstance(environment, Mapping):
+        problems.append(f"model_environment: must be an object of strings (got {environment!r})")
+        return HANDLER_DEFAULT_BATCH_SIZE
+    raw = environment.get(BATCH_SIZE_VARIABLE)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return HANDLER_DEFAULT_BATCH_SIZE
+    # The app passes it as a string; a -c override may arrive as a number.
+    text = str(raw).strip() if not isinstance(raw, bool) else ""
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= HANDLER_MAX_BATCH_SIZE:
+        problems.append(
+            f"model_environment.{BATCH_SIZE_VARIABLE}: must be a whole number from 1 to "
+            f"{HANDLER_MAX_BATCH_SIZE}, as the handler accepts (got {raw!r})"
+        )
+        return HANDLER_DEFAULT_BATCH_SIZE
+    return value
 
 
 def _section(cls: Any, data: Mapping[str, Any], name: str, problems: list[str]) -> Any:

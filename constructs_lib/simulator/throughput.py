@@ -26,8 +26,10 @@ class ThroughputTable:
     """Articles per second of one instance at given batch sizes (linear in between).
 
     Beyond the largest batch the rate stays at that batch's: the handler splits larger requests
-    into batches it can hold. ``reference_document_bytes`` is the size of one model window;
-    ``request_overhead_seconds`` is paid once per request.
+    into batches it can hold. A table may hold batches the endpoint never runs:
+    ``service_seconds`` caps them at the endpoint's ``SUMMARIZER_BATCH_SIZE``.
+    ``reference_document_bytes`` is the size of one model window; ``request_overhead_seconds`` is
+    paid once per request.
     """
 
     instance_type: str
@@ -49,9 +51,25 @@ class ThroughputTable:
                 return r0 + (r1 - r0) * (batch - b0) / (b1 - b0)
         return self.points[-1][1]
 
-    def service_seconds(self, windows: int) -> float:
+    def compute_seconds(self, windows: float, batch_size: int | None = None) -> float:
+        """GPU time for ``windows`` model windows when one generate call takes at most
+        ``batch_size`` of them (None: no cap but the table's).
+
+        The handler cuts a request into calls of ``batch_size`` and one of the rest
+        (``model_code/summarizer_batching.plan_batches``), so a request of 32 windows at the
+        default ``SUMMARIZER_BATCH_SIZE`` of 16 runs at the rate of batch 16, twice.
+        """
+        if batch_size is None or windows <= batch_size:
+            return windows / self.articles_per_second(windows)
+        full, rest = divmod(windows, batch_size)
+        seconds = full * batch_size / self.articles_per_second(batch_size)
+        if rest > 0:
+            seconds += rest / self.articles_per_second(rest)
+        return seconds
+
+    def service_seconds(self, windows: int, batch_size: int | None = None) -> float:
         """Time the worker spends on one request of ``windows`` model windows."""
-        return self.request_overhead_seconds + windows / self.articles_per_second(windows)
+        return self.request_overhead_seconds + self.compute_seconds(windows, batch_size)
 
     def windows(self, size_bytes: int | None) -> int:
         """Model windows a document costs: one per ``reference_document_bytes`` (at least 1)."""
