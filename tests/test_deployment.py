@@ -423,6 +423,21 @@ def test_rolling_has_no_termination_wait() -> None:
     )
 
 
+def test_rolling_counts_no_termination_wait_against_the_timeout() -> None:
+    ctx = dev_with(
+        initial_instance_count=2,
+        scaling={"min_capacity": 2, "max_capacity": 4},
+        deployment={
+            "strategy": "ROLLING",
+            "wait_interval_seconds": 60,
+            "termination_wait_seconds": None,
+            "maximum_execution_timeout_seconds": 600,
+        },
+    )
+    (dev,) = load_configs(ctx)
+    assert dev.deployment is not None and dev.deployment.termination_wait == 0
+
+
 def test_the_default_scale_to_zero_endpoint_refuses_stepped_strategies() -> None:
     problems = problems_of(dev_with(deployment={"strategy": "CANARY"}))
     assert problems == (
