@@ -127,11 +127,12 @@ simulate: $(VENV)/.installed-dev
 
 ## stage-model: stage a pinned checkpoint with model_code/ in S3 for model_data_uri, e.g.
 ##   make stage-model MODEL_REVISION=<40-hex sha> BUCKET=my-models KMS_KEY=alias/models
+## (UNCOMPRESSED=1: the files under a prefix, for model_data_compression "none")
 MODEL_ID ?= google/pegasus-large
 stage-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) scripts/stage_model.py --model-id "$(MODEL_ID)" --revision "$(MODEL_REVISION)" \
 		--bucket "$(BUCKET)" --kms-key "$(KMS_KEY)" $(if $(PREFIX),--prefix "$(PREFIX)",) \
-		$(if $(REGION),--region "$(REGION)",)
+		$(if $(REGION),--region "$(REGION)",) $(if $(UNCOMPRESSED),--uncompressed,)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

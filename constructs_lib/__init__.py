@@ -2,10 +2,11 @@
 
 ``AsyncInferenceStorage`` and ``AsyncNotifications`` make the encrypted S3 paths and SNS topics;
 ``HuggingFaceModel`` the model on the Hugging Face DLC; ``AsyncEndpoint`` the endpoint that ties
-them together; ``AsyncEndpointScaling`` scales it to and from zero; ``AsyncEndpointMonitoring``
-adds its dashboard and alarms (also apart: ``AsyncEndpointDashboard``, ``AsyncEndpointAlarms``
-with one ``AlarmThreshold`` per alarm). Invalid properties raise ``ConfigurationError`` listing
-every problem.
+them together (``DeploymentSettings``: guardrails on its updates); ``AsyncEndpointScaling``
+scales it to and from zero; ``AsyncEndpointMonitoring`` adds its dashboard and alarms (also
+apart: ``AsyncEndpointDashboard``, ``AsyncEndpointAlarms`` with one ``AlarmThreshold`` per
+alarm). ``EndpointDataCapture`` (``DataCaptureSettings``) samples a real-time endpoint's requests
+and responses into S3. Invalid properties raise ``ConfigurationError`` listing every problem.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._validation import ConfigurationError
+    from .data_capture import EndpointDataCapture
+    from .data_capture_settings import DataCaptureSettings
+    from .deployment_settings import DeploymentSettings
     from .dlc_catalog import DlcVersion
     from .endpoint import AsyncEndpoint
     from .endpoint_base import AsyncEndpointBase, IAsyncEndpoint, ImportedAsyncEndpoint
@@ -46,7 +50,10 @@ _EXPORTS = {
     "AsyncInferenceStorage": "storage",
     "AsyncNotifications": "notifications",
     "ConfigurationError": "_validation",
+    "DataCaptureSettings": "data_capture_settings",
+    "DeploymentSettings": "deployment_settings",
     "DlcVersion": "dlc_catalog",
+    "EndpointDataCapture": "data_capture",
     "EncryptedTopic": "notifications",
     "HuggingFaceModel": "model",
     "MonitoringSettings": "monitoring_settings",
@@ -64,8 +71,11 @@ __all__ = [
     "AsyncInferenceStorage",
     "AsyncNotifications",
     "ConfigurationError",
+    "DataCaptureSettings",
+    "DeploymentSettings",
     "DlcVersion",
     "EncryptedTopic",
+    "EndpointDataCapture",
     "HuggingFaceModel",
     "IAsyncEndpoint",
     "ImportedAsyncEndpoint",

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from aws_cdk import CfnResource, Names
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ._validation import check_int, is_token, raise_if_problems
+from .deployment_settings import MAX_ROLLBACK_ALARMS, DeploymentSettings
 from .endpoint_base import (
     METRICS,
     AsyncEndpointBase,
     IAsyncEndpoint,
     ImportedAsyncEndpoint,
     endpoint_name_problems,
+)
+from .endpoint_deployment import (
+    alarm_arn,
+    deployment_config,
+    grant_describe_alarms,
+    rollback_alarms,
 )
 from .instance_types import LOCAL_STORAGE_FAMILIES, instance_family, instance_type_problems
 from .model import HuggingFaceModel, role_policy
@@ -76,12 +85,18 @@ def instance_variant(
     instance_type: str,
     initial_instance_count: int,
     startup_timeout_seconds: int | None = None,
+    download_timeout_seconds: int | None = None,
 ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
     """The one production variant of an instance-backed endpoint (all traffic, weight 1).
 
-    ``startup_timeout_seconds`` bounds both the container's health check and the model download
-    (default None: SageMaker's own; multi-model endpoints load models later, on request).
+    ``startup_timeout_seconds`` bounds the container's health check, ``download_timeout_seconds``
+    the download (and extraction) of the model data from S3 (default None: the same as
+    ``startup_timeout_seconds``); both None: SageMaker's own, as multi-model endpoints want
+    (they load models later, on request). Both are "ContainerStartupHealthCheckTimeoutInSeconds"
+    and "ModelDataDownloadTimeoutInSeconds" of the ProductionVariant API, 60 to 3,600 s.
     """
+    if download_timeout_seconds is None:
+        download_timeout_seconds = startup_timeout_seconds
     return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
         variant_name=variant_name,
         model_name=model_name,
@@ -89,7 +104,7 @@ def instance_variant(
         initial_instance_count=initial_instance_count,
         initial_variant_weight=1,
         container_startup_health_check_timeout_in_seconds=startup_timeout_seconds,
-        model_data_download_timeout_in_seconds=startup_timeout_seconds,
+        model_data_download_timeout_in_seconds=download_timeout_seconds,
     )
 
 
@@ -113,12 +128,24 @@ class AsyncEndpoint(AsyncEndpointBase):
     Defaults: ``initial_instance_count`` [1: scaling takes it to zero when idle],
     ``max_concurrent_invocations_per_instance`` [None: SageMaker chooses; this app sets 1, since
     the model server serves one request at a time per GPU], ``container_startup_timeout_seconds``
-    [600, also the model download timeout], ``variant_name`` [``AllTraffic``], ``endpoint_name``
+    [600: the container's health check], ``model_data_download_timeout_seconds`` [None: the same
+    as ``container_startup_timeout_seconds``; downloading and extracting the model data from S3],
+    ``variant_name`` [``AllTraffic``], ``endpoint_name``
     [None: derived from the construct path and ending with the instance type, so that a new
     ``instance_type`` replaces the endpoint, which SageMaker allows under autoscaling, instead of
     updating it, which it refuses (``instance_endpoint_name``); a literal name cannot be replaced,
     so changing its instance type under scaling needs the manual procedure of docs/scaling.md].
     Requests still queued in a replaced endpoint are lost with it: drain it first.
+
+    ``deployment`` [None: SageMaker's default, blue/green all at once with no baking period and
+    no rollback] turns on deployment guardrails for updates (``DeploymentSettings``): the
+    endpoint gets a ``DeploymentConfig`` rolling back on its own alarms (``rollback_alarms``:
+    invocation failures, model latency), and ``add_rollback_alarms`` adds others (the data path's
+    recorder errors in this app). The execution role may describe exactly those alarms, as the
+    guardrails require. A stepped strategy (canary, linear, rolling) needs
+    ``initial_instance_count`` >= 2 here, and ``AsyncEndpointScaling`` refuses a
+    ``min_capacity`` below 2 for it. docs/deployments.md says what an update does at zero
+    instances.
     """
 
     def __init__(
@@ -134,8 +161,10 @@ class AsyncEndpoint(AsyncEndpointBase):
         max_concurrent_invocations_per_instance: int | None = None,
         include_response_in_notifications: bool = False,
         container_startup_timeout_seconds: int = 600,
+        model_data_download_timeout_seconds: int | None = None,
         variant_name: str = "AllTraffic",
         endpoint_name: str | None = None,
+        deployment: DeploymentSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         problems = instance_type_problems("instance_type", instance_type)
@@ -158,6 +187,19 @@ class AsyncEndpoint(AsyncEndpointBase):
             minimum=60,
             maximum=3600,
         )
+        if model_data_download_timeout_seconds is not None:
+            check_int(
+                problems,
+                "model_data_download_timeout_seconds",
+                model_data_download_timeout_seconds,
+                minimum=60,
+                maximum=3600,
+            )
+        if deployment is not None:
+            problems += [f"deployment.{p}" for p in deployment.problems()]
+            problems += deployment.instance_floor_problems(
+                "initial_instance_count", initial_instance_count
+            )
         if include_response_in_notifications and notifications.emails:
             problems.append(
                 "include_response_in_notifications: must be False while the topics have e-mail "
@@ -206,6 +248,7 @@ class AsyncEndpoint(AsyncEndpointBase):
                     instance_type=instance_type,
                     initial_instance_count=initial_instance_count,
                     startup_timeout_seconds=container_startup_timeout_seconds,
+                    download_timeout_seconds=model_data_download_timeout_seconds,
                 )
             ],
             kms_key_id=None if uses_local_storage or key is None else key.key_arn,
@@ -228,23 +271,80 @@ class AsyncEndpoint(AsyncEndpointBase):
         if not uses_local_storage and key is not None:
             key.grant_encrypt_decrypt(role)
 
+        physical_name = (
+            endpoint_name
+            if endpoint_name is not None
+            else instance_endpoint_name(self, instance_type)
+        )
+        self.deployment = deployment
+        # The alarms that roll an update back (empty without deployment guardrails).
+        self.rollback_alarms: list[cloudwatch.CfnAlarm] = []
+        self._rollback_alarm_names: list[str] = []
+        if deployment is not None:
+            if physical_name is None:
+                # A token instance type: the alarms need the name before the endpoint exists.
+                physical_name = Names.unique_resource_name(
+                    self, max_length=ENDPOINT_NAME_LENGTH, separator="-"
+                )
+            self.rollback_alarms = rollback_alarms(
+                self, settings=deployment, endpoint_name=physical_name, variant_name=variant_name
+            )
+            # Ref of an alarm is its name; the reference also creates each alarm first.
+            self._rollback_alarm_names = [alarm.ref for alarm in self.rollback_alarms]
+            grant_describe_alarms(role, [alarm_arn(n) for n in self._rollback_alarm_names])
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             # References keep reading the name with GetAtt: they then wait for a new endpoint.
-            endpoint_name=(
-                endpoint_name
-                if endpoint_name is not None
-                else instance_endpoint_name(self, instance_type)
-            ),
+            endpoint_name=physical_name,
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
             # An update (new model code, new settings) keeps the instance count that scaling set,
             # instead of resetting it to InitialInstanceCount: an idle endpoint stays at zero.
             retain_all_variant_properties=True,
+            deployment_config=(
+                None
+                if deployment is None
+                else deployment_config(deployment, self._rollback_alarm_names)
+            ),
         )
         # SageMaker publishes a test notification while it creates the endpoint: the grants above
         # (sns:Publish, the topic key) must be attached before, not just the role created.
         self.cfn_endpoint.node.add_dependency(role_policy(role))
+
+    def add_rollback_alarms(self, alarms: Sequence[cloudwatch.IAlarm]) -> None:
+        """Roll updates back on these alarms too, and let the execution role describe them.
+
+        Only with ``deployment``; at most 10 alarms in all (UpdateEndpoint's limit). An alarm
+        must not read this endpoint's name with ``GetAtt`` (``endpoint_name``): the endpoint
+        lists the alarm, so that would be a cycle. Alarms on other resources (the data path's
+        functions) are what this is for.
+        """
+        problems: list[str] = []
+        if self.deployment is None:
+            problems.append(
+                "alarms: rollback alarms need deployment guardrails: give the endpoint "
+                "deployment=DeploymentSettings(...)"
+            )
+        total = len(self._rollback_alarm_names) + len(alarms)
+        if total > MAX_ROLLBACK_ALARMS:
+            problems.append(
+                f"alarms: an endpoint rolls back on at most {MAX_ROLLBACK_ALARMS} alarms "
+                f"(got {total} with the {len(self._rollback_alarm_names)} it has)"
+            )
+        raise_if_problems("AsyncEndpoint.add_rollback_alarms", problems)
+        assert self.deployment is not None
+        if not alarms:
+            return
+        self._rollback_alarm_names += [alarm.alarm_name for alarm in alarms]
+        grant_describe_alarms(self.model.role, [alarm.alarm_arn for alarm in alarms])
+        self.cfn_endpoint.deployment_config = deployment_config(
+            self.deployment, self._rollback_alarm_names
+        )
+
+    @property
+    def rollback_alarm_names(self) -> tuple[str, ...]:
+        """The names (tokens) of every alarm that rolls an update back, in the order given."""
+        return tuple(self._rollback_alarm_names)
 
     @property
     def endpoint_name(self) -> str:

@@ -14,7 +14,7 @@ from constructs import Construct, IConstruct
 
 from . import _values as cdk_values
 from . import dlc_image
-from ._nag import acknowledge_all, checkov_skip, nag_resources
+from ._nag import acknowledge_all, checkov_skip, nag_resource, nag_resources
 from ._validation import is_token, raise_if_problems
 from .endpoint_base import INSTANCE_NAMESPACE
 from .instance_types import instance_type_problems
@@ -27,7 +27,7 @@ from .model_source import (
     model_id_problems,
     model_revision_problems,
 )
-from .s3_uri import model_data_uri_problems, parse_s3_uri
+from .s3_uri import model_data_source_problems, model_data_uri_problems, parse_s3_uri
 
 if TYPE_CHECKING:
     # Imported where a VPC is used: aws_ec2 is aws-cdk-lib's largest Python module (about 0.1 s
@@ -42,6 +42,7 @@ __all__ = [
     "instance_type_problems",
     "model_data_uri_problems",
     "role_policy",
+    "uncompressed_model_problems",
 ]
 
 
@@ -56,6 +57,20 @@ MODEL_SERVER_ENVIRONMENT = {
     "MMS_MAX_RESPONSE_SIZE": "2000000000",
     "MMS_DEFAULT_RESPONSE_TIMEOUT_SECONDS": "900",
 }
+
+
+def uncompressed_model_problems(model: object, where: str) -> list[str]:
+    """A model with uncompressed data (``model_data_compression="none"``) where SageMaker does
+    not take ``ModelDataSource``: "Currently you cannot use ModelDataSource with AWS
+    Marketplace, SageMaker AI batch transform, SageMaker Serverless Inference endpoints, and
+    SageMaker multi-model endpoints" ("Deploying uncompressed models")."""
+    if getattr(model, "model_data_compression", "gzip") != "none":
+        return []
+    return [
+        f"model: {where} cannot load uncompressed model data (ModelDataSource); stage a "
+        "model.tar.gz (model_data_compression 'gzip') for them (got a model with "
+        "model_data_compression 'none')"
+    ]
 
 
 def role_policy(role: iam.IRole) -> IConstruct:
@@ -91,7 +106,16 @@ class HuggingFaceModel(Construct):
     ``summarization``). ``environment`` (default none) adds container variables and may override
     the model server settings, but not ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` or ``HF_TASK``.
     ``model_data_key_arn`` (default None) is the KMS key that encrypts the staged archive; the
-    role gets ``kms:Decrypt`` on it. ``role`` (default: a new least-privilege role).
+    role gets ``kms:Decrypt`` on it. ``model_data_compression`` (default ``"gzip"``: a
+    ``model.tar.gz`` at ``model_data_uri``, the container's ``ModelDataUrl``); ``"none"``:
+    ``model_data_uri`` is an S3 prefix ending with ``/`` under which the files lie uncompressed
+    (``make stage-model UNCOMPRESSED=1``), given as ``ModelDataSource`` with ``S3Prefix`` and
+    ``CompressionType: None``, so SageMaker copies them to ``/opt/ml/model`` without gunzip and
+    untar ("Deploying uncompressed models",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html:
+    not for batch transform, serverless or multi-model endpoints, which keep the archive). The
+    role then gets ``s3:GetObject`` under the prefix and ``s3:ListBucket`` for keys under it.
+    ``role`` (default: a new least-privilege role).
     ``enable_network_isolation`` (default False) cuts the container off the network; it needs
     ``model_data_uri``.
 
@@ -120,6 +144,7 @@ class HuggingFaceModel(Construct):
         model_revision: str | None = None,
         model_data_uri: str | None = None,
         model_data_key_arn: str | None = None,
+        model_data_compression: str = "gzip",
         task: str = "summarization",
         environment: Mapping[str, str] | None = None,
         role: iam.IRole | None = None,
@@ -132,7 +157,9 @@ class HuggingFaceModel(Construct):
         super().__init__(scope, construct_id)
         problems = dlc_version.problems("dlc_version")
         problems += dlc_version.instance_type_problems("instance_type", instance_type)
-        problems += model_data_uri_problems("model_data_uri", model_data_uri)
+        problems += model_data_source_problems(
+            "model_data_uri", model_data_uri, "model_data_compression", model_data_compression
+        )
         if (model_id is None) == (model_data_uri is None):
             problems.append("model_id / model_data_uri: give exactly one of them")
         if model_id is not None:
@@ -182,8 +209,10 @@ class HuggingFaceModel(Construct):
             stack, version=dlc_version, instance_type=instance_type
         )
         self._grant_hosting_basics(stack, dlc_version, in_vpc=vpc is not None)
-        # The S3 objects the model itself reads, for a gateway endpoint's policy.
+        # The S3 objects the model itself reads, for a gateway endpoint's policy (and the bucket
+        # it lists, for uncompressed model data).
         archive_arns: list[str] = []
+        listed_buckets: list[str] = []
 
         env: dict[str, str] = {"HF_TASK": task, **MODEL_SERVER_ENVIRONMENT}
         if not dlc_image.is_gpu_instance(instance_type):
@@ -205,7 +234,28 @@ class HuggingFaceModel(Construct):
             location = parse_s3_uri(model_data_uri)
             assert location is not None
             bucket, key = location
-            archive_arns.append(f"arn:{cdk_values.PARTITION}:s3:::{bucket}/{key}")
+            bucket_arn = f"arn:{cdk_values.PARTITION}:s3:::{bucket}"
+            if model_data_compression == "none":
+                # Every object under the prefix, which SageMaker lists to find them.
+                archive_arns.append(f"{bucket_arn}/{key}*")
+                listed_buckets.append(bucket_arn)
+                iam.Grant.add_to_principal(
+                    grantee=self.role,
+                    actions=["s3:ListBucket"],
+                    resource_arns=[bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{key}*"]}},
+                )
+                acknowledge_all(
+                    self.role,
+                    findings={
+                        f"AwsSolutions-IAM5[Resource::{nag_resource(self, archive_arns[0])}]": (
+                            "Uncompressed model data is every object under its staged prefix "
+                            "(one model version, written once by make stage-model)."
+                        )
+                    },
+                )
+            else:
+                archive_arns.append(f"{bucket_arn}/{key}")
             iam.Grant.add_to_principal(
                 grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
             )
@@ -218,6 +268,8 @@ class HuggingFaceModel(Construct):
         env.update(environment or {})
         raise_if_problems("HuggingFaceModel", container_environment_problems("environment", env))
 
+        # "gzip" (an archive at model_data_url) or "none" (files under the model_data_url prefix).
+        self.model_data_compression = model_data_compression
         self.security_groups: list[ec2.ISecurityGroup] = []
         self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
         vpc_config = None
@@ -238,14 +290,27 @@ class HuggingFaceModel(Construct):
                     subnets=[ec2.SubnetSelection(subnets=subnets.subnets)],
                 )
                 self.allow_s3_through_endpoint(["s3:GetObject"], archive_arns)
+                self.allow_s3_through_endpoint(["s3:ListBucket"], listed_buckets)
 
+        uncompressed = model_data_compression == "none"
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=self.image_uri,
-                model_data_url=self.model_data_url,
+                model_data_url=None if uncompressed else self.model_data_url,
+                model_data_source=(
+                    sagemaker.CfnModel.ModelDataSourceProperty(
+                        s3_data_source=sagemaker.CfnModel.S3DataSourceProperty(
+                            s3_uri=self.model_data_url,
+                            s3_data_type="S3Prefix",
+                            compression_type="None",
+                        )
+                    )
+                    if uncompressed
+                    else None
+                ),
                 environment=env,
             ),
             # No network access from the container: weights and code come from model_data_uri,

@@ -46,20 +46,39 @@ def _add(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
         tar.addfile(info, handle)
 
 
-def _write_archive(target: BinaryIO, code_dir: Path, weights_dir: Path | None) -> None:
+def model_files(code_dir: Path, *, weights_dir: Path | None = None) -> list[tuple[Path, str]]:
+    """Every file of the model's layout and its path under ``/opt/ml/model``: the weights at the
+    root, ``code_dir`` as ``code/``, sorted, caches and READMEs left out.
+
+    The same layout serves the ``model.tar.gz`` and uncompressed staging (each path an S3 key
+    under a prefix), so the container finds the same files either way.
+    """
     code_dir = Path(code_dir)
     if not (code_dir / "inference.py").is_file():
         raise ValueError(f"{code_dir} has no inference.py: the toolkit would ignore the code")
+    found: list[tuple[Path, str]] = []
+    if weights_dir is not None:
+        for path in _files(Path(weights_dir)):
+            relative = path.relative_to(weights_dir).as_posix()
+            if relative == "code" or relative.startswith("code/"):
+                # The handler's folder: a weights file there would be mixed with model_code.
+                raise ValueError(
+                    f"{weights_dir} has {relative}: code/ is the model code's place in the layout"
+                )
+            found.append((path, relative))
+    found += [(path, "code/" + path.relative_to(code_dir).as_posix()) for path in _files(code_dir)]
+    return found
+
+
+def _write_archive(target: BinaryIO, code_dir: Path, weights_dir: Path | None) -> None:
+    files = model_files(code_dir, weights_dir=weights_dir)
     # Streamed, so a multi-GB checkpoint never sits in memory.
     with (
         gzip.GzipFile(filename="", mode="wb", fileobj=target, mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        if weights_dir is not None:
-            for path in _files(Path(weights_dir)):
-                _add(tar, path, path.relative_to(weights_dir).as_posix())
-        for path in _files(code_dir):
-            _add(tar, path, "code/" + path.relative_to(code_dir).as_posix())
+        for path, name in files:
+            _add(tar, path, name)
 
 
 def stream_model_archive(

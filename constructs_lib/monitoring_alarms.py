@@ -42,7 +42,9 @@ class AsyncEndpointAlarms(Construct):
     ``notification_failures_alarm`` and ``s3_failures_alarm`` (``None`` when turned off; the ones
     made are ``alarms``, in that order). They page ``topic``: the given one, or an
     ``EncryptedTopic`` made here (``ops_topic``, with its own customer-managed key, TLS-only, the
-    ``alarm_emails`` subscribed and the key open to this account's CloudWatch alarms). A given
+    ``alarm_emails`` subscribed and the key open to this account's CloudWatch alarms). The
+    endpoint's deployment rollback alarms, if it has any (``AsyncEndpoint(deployment=...)``),
+    page the same topic (``rollback_alarms``). A given
     topic that is encrypted must let ``cloudwatch.amazonaws.com`` use its key, or alarms cannot
     publish to it. The runbook is docs/observability.md.
 
@@ -98,6 +100,17 @@ class AsyncEndpointAlarms(Construct):
         for alarm in self.alarms:
             self._page(alarm)
         self.extra_alarms: tuple[cloudwatch.Alarm, ...] = ()
+        # The endpoint's deployment rollback alarms (AsyncEndpoint with ``deployment``) page too:
+        # when one fires during an update, SageMaker is rolling it back. (An alarm without an
+        # action also fails AWS Control Tower's CT.CLOUDWATCH.PR.1 in a governed account.)
+        self.rollback_alarms: tuple[cloudwatch.CfnAlarm, ...] = tuple(
+            getattr(endpoint, "rollback_alarms", ())
+        )
+        if self.rollback_alarms:
+            topic_arn = [topic.topic_arn]
+            for rollback_alarm in self.rollback_alarms:
+                rollback_alarm.alarm_actions = topic_arn
+                rollback_alarm.ok_actions = topic_arn
 
     def add_alarms(self, alarms: Sequence[cloudwatch.Alarm]) -> None:
         """Page the topic from other parts' alarms too (fire and resolve); see ``extra_alarms``."""

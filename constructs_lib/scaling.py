@@ -25,6 +25,7 @@ from constructs import Construct, IConstruct
 
 from . import _values as cdk_values
 from ._validation import raise_if_problems
+from .deployment_settings import DeploymentSettings, scaling_floor_problems
 from .endpoint_base import IAsyncEndpoint
 
 # The settings and the schedule parser live in a pure module (the planner and the simulator read
@@ -141,6 +142,10 @@ class AsyncEndpointScaling(Construct):
     - Changing the endpoint's instance type while it is registered fails (SageMaker refuses the
       update); deregister first. A scheduled action changes the live min/max until the next one,
       and a deploy that changes ``min_capacity``/``max_capacity`` resets them.
+    - An endpoint with a stepped deployment strategy (canary, linear, rolling: its
+      ``deployment``) needs ``min_capacity`` of 2 or more (scheduled actions stay within it):
+      refused otherwise. Application Auto Scaling is blocked while an update runs
+      (docs/deployments.md).
     """
 
     def __init__(
@@ -152,7 +157,16 @@ class AsyncEndpointScaling(Construct):
         settings: ScalingSettings,
     ) -> None:
         super().__init__(scope, construct_id)
-        raise_if_problems("AsyncEndpointScaling", settings.problems())
+        # An endpoint whose updates shift a share of the fleet at a time must never be scaled
+        # below two instances (DeploymentSettings).
+        deployment = getattr(endpoint, "deployment", None)
+        raise_if_problems(
+            "AsyncEndpointScaling",
+            settings.problems()
+            + scaling_floor_problems(
+                deployment if isinstance(deployment, DeploymentSettings) else None, settings
+            ),
+        )
         self.endpoint = endpoint
         self.settings = settings
 

@@ -1,7 +1,7 @@
 """Stage a pinned Hugging Face checkpoint with the model code in S3, for ``model_data_uri``.
 
     make stage-model MODEL_ID=google/pegasus-large MODEL_REVISION=<40-hex sha> \\
-        BUCKET=my-models-bucket KMS_KEY=<key id, ARN or alias>
+        BUCKET=my-models-bucket KMS_KEY=<key id, ARN or alias> [UNCOMPRESSED=1]
 
 Downloads ``MODEL_ID`` at exactly ``MODEL_REVISION`` (a commit sha: a branch or tag could move),
 packs the weights at the archive's root and ``model_code/`` as ``code/`` (the toolkit's layout,
@@ -9,6 +9,14 @@ deterministic bytes), uploads it encrypted with the KMS key, and prints the ``mo
 ``model_data_key_arn`` to put in cdk.json. The key holds the revision and the archive's digest, so
 staging the same inputs again is a no-op and new model code gets a new URI (and a new model).
 Runs in ``.venv-model`` (huggingface_hub, boto3); ``--weights-dir`` stages a local folder instead.
+
+``--uncompressed`` uploads the same files one object each under a prefix (``.../<digest>/``,
+the digest over every path and content) instead of one archive, and prints
+``model_data_compression: "none"``: SageMaker then copies them to ``/opt/ml/model`` without
+gunzip and untar ("Deploying uncompressed models",
+https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html). No
+folder placeholder objects are written (SageMaker refuses them), and the prefix holds nothing but
+this model.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from constructs_lib._validation import ConfigurationError  # noqa: E402
-from constructs_lib.model_archive import stream_model_archive  # noqa: E402
+from constructs_lib.model_archive import model_files, stream_model_archive  # noqa: E402
 from constructs_lib.model_source import is_commit_sha, model_id_problems  # noqa: E402
 from constructs_lib.s3_uri import bucket_name_problem  # noqa: E402
 
@@ -84,8 +92,11 @@ def download(model_id: str, revision: str, target: Path) -> Path:
 
 def build(code_dir: Path, weights_dir: Path, archive: Path) -> str:
     """Write the archive and return its sha256."""
-    with archive.open("wb") as handle:
-        stream_model_archive(handle, code_dir, weights_dir=weights_dir)
+    try:
+        with archive.open("wb") as handle:
+            stream_model_archive(handle, code_dir, weights_dir=weights_dir)
+    except ValueError as error:  # a symlink, a code/ among the weights
+        raise StageError(f"--weights-dir: {error}") from None
     digest = hashlib.sha256()
     with archive.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -96,6 +107,50 @@ def build(code_dir: Path, weights_dir: Path, archive: Path) -> str:
 def object_key(prefix: str, model_id: str, revision: str, digest: str) -> str:
     """``<prefix><namespace>--<name>/<revision>/<digest>/model.tar.gz``."""
     return f"{prefix}{model_id.replace('/', '--')}/{revision}/{digest[:16]}/model.tar.gz"
+
+
+def files_prefix(prefix: str, model_id: str, revision: str, digest: str) -> str:
+    """``<prefix><namespace>--<name>/<revision>/<digest>/``: uncompressed files go under it."""
+    return f"{prefix}{model_id.replace('/', '--')}/{revision}/{digest[:16]}/"
+
+
+# S3ModelDataSource: each key, less the prefix, is a path under /opt/ml/model; no part may be
+# empty, "." or "..", or longer than 255 bytes.
+MAX_NAME_BYTES = 255
+
+
+def layout(code_dir: Path, weights_dir: Path) -> tuple[list[tuple[Path, str]], str]:
+    """The files of the model's layout and a sha256 over every path and content."""
+    try:
+        files = model_files(code_dir, weights_dir=weights_dir)
+    except ValueError as error:  # a symlink, a code/ among the weights
+        raise StageError(f"--weights-dir: {error}") from None
+    digest = hashlib.sha256()
+    for path, name in files:
+        parts = name.split("/")
+        if any(p in ("", ".", "..") or len(p.encode()) > MAX_NAME_BYTES for p in parts):
+            raise StageError(
+                f"--weights-dir: {name!r} cannot be a model file name (parts of at most "
+                f"{MAX_NAME_BYTES} bytes, none empty, '.' or '..')"
+            )
+        content = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                content.update(block)
+        digest.update(f"{name}\0{content.hexdigest()}\n".encode())
+    return files, digest.hexdigest()
+
+
+def foreign_objects(s3: Any, bucket: str, prefix: str, names: set[str]) -> list[str]:
+    """Keys under ``prefix`` other than ``names`` (folder placeholders included), sorted."""
+    found: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [
+            item["Key"][len(prefix) :]
+            for item in page.get("Contents", [])
+            if item["Key"][len(prefix) :] not in names
+        ]
+    return sorted(found)
 
 
 def stage(args: argparse.Namespace, *, s3: Any, kms: Any) -> dict[str, str]:
@@ -110,19 +165,37 @@ def stage(args: argparse.Namespace, *, s3: Any, kms: Any) -> dict[str, str]:
         key_arn = str(kms.describe_key(KeyId=args.kms_key)["KeyMetadata"]["Arn"])
     except (BotoCoreError, ClientError) as error:
         raise StageError(f"--kms-key: cannot use {args.kms_key!r}: {error}") from None
+    encryption = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn}
     with tempfile.TemporaryDirectory(prefix="stage-model-") as scratch:
         work = Path(scratch)
         weights = args.weights_dir or download(args.model_id, args.revision, work / "weights")
+        if args.uncompressed:
+            files, digest = layout(args.code_dir, weights)
+            prefix = files_prefix(args.prefix, args.model_id, args.revision, digest)
+            for path, name in files:
+                try:
+                    s3.upload_file(str(path), args.bucket, prefix + name, ExtraArgs=encryption)
+                except (BotoCoreError, ClientError, S3UploadFailedError) as error:
+                    raise StageError(
+                        f"--bucket: cannot upload to s3://{args.bucket}/{prefix}{name}: {error}"
+                    ) from None
+            unexpected = foreign_objects(s3, args.bucket, prefix, {name for _, name in files})
+            if unexpected:
+                raise StageError(
+                    f"--bucket: s3://{args.bucket}/{prefix} holds objects that are not this "
+                    f"model's ({', '.join(unexpected[:5])}): SageMaker would copy them into "
+                    "/opt/ml/model too; delete them and stage again"
+                )
+            return {
+                "model_data_uri": f"s3://{args.bucket}/{prefix}",
+                "model_data_compression": "none",
+                "model_data_key_arn": key_arn,
+            }
         archive = work / "model.tar.gz"
         digest = build(args.code_dir, weights, archive)
         key = object_key(args.prefix, args.model_id, args.revision, digest)
         try:
-            s3.upload_file(
-                str(archive),
-                args.bucket,
-                key,
-                ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_arn},
-            )
+            s3.upload_file(str(archive), args.bucket, key, ExtraArgs=encryption)
         except (BotoCoreError, ClientError, S3UploadFailedError) as error:
             raise StageError(
                 f"--bucket: cannot upload to s3://{args.bucket}/{key}: {error}"
@@ -141,6 +214,11 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--region", default=None)
     cli.add_argument("--code-dir", type=Path, default=ROOT / "model_code")
     cli.add_argument("--weights-dir", type=Path, default=None, help="stage this folder instead")
+    cli.add_argument(
+        "--uncompressed",
+        action="store_true",
+        help="upload the files under a prefix (model_data_compression none), not an archive",
+    )
     return cli
 
 
@@ -157,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"Staged {args.model_id}@{args.revision}. In cdk.json, for the environment:")
     print(f'  "model_data_uri": "{values["model_data_uri"]}",')
+    if "model_data_compression" in values:
+        print(f'  "model_data_compression": "{values["model_data_compression"]}",')
     print(f'  "model_data_key_arn": "{values["model_data_key_arn"]}",')
     print('  "network_isolation": true')
     return 0

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib._validation import ConfigurationError, check_int
+from constructs_lib.data_capture_settings import DataCaptureSettings
 from constructs_lib.data_path.settings import (
     POWERTOOLS_SSM_REGIONS,
     DataPathSettings,
@@ -30,6 +31,7 @@ from constructs_lib.data_path.settings import (
     partition_of,
     powertools_layer_problems,
 )
+from constructs_lib.deployment_settings import DeploymentSettings, scaling_floor_problems
 from constructs_lib.dlc_catalog import DlcVersion, region_problems
 from constructs_lib.emails import email_problems
 from constructs_lib.guardrail_settings import GuardrailSettings
@@ -42,7 +44,7 @@ from constructs_lib.model_source import (
     model_revision_problems,
 )
 from constructs_lib.monitoring_settings import MonitoringSettings
-from constructs_lib.s3_uri import model_data_uri_problems
+from constructs_lib.s3_uri import model_data_source_problems
 from constructs_lib.scaling_settings import ScalingSettings
 from constructs_lib.settings_io import build, cli_value, merge, without_none
 
@@ -79,6 +81,8 @@ class AppConfig:
     model_revision: str | None = None
     model_data_uri: str | None = None
     model_data_key_arn: str | None = None
+    # "gzip": model_data_uri is a model.tar.gz; "none": a prefix of uncompressed files.
+    model_data_compression: str = "gzip"
     network_isolation: bool = False
     dlc: DlcVersion = dataclasses.field(
         default_factory=lambda: DlcVersion(transformers="4.51.3", pytorch="2.6.0")
@@ -90,6 +94,8 @@ class AppConfig:
     # the backlog metrics scaling reads (model_code/README.md, measured on the real server).
     max_concurrent_invocations_per_instance: int = 1
     container_startup_timeout_seconds: int = 600
+    # None: the same as container_startup_timeout_seconds (what both were before they split).
+    model_data_download_timeout_seconds: int | None = None
     input_retention_days: int = 7
     result_retention_days: int = 30
     removal_policy: str = "retain"
@@ -100,6 +106,11 @@ class AppConfig:
     model_environment: dict[str, str] = dataclasses.field(default_factory=dict)
     scaling: ScalingSettings = dataclasses.field(default_factory=ScalingSettings)
     monitoring: MonitoringSettings = dataclasses.field(default_factory=MonitoringSettings)
+    # Guardrails of the async endpoint's updates (docs/deployments.md); null: SageMaker's
+    # default, all at once with no baking and no rollback.
+    deployment: DeploymentSettings | None = dataclasses.field(default_factory=DeploymentSettings)
+    # Capture of a real-time endpoint's requests and responses; off (customer content).
+    data_capture: DataCaptureSettings = dataclasses.field(default_factory=DataCaptureSettings)
     # How the model is hosted (stacks/hosting.py): the async endpoint by default; each other
     # option has its own section, which only applies with that option.
     hosting: str = "async"
@@ -159,6 +170,29 @@ class AppConfig:
             minimum=60,
             maximum=3600,
         )
+        if self.model_data_download_timeout_seconds is not None:
+            check_int(
+                problems,
+                "model_data_download_timeout_seconds",
+                self.model_data_download_timeout_seconds,
+                minimum=60,
+                maximum=3600,
+            )
+        problems += self._deployment_problems()
+        problems += [f"data_capture.{p}" for p in self.data_capture.problems()]
+        if self.data_capture.enabled is True and self.hosting != "realtime":
+            problems.append(
+                "data_capture.enabled: SageMaker documents data capture for real-time endpoints "
+                f"only, not for hosting {self.hosting!r}"
+                + (
+                    ": an async endpoint's requests and results are S3 objects already "
+                    "(inputs/, requests/, results/, failures/, kept input_retention_days and "
+                    "result_retention_days)"
+                    if self.hosting == "async"
+                    else ""
+                )
+                + " (got true)"
+            )
         for field in ("input_retention_days", "result_retention_days"):
             days = getattr(self, field)
             check_int(problems, field, days, minimum=1, maximum=MAX_LIFECYCLE_DAYS)
@@ -185,6 +219,20 @@ class AppConfig:
         problems += [f"data_path.{p}" for p in self.data_path.problems()]
         problems += self._powertools_problems()
         problems += [f"guardrails.{p}" for p in self.guardrails.problems()]
+        return problems
+
+    def _deployment_problems(self) -> list[str]:
+        """The guardrails' own bounds, and stepped strategies against the fewest instances the
+        endpoint can have when it is updated."""
+        deployment = self.deployment
+        if deployment is None:
+            return []
+        problems = [f"deployment.{p}" for p in deployment.problems()]
+        if self.hosting == "async":
+            problems += scaling_floor_problems(deployment, self.scaling, prefix="scaling.")
+            problems += deployment.instance_floor_problems(
+                "initial_instance_count", self.initial_instance_count
+            )
         return problems
 
     def _powertools_problems(self) -> list[str]:
@@ -222,7 +270,18 @@ class AppConfig:
             )
         else:
             problems += model_revision_problems("model_revision", self.model_revision)
-        problems += model_data_uri_problems("model_data_uri", self.model_data_uri)
+        problems += model_data_source_problems(
+            "model_data_uri",
+            self.model_data_uri,
+            "model_data_compression",
+            self.model_data_compression,
+        )
+        if self.model_data_compression == "none" and self.hosting in ("serverless", "batch"):
+            problems.append(
+                "model_data_compression: SageMaker cannot load uncompressed model data "
+                f"(ModelDataSource) for hosting {self.hosting!r} (batch transform and serverless "
+                "endpoints take a model.tar.gz); use 'gzip' (got 'none')"
+            )
         problems += kms_key_arn_problems("model_data_key_arn", self.model_data_key_arn)
         if self.model_data_key_arn is not None and self.model_data_uri is None:
             problems.append(
@@ -291,6 +350,25 @@ class AppConfig:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Keys of the async endpoint that no other hosting option reads, and why.
+_ASYNC_ENDPOINT_KEYS = {
+    "deployment": "guardrails of the async endpoint's updates (real-time: realtime.blue_green)",
+    "model_data_download_timeout_seconds": "a setting of the async endpoint's variant",
+}
+
+
+def _async_only_problems(data: Mapping[str, Any]) -> list[str]:
+    """Keys written for another hosting option that only the async endpoint reads."""
+    hosting = data.get("hosting", "async")
+    if hosting == "async":
+        return []
+    return [
+        f"{key}: {why}, not hosting {hosting!r} (got {json.dumps(data[key])})"
+        for key, why in _ASYNC_ENDPOINT_KEYS.items()
+        if key in data
+    ]
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -384,6 +462,7 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
             found += config.problems()
             # What each hosting option allows depends on which keys were written, not defaults.
             found += [p for p in hosting_problems(data) if p not in found]
+            found += _async_only_problems(data)
         problems += [f"[{name}] {p}" for p in found]
         if config is not None and not found:
             configs.append(config)

@@ -86,6 +86,7 @@ class SummarizationStack(Stack):
             model_revision=config.model_revision,
             model_data_uri=config.model_data_uri,
             model_data_key_arn=config.model_data_key_arn,
+            model_data_compression=config.model_data_compression,
             # The model server gives up on a request when SageMaker would (the data path's
             # InvocationTimeoutSeconds); model_environment may still override it on purpose.
             environment={
@@ -99,6 +100,23 @@ class SummarizationStack(Stack):
         if config.hosting != "async":
             # Real-time, serverless or batch: stacks/hosting.py builds the rest (and its outputs).
             self.hosting = build_hosting(self, config, self.storage, self.notifications, self.model)
+            if config.data_capture.enabled and self.hosting.endpoint is not None:
+                # Imported here: only a capturing stack loads it.
+                from constructs_lib.data_capture import EndpointDataCapture
+
+                capture = EndpointDataCapture(
+                    self,
+                    "DataCapture",
+                    endpoint=self.hosting.endpoint,
+                    storage=self.storage,
+                    settings=config.data_capture,
+                )
+                CfnOutput(
+                    self,
+                    "CaptureLocation",
+                    value=capture.destination_uri,
+                    description="Sampled requests and responses (customer content)",
+                )
             return
         self.endpoint = AsyncEndpoint(
             self,
@@ -111,6 +129,8 @@ class SummarizationStack(Stack):
             max_concurrent_invocations_per_instance=config.max_concurrent_invocations_per_instance,
             include_response_in_notifications=config.include_response_in_notifications,
             container_startup_timeout_seconds=config.container_startup_timeout_seconds,
+            model_data_download_timeout_seconds=config.model_data_download_timeout_seconds,
+            deployment=config.deployment,
         )
         self.scaling = AsyncEndpointScaling(
             self, "Scaling", endpoint=self.endpoint, settings=config.scaling
@@ -138,6 +158,11 @@ class SummarizationStack(Stack):
                 removal_policy=removal_policy,
                 request_retention_days=config.input_retention_days,
             )
+            deployment = config.deployment
+            if deployment is not None and deployment.rollback_on_data_path_errors:
+                # The recorder reads what the new model writes; the dispatcher's alarms would
+                # read the endpoint's name (a cycle), and its calls work during an update.
+                self.endpoint.add_rollback_alarms([self.data_path.alarms.errors_alarms["Recorder"]])
             self.monitoring.add_section(
                 "Data path",
                 "Uploads under inputs/ queue for the dispatcher; outcomes queue for the recorder. "

@@ -91,9 +91,10 @@ def test_every_problem_is_reported_at_once_with_its_bad_value() -> None:
     assert str(error.value).startswith("Invalid summarizer configuration: 9 problems:\n  - [dev] ")
     assert error.value.problems == (
         "[dev] instnce_type: unknown key (known: account, batch, "
-        "container_startup_timeout_seconds, data_path, dlc, guardrails, hosting, "
-        "include_response_in_notifications, initial_instance_count, input_retention_days, "
-        "instance_type, max_concurrent_invocations_per_instance, model_data_key_arn, "
+        "container_startup_timeout_seconds, data_capture, data_path, deployment, dlc, "
+        "guardrails, hosting, include_response_in_notifications, initial_instance_count, "
+        "input_retention_days, instance_type, max_concurrent_invocations_per_instance, "
+        "model_data_compression, model_data_download_timeout_seconds, model_data_key_arn, "
         "model_data_uri, model_environment, model_id, model_revision, monitoring, "
         "network_isolation, notification_emails, production, realtime, region, removal_policy, "
         "result_retention_days, scaling, serverless, termination_protection)",

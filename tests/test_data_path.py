@@ -981,7 +981,8 @@ _ENDPOINT_OUTPUTS = {
 WITHOUT_DATA_PATH = {
     "AWS::ApplicationAutoScaling::ScalableTarget": 1,
     "AWS::ApplicationAutoScaling::ScalingPolicy": 2,
-    "AWS::CloudWatch::Alarm": 6,
+    # The five operational alarms, the wake-up alarm and the deployment guardrails' two.
+    "AWS::CloudWatch::Alarm": 8,
     "AWS::CloudWatch::Dashboard": 1,
     "AWS::IAM::Policy": 1,
     "AWS::IAM::Role": 2,

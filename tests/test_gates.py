@@ -240,3 +240,87 @@ def test_the_inference_component_app_passes_every_gate(
     for violation in suppressed:
         assert violation["acknowledgedId"] == f"AwsSolutions::{violation['ruleName']}"
         assert len(violation["reason"]) > 40, violation
+
+
+# --- the configurations the default templates do not show (tests/_variants.py) ---------------
+
+
+def test_every_variant_passes_cfn_lint() -> None:
+    """Rolling deployments, no guardrails, real-time data capture, uncompressed model data."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    from tests._variants import VARIANTS, variants
+
+    files = variants().template_files
+    assert len(files) == len(VARIANTS)
+    findings = [
+        f"{path.name}: {match.rule.id} {match.message} (line {match.linenumber})"
+        for path in files
+        for match in lint_file(path, ManualArgs())
+    ]
+    assert findings == []
+
+
+def test_every_variant_passes_cdk_nag_with_named_acknowledgements() -> None:
+    from tests._variants import STAGED_PREFIX, variants
+    from tests.test_stable_identities import STATEFUL
+
+    report = variants().nag_report
+    unacknowledged = [
+        (v["ruleName"], [c["constructPath"] for c in v["violatingConstructs"]])
+        for v in report["violations"]
+    ]
+    assert unacknowledged == []
+    # The data bucket keeps its pinned logical id in every configuration.
+    data_bucket = STATEFUL["AWS::S3::Bucket"][1]
+    # Beyond the default app's: the captures prefix and the staged model's prefix.
+    accepted = (
+        ACCEPTED
+        | {
+            f"AwsSolutions-IAM5[Resource::<{data_bucket}.Arn>/{prefix}/*]"
+            for prefix in (
+                "inputs",
+                "results",
+                "failures",
+                "requests",
+                "curated/summaries",
+                "captures",
+            )
+        }
+        | {f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{STAGED_PREFIX[5:]}*]"}
+    )
+    suppressed = report["suppressedViolations"]
+    for violation in suppressed:
+        rule = violation["ruleName"]
+        assert violation["acknowledgedId"] == f"AwsSolutions::{rule}"
+        assert len(violation["reason"]) > 40, violation
+        assert rule in accepted, rule
+    assert {v["ruleName"] for v in suppressed} >= accepted - ACCEPTED
+
+
+def test_every_variant_passes_checkov() -> None:
+    from tests._variants import variants
+
+    failed, unexplained = checkov_findings(variants().template_files)
+    assert failed == []
+    assert unexplained == []
+
+
+def test_every_variant_holds_the_control_tower_controls_or_the_readmes_acknowledgements() -> None:
+    """No new control is acknowledged: each one a variant acknowledges is in the README's table
+    for the same resource (a governed account's hooks ignore acknowledgements)."""
+    from tests._variants import variants
+    from tests.test_control_tower import _control, _readme_table, _resource
+
+    report = variants().guard_report
+    unacknowledged = [
+        (_control(v["description"]), [c["constructPath"] for c in v["violatingConstructs"]])
+        for v in report["violations"]
+    ]
+    assert unacknowledged == []
+    acknowledged = {
+        (_control(v["description"]), _resource(c["constructPath"]))
+        for v in report.get("suppressedViolations", [])
+        for c in v["violatingConstructs"]
+    }
+    assert acknowledged <= set(_readme_table())

@@ -148,9 +148,25 @@ def test_every_reference_reads_the_endpoint_name_so_it_follows_the_replacement(d
     resources = dev.to_json()["Resources"]
     (endpoint,) = of_type(resources, "AWS::SageMaker::Endpoint")
     name = resources[endpoint]["Properties"]["EndpointName"]
-    # The literal name appears only on the endpoint: everything else reads it with GetAtt, so
-    # CloudFormation updates it after the new endpoint exists.
-    assert json.dumps(resources).count(json.dumps(name)) == 1
+    # The endpoint's deployment rollback alarms: the endpoint lists them, so they must read the
+    # name as a literal (a GetAtt would be a cycle). On a replacement they watch the new name
+    # before the new endpoint exists, which costs nothing: the old one is not being deployed.
+    rollback = {
+        alarm["AlarmName"]["Ref"]
+        for alarm in resources[endpoint]["Properties"]["DeploymentConfig"][
+            "AutoRollbackConfiguration"
+        ]["Alarms"]
+    }
+    literal = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if logical_id != endpoint and json.dumps(name) in json.dumps(resource)
+    ]
+    assert literal and set(literal) <= rollback
+    # Everything else reads it with GetAtt, so CloudFormation updates it after the new endpoint
+    # exists.
+    others = {k: v for k, v in resources.items() if k != endpoint and k not in rollback}
+    assert json.dumps(name) not in json.dumps(others)
 
 
 def test_the_endpoint_name_fits_sagemaker_for_the_longest_instance_types() -> None:

@@ -38,10 +38,10 @@ def test_each_environment_has_its_dashboard_and_alarms(
 ) -> None:
     template = request.getfixturevalue(environment)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
-    # Five operational alarms, the wake-up alarm of the scaling policy and the data path's
-    # ten (DLQ depth and oldest message per queue, errors, throttles and access denied per
-    # function).
-    template.resource_count_is("AWS::CloudWatch::Alarm", 16)
+    # Five operational alarms, the wake-up alarm of the scaling policy, the data path's ten
+    # (DLQ depth and oldest message per queue, errors, throttles and access denied per
+    # function) and the deployment guardrails' two rollback alarms (failures, latency).
+    template.resource_count_is("AWS::CloudWatch::Alarm", 18)
 
 
 def test_prod_is_protected_from_deletion(assembly: Any) -> None:

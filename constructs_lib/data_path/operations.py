@@ -52,6 +52,8 @@ class DataPathAlarms(Construct):
         at_least_one = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
         fine = cloudwatch.TreatMissingData.NOT_BREACHING
         alarms: list[cloudwatch.Alarm] = []
+        # Each function's errors alarm, by name (the endpoint's deployments roll back on one).
+        self.errors_alarms: dict[str, cloudwatch.Alarm] = {}
         for name, queue in self.queues.items():
             alarms.append(
                 cloudwatch.Alarm(
@@ -95,22 +97,23 @@ class DataPathAlarms(Construct):
                 ("Errors", fn.function.metric_errors(period=FIVE_MINUTES, statistic="Sum")),
                 ("Throttles", fn.function.metric_throttles(period=FIVE_MINUTES, statistic="Sum")),
             ):
-                alarms.append(
-                    cloudwatch.Alarm(
-                        self,
-                        f"{name}{what}Alarm",
-                        alarm_description=(
-                            f"Data path: the {name.lower()} function had {what.lower()} in the "
-                            "last 5 minutes; its log group has the details. "
-                            "Runbook: docs/observability.md (data path)."
-                        ),
-                        metric=metric,
-                        threshold=1,
-                        comparison_operator=at_least_one,
-                        evaluation_periods=1,
-                        treat_missing_data=fine,
-                    )
+                alarm = cloudwatch.Alarm(
+                    self,
+                    f"{name}{what}Alarm",
+                    alarm_description=(
+                        f"Data path: the {name.lower()} function had {what.lower()} in the "
+                        "last 5 minutes; its log group has the details. "
+                        "Runbook: docs/observability.md (data path)."
+                    ),
+                    metric=metric,
+                    threshold=1,
+                    comparison_operator=at_least_one,
+                    evaluation_periods=1,
+                    treat_missing_data=fine,
                 )
+                alarms.append(alarm)
+                if what == "Errors":
+                    self.errors_alarms[name] = alarm
         # A refused call is a permission mistake (a missing object is a 404: the functions may
         # list what they read); the message is retried until someone fixes the policy.
         for name in self.functions:

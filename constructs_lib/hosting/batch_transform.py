@@ -30,6 +30,7 @@ from .. import dlc_image
 from .._nag import acknowledge
 from .._validation import raise_if_problems
 from ..endpoint import LOCAL_STORAGE_FAMILIES
+from ..model import uncompressed_model_problems
 from ..notifications import EncryptedTopic
 from ..storage import AsyncInferenceStorage
 from ._common import ModelLike
@@ -94,6 +95,7 @@ class BatchTransform(Construct):
                     f"{name}: must end with '/' and start with the storage prefix {parent!r} "
                     f"(got {prefix!r})"
                 )
+        problems += uncompressed_model_problems(model, "batch transform jobs")
         raise_if_problems("BatchTransform", problems)
         self.settings = settings
         self.input_prefix = input_prefix

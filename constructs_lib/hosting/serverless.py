@@ -16,6 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._validation import check_int, raise_if_problems
+from ..model import uncompressed_model_problems
 from ._common import ModelLike, SynchronousEndpoint, variant_problems
 
 MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
@@ -78,6 +79,7 @@ class ServerlessEndpoint(SynchronousEndpoint):
         super().__init__(scope, construct_id)
         problems = serverless_problems(memory_size_mb, max_concurrency, provisioned_concurrency)
         problems += variant_problems(variant_name)
+        problems += uncompressed_model_problems(model, "serverless endpoints")
         raise_if_problems("ServerlessEndpoint", problems)
         self.model = model
         self.role = model.role

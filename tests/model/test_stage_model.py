@@ -188,3 +188,86 @@ def test_an_unknown_revision_is_named_without_a_traceback(
         f"stage-model: --model-id/--revision: cannot download google/pegasus-large@{SHA}: "
         "404 Client Error. Revision Not Found for url: ...\n"
     )
+
+
+# --- uncompressed: one object per file under a prefix (model_data_compression "none") --------
+
+
+def printed(out: str, key: str) -> str:
+    (line,) = [line for line in out.splitlines() if f'"{key}"' in line]
+    return line.split('"')[3]
+
+
+def test_uncompressed_stages_each_file_under_a_prefix_encrypted(
+    stage_model: ModuleType, weights: Path, aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3, key = aws
+    arguments = ["--kms-key", key["KeyId"], "--weights-dir", str(weights), "--uncompressed"]
+    assert run(stage_model, *arguments) == 0
+    out = capsys.readouterr().out
+    uri = printed(out, "model_data_uri")
+    assert uri.startswith(f"s3://{BUCKET}/models/google--pegasus-large/{SHA}/")
+    assert uri.endswith("/") and not uri.endswith("model.tar.gz/")
+    assert printed(out, "model_data_compression") == "none"
+    assert printed(out, "model_data_key_arn") == key["Arn"]
+    prefix = uri[len(f"s3://{BUCKET}/") :]
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]
+    names = sorted(item["Key"][len(prefix) :] for item in listed)
+    # The archive's layout, file by file; no folder placeholder objects ("code/").
+    assert {"config.json", "model.safetensors", "code/inference.py"} <= set(names)
+    assert not [n for n in names if n.endswith("/") or "__pycache__" in n]
+    for name in names:
+        head = s3.head_object(Bucket=BUCKET, Key=prefix + name)
+        assert (head["ServerSideEncryption"], head["SSEKMSKeyId"]) == ("aws:kms", key["Arn"])
+    assert s3.get_object(Bucket=BUCKET, Key=prefix + "model.safetensors")["Body"].read() == (
+        b"\x00" * 1024
+    )
+
+
+def test_uncompressed_prefixes_follow_the_content(
+    stage_model: ModuleType, weights: Path, aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, key = aws
+    arguments = ["--kms-key", key["Arn"], "--weights-dir", str(weights), "--uncompressed"]
+    uris = []
+    for content in (b"\x00", b"\x00", b"\x01"):
+        (weights / "model.safetensors").write_bytes(content * 1024)
+        assert run(stage_model, *arguments) == 0
+        uris.append(printed(capsys.readouterr().out, "model_data_uri"))
+    assert uris[0] == uris[1] != uris[2]
+
+
+def test_a_prefix_holding_other_objects_is_refused(
+    stage_model: ModuleType, weights: Path, aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3, key = aws
+    arguments = ["--kms-key", key["Arn"], "--weights-dir", str(weights), "--uncompressed"]
+    assert run(stage_model, *arguments) == 0
+    prefix = printed(capsys.readouterr().out, "model_data_uri")[len(f"s3://{BUCKET}/") :]
+    # What the S3 console's "Create folder" leaves: a zero-byte object named like a folder.
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}extra/", Body=b"")
+    assert run(stage_model, *arguments) == 1
+    assert capsys.readouterr().err == (
+        f"stage-model: --bucket: s3://{BUCKET}/{prefix} holds objects that are not this model's "
+        "(extra/): SageMaker would copy them into /opt/ml/model too; delete them and stage "
+        "again\n"
+    )
+
+
+@pytest.mark.parametrize("uncompressed", [True, False])
+def test_weights_with_a_code_folder_are_refused(
+    stage_model: ModuleType,
+    weights: Path,
+    aws: Any,
+    capsys: pytest.CaptureFixture[str],
+    uncompressed: bool,
+) -> None:
+    _, key = aws
+    (weights / "code").mkdir()
+    (weights / "code" / "inference.py").write_text("# not ours\n")
+    arguments = ["--kms-key", key["Arn"], "--weights-dir", str(weights)]
+    assert run(stage_model, *arguments, *(["--uncompressed"] if uncompressed else [])) == 1
+    assert capsys.readouterr().err == (
+        f"stage-model: --weights-dir: {weights} has code/inference.py: code/ is the model "
+        "code's place in the layout\n"
+    )
