@@ -57,7 +57,7 @@ synth-pipeline: $(VENV)/.installed node_modules/.installed
 ## smoke: prove a deployed environment summarizes, e.g. make smoke ENV=dev (SMOKE_ARGS="--help")
 smoke: $(VENV)/.installed-dev
 	@test -n "$(ENV)" || { echo "make smoke needs ENV=<environment>, e.g. make smoke ENV=dev" >&2; exit 2; }
-	$(PY) -m constructs_lib.client.smoke --env $(ENV) $(SMOKE_ARGS)
+	$(PY) -m summarizer.client.smoke --env $(ENV) $(SMOKE_ARGS)
 
 ## test: lint, type-check, and run the whole test suite
 test: lint typecheck test-cdk test-model
@@ -118,12 +118,12 @@ gpu-wheels:
 ## (without ARGS: the cheapest settings whose simulated p95 on the 10,000-document burst is <= 20 min)
 PLAN_ARGS := $(or $(ARGS),--p95-goal-minutes 20 --scenario burst)
 plan: $(VENV)/.installed
-	$(PY) -m constructs_lib.capacity_planner $(PLAN_ARGS)
+	$(PY) -m summarizer.planner $(PLAN_ARGS)
 
 ## simulate: the article's policy, ours and a spike variant side by side on the standard burst and
 ## trickle; writes docs/img/simulation-*.json and .png (tests check the JSON is current)
 simulate: $(VENV)/.installed-dev
-	$(PY) -m constructs_lib.simulator --out-dir docs/img --variant "spike;summarizer.scaling.spike_enabled=true"
+	$(PY) -m summarizer.simulator --out-dir docs/img --variant "spike;summarizer.scaling.spike_enabled=true"
 
 ## stage-model: stage a pinned checkpoint with model_code/ in S3 for model_data_uri, e.g.
 ##   make stage-model MODEL_REVISION=<40-hex sha> BUCKET=my-models KMS_KEY=alias/models

@@ -10,7 +10,7 @@ measures both on this machine with a checkpoint of pegasus-large's exact size:
    with random weights (seed 0; no checkpoint can be downloaded here) and saves it as
    transformers does (``model.safetensors`` in fp32, 2.28 GB, plus its JSON files);
 2. packs it with the model code exactly as ``make stage-model`` does
-   (``constructs_lib.model_archive``, gzip level 9) and records the archive's size and time;
+   (``constructs_lib.model.archive``, gzip level 9) and records the archive's size and time;
 3. extracts the archive ``--runs`` times into a fresh folder with GNU tar and gzip
    (``tar -xzf``), and once more with Python's ``tarfile`` (what extracts it on the instance
    is not documented), and decompresses it to nothing (``gzip -dc``) to separate CPU from disk;
@@ -21,7 +21,8 @@ The files are in the page cache (just written), so the extraction figures are CP
 writes, not S3. Random weights from PyTorch's initialisation compress about as trained fp32
 weights do (mantissas are noise either way; measured ratio recorded). The figures and the
 machine (CPUs, load before and after) go to ``--out`` as JSON; docs/cold-start.md turns them
-into the expected effect on a cold start of ml.g5.xlarge, and ``constructs_lib/cold_start.json``
+into the expected effect on a cold start of ml.g5.xlarge, and
+``constructs_lib/model/cold_start.json``
 holds the resulting figures.
 
     .venv-model/bin/python bench/bench_cold_start.py             # about 5 minutes, 7 GB of disk
@@ -51,7 +52,7 @@ sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 from bench_gpu import PEGASUS_LARGE, TINY  # noqa: E402
 
-from constructs_lib.model_archive import stream_model_archive  # noqa: E402
+from constructs_lib.model.archive import stream_model_archive  # noqa: E402
 
 MB = 1000**2
 RESULTS = REPO_ROOT / "bench" / "results" / "cold-start-extraction.json"

@@ -15,50 +15,55 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._validation import ConfigurationError
-    from .data_capture import EndpointDataCapture
-    from .data_capture_settings import DataCaptureSettings
-    from .deployment_settings import DeploymentSettings
-    from .dlc_catalog import DlcVersion
-    from .endpoint import AsyncEndpoint
-    from .endpoint_base import AsyncEndpointBase, IAsyncEndpoint, ImportedAsyncEndpoint
-    from .guardrails import OrgGuardrails, apply_org_guardrails
-    from .model import HuggingFaceModel
-    from .monitoring import AsyncEndpointMonitoring
-    from .monitoring_alarms import AsyncEndpointAlarms
-    from .monitoring_dashboard import AsyncEndpointDashboard
-    from .monitoring_settings import AlarmThreshold, MonitoringSettings
-    from .notifications import AsyncNotifications, EncryptedTopic
-    from .scaling import AsyncEndpointScaling
-    from .scaling_settings import ScalingSettings, ScheduledCapacity
-    from .storage import AsyncInferenceStorage
+    from constructs_lib._validation import ConfigurationError
+    from constructs_lib.endpoint.base import (
+        AsyncEndpointBase,
+        IAsyncEndpoint,
+        ImportedAsyncEndpoint,
+    )
+    from constructs_lib.endpoint.construct import AsyncEndpoint
+    from constructs_lib.endpoint.deployment_settings import DeploymentSettings
+    from constructs_lib.endpoint.notifications import AsyncNotifications, EncryptedTopic
+    from constructs_lib.endpoint.storage import AsyncInferenceStorage
+    from constructs_lib.guardrails.aspects import OrgGuardrails, apply_org_guardrails
+    from constructs_lib.hosting.data_capture import EndpointDataCapture
+    from constructs_lib.hosting.data_capture_settings import DataCaptureSettings
+    from constructs_lib.model.construct import HuggingFaceModel
+    from constructs_lib.model.dlc_catalog import DlcVersion
+    from constructs_lib.monitoring.alarms import AsyncEndpointAlarms
+    from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
+    from constructs_lib.monitoring.dashboard import AsyncEndpointDashboard
+    from constructs_lib.monitoring.settings import AlarmThreshold, MonitoringSettings
+    from constructs_lib.scaling.construct import AsyncEndpointScaling
+    from constructs_lib.scaling.settings import ScalingSettings, ScheduledCapacity
 
-# Exports load on first use, so `python -m constructs_lib.capacity_planner` (pure Python) does not
-# start the CDK's Node process.
+# Exports load on first use: the settings modules (scaling, monitoring, guardrails, the data
+# path's) and the Lambda runtime's job contract are pure Python, and the app's configuration
+# loader and the tools in ``summarizer/`` import them without starting the CDK's Node process.
 _EXPORTS = {
-    "AsyncEndpoint": "endpoint",
-    "AsyncEndpointBase": "endpoint_base",
-    "IAsyncEndpoint": "endpoint_base",
-    "ImportedAsyncEndpoint": "endpoint_base",
-    "OrgGuardrails": "guardrails",
-    "apply_org_guardrails": "guardrails",
-    "AsyncEndpointMonitoring": "monitoring",
-    "AsyncEndpointAlarms": "monitoring_alarms",
-    "AsyncEndpointDashboard": "monitoring_dashboard",
-    "AlarmThreshold": "monitoring_settings",
-    "AsyncEndpointScaling": "scaling",
-    "AsyncInferenceStorage": "storage",
-    "AsyncNotifications": "notifications",
+    "AsyncEndpoint": "endpoint.construct",
+    "AsyncEndpointBase": "endpoint.base",
+    "IAsyncEndpoint": "endpoint.base",
+    "ImportedAsyncEndpoint": "endpoint.base",
+    "OrgGuardrails": "guardrails.aspects",
+    "apply_org_guardrails": "guardrails.aspects",
+    "AsyncEndpointMonitoring": "monitoring.construct",
+    "AsyncEndpointAlarms": "monitoring.alarms",
+    "AsyncEndpointDashboard": "monitoring.dashboard",
+    "AlarmThreshold": "monitoring.settings",
+    "AsyncEndpointScaling": "scaling.construct",
+    "AsyncInferenceStorage": "endpoint.storage",
+    "AsyncNotifications": "endpoint.notifications",
     "ConfigurationError": "_validation",
-    "DataCaptureSettings": "data_capture_settings",
-    "DeploymentSettings": "deployment_settings",
-    "DlcVersion": "dlc_catalog",
-    "EndpointDataCapture": "data_capture",
-    "EncryptedTopic": "notifications",
-    "HuggingFaceModel": "model",
-    "MonitoringSettings": "monitoring_settings",
-    "ScalingSettings": "scaling_settings",
-    "ScheduledCapacity": "scaling_settings",
+    "DataCaptureSettings": "hosting.data_capture_settings",
+    "DeploymentSettings": "endpoint.deployment_settings",
+    "DlcVersion": "model.dlc_catalog",
+    "EndpointDataCapture": "hosting.data_capture",
+    "EncryptedTopic": "endpoint.notifications",
+    "HuggingFaceModel": "model.construct",
+    "MonitoringSettings": "monitoring.settings",
+    "ScalingSettings": "scaling.settings",
+    "ScheduledCapacity": "scaling.settings",
 }
 __all__ = [
     "AlarmThreshold",

@@ -1,4 +1,5 @@
-"""Regenerate constructs_lib/huggingface_dlc.json from the SageMaker Python SDK's image catalog.
+"""Regenerate constructs_lib/model/huggingface_dlc.json from the SageMaker Python SDK's image
+catalog.
 
 Synthesis must not call the SDK (it needs a concrete region and pulls in 450 MB), so the stack
 reads this committed table instead; tests/test_dlc_image.py checks that this script would write
@@ -17,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent.parent / "constructs_lib" / "huggingface_dlc.json"
+OUT = Path(__file__).resolve().parent.parent / "constructs_lib" / "model" / "huggingface_dlc.json"
 # transformers 4.x only: 5.x dropped the summarization pipeline the handler is tested against.
 SUPPORTED = [("4.37.0", "2.1.0"), ("4.48.0", "2.3.0"), ("4.49.0", "2.6.0"), ("4.51.3", "2.6.0")]
 

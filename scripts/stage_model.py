@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from constructs_lib._validation import ConfigurationError  # noqa: E402
-from constructs_lib.model_archive import model_files, stream_model_archive  # noqa: E402
-from constructs_lib.model_source import is_commit_sha, model_id_problems  # noqa: E402
-from constructs_lib.s3_uri import bucket_name_problem  # noqa: E402
+from constructs_lib.model.archive import model_files, stream_model_archive  # noqa: E402
+from constructs_lib.model.s3_uri import bucket_name_problem  # noqa: E402
+from constructs_lib.model.source import is_commit_sha, model_id_problems  # noqa: E402
 
 # Only PyTorch weights are served; the other frameworks' copies would triple the archive.
 IGNORED_DOWNLOADS = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "tf_model*", "flax_model*", "*.md"]

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib._validation import ConfigurationError, check_int
-from constructs_lib.data_capture_settings import DataCaptureSettings
 from constructs_lib.data_path.settings import (
     POWERTOOLS_SSM_REGIONS,
     DataPathSettings,
@@ -31,11 +30,13 @@ from constructs_lib.data_path.settings import (
     partition_of,
     powertools_layer_problems,
 )
-from constructs_lib.deployment_settings import DeploymentSettings, scaling_floor_problems
-from constructs_lib.dlc_catalog import DlcVersion, region_problems
-from constructs_lib.emails import email_problems
-from constructs_lib.guardrail_settings import GuardrailSettings
-from constructs_lib.model_source import (
+from constructs_lib.endpoint.deployment_settings import DeploymentSettings, scaling_floor_problems
+from constructs_lib.endpoint.emails import email_problems
+from constructs_lib.guardrails.settings import GuardrailSettings
+from constructs_lib.hosting.data_capture_settings import DataCaptureSettings
+from constructs_lib.model.dlc_catalog import DlcVersion, region_problems
+from constructs_lib.model.s3_uri import model_data_source_problems
+from constructs_lib.model.source import (
     RESERVED_ENVIRONMENT,
     environment_problems,
     is_commit_sha,
@@ -43,9 +44,8 @@ from constructs_lib.model_source import (
     model_id_problems,
     model_revision_problems,
 )
-from constructs_lib.monitoring_settings import MonitoringSettings
-from constructs_lib.s3_uri import model_data_source_problems
-from constructs_lib.scaling_settings import ScalingSettings
+from constructs_lib.monitoring.settings import MonitoringSettings
+from constructs_lib.scaling.settings import ScalingSettings
 from constructs_lib.settings_io import build, cli_value, merge, without_none
 
 from .hosting import BatchHosting, RealtimeHosting, ServerlessHosting, hosting_problems

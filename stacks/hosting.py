@@ -27,7 +27,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 
 from constructs_lib._validation import ConfigurationError, check_int
-from constructs_lib.dlc_image import is_gpu_instance
+from constructs_lib.endpoint.notifications import AsyncNotifications
+from constructs_lib.endpoint.storage import AsyncInferenceStorage
 from constructs_lib.hosting._common import SynchronousEndpoint
 from constructs_lib.hosting.batch_settings import BatchTransformSettings
 from constructs_lib.hosting.inference_component_settings import (
@@ -39,10 +40,9 @@ from constructs_lib.hosting.inference_component_settings import (
 from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
 from constructs_lib.hosting.realtime_scaling import RealtimeScaling, RealtimeScalingSettings
 from constructs_lib.hosting.serverless import ServerlessEndpoint, serverless_problems
-from constructs_lib.model import HuggingFaceModel
-from constructs_lib.notifications import AsyncNotifications
+from constructs_lib.model.construct import HuggingFaceModel
+from constructs_lib.model.dlc_image import is_gpu_instance
 from constructs_lib.settings_io import build, plain
-from constructs_lib.storage import AsyncInferenceStorage
 
 HOSTING_OPTIONS = ("async", "realtime", "serverless", "batch")
 SECTIONS = ("realtime", "serverless", "batch")

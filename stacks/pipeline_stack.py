@@ -27,11 +27,11 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from constructs_lib._nag import acknowledge, arn_placeholder
-from constructs_lib.client.smoke_outputs import OUTPUT_ENV
-from constructs_lib.guardrails import apply_org_guardrails
-from constructs_lib.keys import customer_key
-from constructs_lib.notifications import EncryptedTopic
-from constructs_lib.storage import access_log_bucket
+from constructs_lib.endpoint.keys import customer_key
+from constructs_lib.endpoint.notifications import EncryptedTopic
+from constructs_lib.endpoint.storage import access_log_bucket
+from constructs_lib.guardrails.aspects import apply_org_guardrails
+from summarizer.client.smoke_outputs import OUTPUT_ENV
 
 from .config import AppConfig
 from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings

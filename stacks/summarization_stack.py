@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from aws_cdk import Annotations, CfnOutput, Stack
 from constructs import Construct
 
-from constructs_lib.endpoint import AsyncEndpoint
-from constructs_lib.guardrails import apply_org_guardrails
-from constructs_lib.model import HuggingFaceModel
-from constructs_lib.monitoring import AsyncEndpointMonitoring
-from constructs_lib.notifications import AsyncNotifications
-from constructs_lib.scaling import AsyncEndpointScaling
-from constructs_lib.storage import AsyncInferenceStorage
+from constructs_lib.endpoint.construct import AsyncEndpoint
+from constructs_lib.endpoint.notifications import AsyncNotifications
+from constructs_lib.endpoint.storage import AsyncInferenceStorage
+from constructs_lib.guardrails.aspects import apply_org_guardrails
+from constructs_lib.model.construct import HuggingFaceModel
+from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
+from constructs_lib.scaling.construct import AsyncEndpointScaling
 
 from .config import AppConfig
 from .hosting import build_hosting, model_instance_type
@@ -102,7 +102,7 @@ class SummarizationStack(Stack):
             self.hosting = build_hosting(self, config, self.storage, self.notifications, self.model)
             if config.data_capture.enabled and self.hosting.endpoint is not None:
                 # Imported here: only a capturing stack loads it.
-                from constructs_lib.data_capture import EndpointDataCapture
+                from constructs_lib.hosting.data_capture import EndpointDataCapture
 
                 capture = EndpointDataCapture(
                     self,

@@ -13,20 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.capacity_planner import (
+from constructs_lib.data_path.settings import DataPathSettings
+from constructs_lib.scaling.settings import ScalingSettings
+from summarizer.planner.cli import main
+from summarizer.planner.search import (
     MAX_PLANNED_INSTANCES,
     PlanningError,
-    main,
     plan_capacity,
     search,
 )
-from constructs_lib.data_path.settings import DataPathSettings
-from constructs_lib.scaling_settings import ScalingSettings
-from constructs_lib.simulator.engine import Options, Variant, simulate_seeds
-from constructs_lib.simulator.scenarios import scenario
-from constructs_lib.simulator.settings_loader import load_environment
-from constructs_lib.simulator.throughput import load_table, table_from_mapping
-from constructs_lib.simulator.traffic import Document, burst
+from summarizer.simulator.engine import Options, Variant, simulate_seeds
+from summarizer.simulator.scenarios import scenario
+from summarizer.simulator.settings_loader import load_environment
+from summarizer.simulator.throughput import load_table, table_from_mapping
+from summarizer.simulator.traffic import Document, burst
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -437,7 +437,7 @@ def test_cli_search_without_a_solution_exits_1(capsys: pytest.CaptureFixture[str
 def test_module_runs_as_a_script_without_cdk() -> None:
     # Pure Python: no Node banner, no jsii start.
     result = subprocess.run(
-        [sys.executable, "-m", "constructs_lib.capacity_planner", *_makefile_plan_example()],
+        [sys.executable, "-m", "summarizer.planner", *_makefile_plan_example()],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -18,11 +18,11 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from constructs_lib.client import SummarizerClient
-from constructs_lib.client.cli import run
-from constructs_lib.client.errors import StackError
-from constructs_lib.client.progress import ProgressBar
 from constructs_lib.data_path.runtime import jobs
+from summarizer.client import SummarizerClient
+from summarizer.client.cli import run
+from summarizer.client.errors import StackError
+from summarizer.client.progress import ProgressBar
 from tests.datapath_support import (
     BUCKET,
     CREDENTIALS,
@@ -371,7 +371,7 @@ def test_the_client_never_imports_the_cdk() -> None:
         "import sys, runpy\n"
         "sys.argv = ['summarizer', '--help']\n"
         "try:\n"
-        "    runpy.run_module('constructs_lib.client.cli', run_name='__main__')\n"
+        "    runpy.run_module('summarizer.client.cli', run_name='__main__')\n"
         "except SystemExit as exit:\n"
         "    assert exit.code == 0, exit.code\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "

@@ -1,4 +1,4 @@
-"""constructs_lib/cold_start.json: the cold-start figures a simulation reads, derived from the
+"""constructs_lib/model/cold_start.json: the cold-start figures a simulation reads, derived from the
 extraction benchmark (bench/results/cold-start-extraction.json) as docs/cold-start.md says."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.cold_start import (
+from constructs_lib.model.cold_start import (
     KINDS,
     cold_start_kind,
     cold_start_minutes,

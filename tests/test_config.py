@@ -543,9 +543,10 @@ def test_app_reads_context_the_cli_passes_in_a_file_too(tmp_path: Any) -> None:
 def test_config_imports_its_pure_modules_without_the_cdk() -> None:
     code = (
         "import sys\n"
-        "import constructs_lib._validation, constructs_lib.dlc_catalog, constructs_lib.emails\n"
-        "import constructs_lib.instance_types, constructs_lib.model_source\n"
-        "import constructs_lib.monitoring_settings, constructs_lib.s3_uri\n"
+        "import constructs_lib._validation, constructs_lib.model.dlc_catalog\n"
+        "import constructs_lib.endpoint.emails\n"
+        "import constructs_lib.model.instance_types, constructs_lib.model.source\n"
+        "import constructs_lib.monitoring.settings, constructs_lib.model.s3_uri\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii')))\n"
     )
     result = subprocess.run(
@@ -559,10 +560,11 @@ def test_the_settings_modules_import_nothing_of_the_cdk() -> None:
     # app configuration itself names the hosting options' construct settings, so it may.)
     code = (
         "import sys\n"
-        "import constructs_lib.settings_io, constructs_lib.scaling_settings\n"
-        "import constructs_lib.monitoring_settings, constructs_lib.data_path.settings\n"
-        "import constructs_lib.instance_types, constructs_lib.dlc_catalog\n"
-        "import constructs_lib.model_source, constructs_lib.s3_uri, constructs_lib.emails\n"
+        "import constructs_lib.settings_io, constructs_lib.scaling.settings\n"
+        "import constructs_lib.monitoring.settings, constructs_lib.data_path.settings\n"
+        "import constructs_lib.model.instance_types, constructs_lib.model.dlc_catalog\n"
+        "import constructs_lib.model.source, constructs_lib.model.s3_uri\n"
+        "import constructs_lib.endpoint.emails\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii')))\n"
     )
     result = subprocess.run(

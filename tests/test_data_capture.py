@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from constructs_lib import ConfigurationError
-from constructs_lib.data_capture_settings import DataCaptureSettings
+from constructs_lib.hosting.data_capture_settings import DataCaptureSettings
 from stacks.config import load_configs
 from tests._schemas import schema_errors
 from tests._variants import variants
@@ -123,8 +123,8 @@ def realtime(code_dir: Path) -> Any:
     from aws_cdk.assertions import Template
 
     from constructs_lib import AsyncInferenceStorage, DlcVersion, HuggingFaceModel
-    from constructs_lib.data_capture import EndpointDataCapture
     from constructs_lib.hosting import RealtimeEndpoint
+    from constructs_lib.hosting.data_capture import EndpointDataCapture
 
     stack = cdk.Stack(construct_app(), "Captured")
     storage = AsyncInferenceStorage(stack, "Storage")
@@ -196,7 +196,7 @@ def test_grant_read_lists_and_reads_the_captures_only(realtime: Any) -> None:
 def test_an_async_endpoint_is_refused_with_the_reason(code_dir: Path) -> None:
     import aws_cdk as cdk
 
-    from constructs_lib.data_capture import EndpointDataCapture
+    from constructs_lib.hosting.data_capture import EndpointDataCapture
     from tests.conftest import endpoint_in
 
     stack = cdk.Stack(construct_app(), "AsyncCapture")
@@ -221,8 +221,8 @@ def test_a_serverless_endpoint_is_refused(code_dir: Path) -> None:
     import aws_cdk as cdk
 
     from constructs_lib import AsyncInferenceStorage, DlcVersion, HuggingFaceModel
-    from constructs_lib.data_capture import EndpointDataCapture
     from constructs_lib.hosting import ServerlessEndpoint
+    from constructs_lib.hosting.data_capture import EndpointDataCapture
 
     stack = cdk.Stack(construct_app(), "ServerlessCapture")
     model = HuggingFaceModel(

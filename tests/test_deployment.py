@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from constructs_lib import ConfigurationError
-from constructs_lib.deployment_settings import DeploymentSettings
+from constructs_lib.endpoint.deployment_settings import DeploymentSettings
 from stacks.config import load_configs
 from tests._schemas import schema_errors
 from tests._variants import variants

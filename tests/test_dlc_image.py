@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from constructs_lib.dlc_image import DlcVersion, catalog, is_gpu_instance, supported_versions
+from constructs_lib.model.dlc_image import DlcVersion, catalog, is_gpu_instance, supported_versions
 from tests.conftest import only
 
 REGIONS = [
@@ -148,7 +148,7 @@ def dlc_rules(template: Any) -> dict[str, Any]:
 def test_an_agnostic_stack_refuses_a_region_without_registry_before_creating_anything(
     dev: Any,
 ) -> None:
-    from constructs_lib.dlc_catalog import regions_without_registry
+    from constructs_lib.model.dlc_catalog import regions_without_registry
 
     rules = dlc_rules(dev)
     supported = sorted(catalog()["registries"])
@@ -164,7 +164,8 @@ def test_an_agnostic_stack_refuses_a_region_without_registry_before_creating_any
     # A region newer than the committed catalog: not nameable, but still refused clearly.
     assert check_rules(rules, "xx-newest-1") == (
         "This stack's region has no Hugging Face inference DLC registry in the image catalog "
-        "committed with it (constructs_lib/huggingface_dlc.json; scripts/refresh_dlc_catalog.py "
+        "committed with it (constructs_lib/model/huggingface_dlc.json; "
+        "scripts/refresh_dlc_catalog.py "
         f"updates it). {listed}"
     )
 
@@ -188,7 +189,10 @@ def test_the_committed_catalog_is_what_the_refresh_script_writes_today() -> None
         sorted(set(script.sagemaker_image_regions()) - set(committed["registries"]))
         == (committed["regions_without_registry"])
     )
-    assert script.render(fresh) == (ROOT / "constructs_lib" / "huggingface_dlc.json").read_text()
+    assert (
+        script.render(fresh)
+        == (ROOT / "constructs_lib" / "model" / "huggingface_dlc.json").read_text()
+    )
 
 
 def test_cpu_instance_gets_the_cpu_image() -> None:

@@ -18,8 +18,8 @@ def governed(code_dir: Path) -> Any:
     from aws_cdk import RemovalPolicy, Stack
     from aws_cdk.assertions import Template
 
-    from constructs_lib.guardrails import apply_org_guardrails
-    from constructs_lib.storage import AsyncInferenceStorage
+    from constructs_lib.endpoint.storage import AsyncInferenceStorage
+    from constructs_lib.guardrails.aspects import apply_org_guardrails
 
     app = construct_app()
     stack = Stack(app, "Governed")
@@ -60,7 +60,7 @@ def test_role_names_are_deterministic(code_dir: Path, governed: Any) -> None:
     from aws_cdk import Stack
     from aws_cdk.assertions import Template
 
-    from constructs_lib.guardrails import apply_org_guardrails
+    from constructs_lib.guardrails.aspects import apply_org_guardrails
 
     app = construct_app()
     stack = Stack(app, "Governed")
@@ -77,7 +77,7 @@ def test_a_role_named_outside_the_prefix_keeps_its_name_and_is_reported() -> Non
     from aws_cdk import aws_iam as iam
     from aws_cdk.assertions import Annotations, Match, Template
 
-    from constructs_lib.guardrails import apply_org_guardrails
+    from constructs_lib.guardrails.aspects import apply_org_guardrails
 
     stack = Stack(construct_app(), "Named")
     principal = iam.ServicePrincipal("codebuild.amazonaws.com")
@@ -125,6 +125,6 @@ def test_a_role_named_outside_the_prefix_keeps_its_name_and_is_reported() -> Non
     ],
 )
 def test_bad_settings_are_refused_with_the_value(settings: dict[str, Any], message: str) -> None:
-    from constructs_lib.guardrails import guardrail_problems
+    from constructs_lib.guardrails.aspects import guardrail_problems
 
     assert guardrail_problems(**settings) == [message]

@@ -172,8 +172,8 @@ def test_every_reference_reads_the_endpoint_name_so_it_follows_the_replacement(d
 def test_the_endpoint_name_fits_sagemaker_for_the_longest_instance_types() -> None:
     import aws_cdk as cdk
 
-    from constructs_lib.endpoint import instance_endpoint_name
-    from constructs_lib.instance_types import INSTANCE_TYPE
+    from constructs_lib.endpoint.construct import instance_endpoint_name
+    from constructs_lib.model.instance_types import INSTANCE_TYPE
 
     stack = cdk.Stack(cdk.App(), "A-stack-name-as-long-as-CloudFormation-allows-" + "x" * 80)
     construct = cdk.CfnResource(stack, "Endpoint" * 8, type="Custom::Endpoint")

@@ -10,10 +10,15 @@ from typing import Any
 
 import pytest
 
-from constructs_lib import dlc_catalog, dlc_image, endpoint, instance_types
 from constructs_lib._validation import ConfigurationError
-from constructs_lib.dlc_catalog import DlcVersion
-from constructs_lib.instance_types import families, instance_type_problems, known_instance_types
+from constructs_lib.endpoint import construct as endpoint
+from constructs_lib.model import dlc_catalog, dlc_image, instance_types
+from constructs_lib.model.dlc_catalog import DlcVersion
+from constructs_lib.model.instance_types import (
+    families,
+    instance_type_problems,
+    known_instance_types,
+)
 from tests.conftest import construct_app, endpoint_in, only
 
 DLC = DlcVersion(transformers="4.51.3", pytorch="2.6.0")
@@ -36,7 +41,7 @@ def cloudformation_instance_types() -> set[str]:
 
 def test_the_table_is_cloudformations_list_of_hosting_instance_types() -> None:
     # A cfn-lint upgrade that adds or drops a type fails here: describe the new family in
-    # constructs_lib/instance_types.json (GPU? instance store? architecture?).
+    # constructs_lib/model/instance_types.json (GPU? instance store? architecture?).
     assert known_instance_types() == cloudformation_instance_types()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from constructs_lib.model_archive import build_model_archive, write_model_archive
+from constructs_lib.model.archive import build_model_archive, write_model_archive
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CODE = ROOT / "model_code"

@@ -21,8 +21,8 @@ from aws_cdk.assertions import Capture, Match, Template
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
-from constructs_lib.endpoint import AsyncEndpoint
-from constructs_lib.monitoring import (
+from constructs_lib.endpoint.construct import AsyncEndpoint
+from constructs_lib.monitoring.construct import (
     AlarmThreshold,
     AsyncEndpointAlarms,
     AsyncEndpointDashboard,
@@ -706,7 +706,7 @@ def test_facade_keeps_the_ids_its_resources_had_before_the_split(built: Built) -
     from aws_cdk import aws_cloudwatch as cloudwatch
     from constructs import Construct
 
-    from constructs_lib.notifications import EncryptedTopic
+    from constructs_lib.endpoint.notifications import EncryptedTopic
 
     # The shape before the split: the resources directly under the "Monitoring" construct.
     reference = cdk.Stack(construct_app(), "Reference")

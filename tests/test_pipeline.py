@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from constructs_lib import ConfigurationError
-from constructs_lib.guardrail_settings import GuardrailSettings
+from constructs_lib.guardrails.settings import GuardrailSettings
 from tests.conftest import cdk_json_context
 from tests.test_gates import ACCEPTED
 
@@ -236,7 +236,7 @@ def staged_outputs(outdir: Path) -> set[str]:
 def test_smoke_step_runs_make_smoke_with_the_stage_outputs(
     stages: list[dict[str, Any]], outdir: Path
 ) -> None:
-    from constructs_lib.client.smoke import OUTPUT_ENV, REQUIRED_OUTPUTS
+    from summarizer.client.smoke import OUTPUT_ENV, REQUIRED_OUTPUTS
 
     prepare, deploy, smoke_action = stage(stages, "dev")
     namespace = deploy["Namespace"]

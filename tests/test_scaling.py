@@ -21,8 +21,8 @@ from aws_cdk.assertions import Capture, Match, Template
 from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
-from constructs_lib.endpoint import AsyncEndpoint
-from constructs_lib.scaling import (
+from constructs_lib.endpoint.construct import AsyncEndpoint
+from constructs_lib.scaling.construct import (
     AsyncEndpointScaling,
     ScalingSettings,
     ScheduledCapacity,

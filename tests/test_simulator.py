@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from constructs_lib.data_path.settings import DataPathSettings
-from constructs_lib.scaling_settings import ScalingSettings, ScheduledCapacity
-from constructs_lib.simulator import cli
-from constructs_lib.simulator.cloudwatch import ALARM, INSUFFICIENT_DATA, OK, Alarm, MetricSeries
-from constructs_lib.simulator.engine import (
+from constructs_lib.scaling.settings import ScalingSettings, ScheduledCapacity
+from summarizer.simulator import cli
+from summarizer.simulator.cloudwatch import ALARM, INSUFFICIENT_DATA, OK, Alarm, MetricSeries
+from summarizer.simulator.engine import (
     HANDLER_DEFAULT_BATCH_SIZE,
     HANDLER_MAX_BATCH_SIZE,
     HUB_COLD_START,
@@ -35,14 +35,14 @@ from constructs_lib.simulator.engine import (
     simulate,
     simulate_seeds,
 )
-from constructs_lib.simulator.errors import SimulationError
-from constructs_lib.simulator.policies import TargetTracking
-from constructs_lib.simulator.results import aggregate, cell, markdown_table, summarize
-from constructs_lib.simulator.scenarios import ARTICLE, scenario
-from constructs_lib.simulator.schedules import schedules_of
-from constructs_lib.simulator.settings_loader import load_environment, parse_overrides
-from constructs_lib.simulator.throughput import load_table, table_from_mapping
-from constructs_lib.simulator.traffic import (
+from summarizer.simulator.errors import SimulationError
+from summarizer.simulator.policies import TargetTracking
+from summarizer.simulator.results import aggregate, cell, markdown_table, summarize
+from summarizer.simulator.scenarios import ARTICLE, scenario
+from summarizer.simulator.schedules import schedules_of
+from summarizer.simulator.settings_loader import load_environment, parse_overrides
+from summarizer.simulator.throughput import load_table, table_from_mapping
+from summarizer.simulator.traffic import (
     Document,
     burst,
     daily,
@@ -856,7 +856,7 @@ def _make_simulate_args() -> list[str]:
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nsimulate:", 1)[1].splitlines()[1]
     words = shlex.split(recipe)
-    return words[words.index("constructs_lib.simulator") + 1 :]
+    return words[words.index("summarizer.simulator") + 1 :]
 
 
 def test_the_checked_in_summaries_match_what_the_current_policy_simulates(
@@ -953,7 +953,7 @@ def test_the_docs_quote_the_checked_in_figures() -> None:
 
 def test_the_simulator_imports_no_cdk() -> None:
     code = (
-        "import sys, constructs_lib.simulator.cli, constructs_lib.capacity_planner; "
+        "import sys, summarizer.simulator.cli, summarizer.planner.search; "
         "sys.exit(any(m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs') and m != "
         "'constructs_lib' for m in sys.modules))"
     )
@@ -964,7 +964,7 @@ def test_the_simulator_imports_no_cdk() -> None:
 
 
 def test_percentiles_treat_unfinished_documents_as_never() -> None:
-    from constructs_lib.simulator.engine import percentile
+    from summarizer.simulator.engine import percentile
 
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.0
     assert percentile([1.0, 2.0, 3.0, math.inf], 0.95) is None
@@ -973,7 +973,7 @@ def test_percentiles_treat_unfinished_documents_as_never() -> None:
 
 
 def _plotted(name: str, documents: list[Document]) -> tuple[object, list[list[Run]]]:
-    from constructs_lib.simulator.plots import figure
+    from summarizer.simulator.plots import figure
 
     options = dataclasses.replace(OPTIONS, seeds=3)
     runs = [simulate_seeds(documents, v, options) for v in (ARTICLE, OURS)]
@@ -982,7 +982,7 @@ def _plotted(name: str, documents: list[Document]) -> tuple[object, list[list[Ru
 
 
 def test_the_plot_is_a_png_with_one_column_per_variant(tmp_path: Path) -> None:
-    from constructs_lib.simulator.plots import DPI, WIDTH_PER_COLUMN, plot
+    from summarizer.simulator.plots import DPI, WIDTH_PER_COLUMN, plot
 
     options = dataclasses.replace(OPTIONS, seeds=2)
     runs = [simulate_seeds(burst(50), v, options) for v in (ARTICLE, OURS)]

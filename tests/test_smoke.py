@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from constructs_lib.client import smoke
+from summarizer.client import smoke
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -11,13 +11,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .catalog import SummariesCatalog
-    from .construct import DataPath
-    from .functions import DataPathFunction
-    from .jobs_table import JobsTable
-    from .operations import DataPathAlarms
-    from .queues import WorkQueue
-    from .settings import DataPathSettings, DataPathVpc
+    from constructs_lib.data_path.catalog import SummariesCatalog
+    from constructs_lib.data_path.construct import DataPath
+    from constructs_lib.data_path.functions import DataPathFunction
+    from constructs_lib.data_path.jobs_table import JobsTable
+    from constructs_lib.data_path.operations import DataPathAlarms
+    from constructs_lib.data_path.queues import WorkQueue
+    from constructs_lib.data_path.settings import DataPathSettings, DataPathVpc
 
 # Lazy, like constructs_lib itself: the settings and the runtime import no CDK.
 _EXPORTS = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
-from ..storage import AsyncInferenceStorage
-from .catalog import SummariesCatalog
-from .layout import ATHENA_RESULTS_PREFIX, DATASET_PREFIX
+from constructs_lib.data_path.catalog import SummariesCatalog
+from constructs_lib.data_path.layout import ATHENA_RESULTS_PREFIX, DATASET_PREFIX
+from constructs_lib.endpoint.storage import AsyncInferenceStorage
 
 
 def grant_query(

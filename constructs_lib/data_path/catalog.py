@@ -11,7 +11,7 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from .. import _values as cdk_values
+from constructs_lib import _values as cdk_values
 
 # Columns of a curated row, in the order of the data path contract.
 COLUMNS: tuple[tuple[str, str, str], ...] = (

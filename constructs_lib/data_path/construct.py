@@ -10,35 +10,40 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .._validation import check_int, raise_if_problems
-from ..endpoint import AsyncEndpoint
-from ..keys import customer_key
-from . import access
-from .catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
-from .delivery import allow_log_encryption, grant_send, subscribe_bucket, subscribe_topics
-from .functions import DataPathFunction, architecture_name, powertools_layer
-from .jobs_table import JobsTable
-from .layout import (
+from constructs_lib import _values as cdk_values
+from constructs_lib._validation import check_int, raise_if_problems
+from constructs_lib.data_path import access
+from constructs_lib.data_path.catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
+from constructs_lib.data_path.delivery import (
+    allow_log_encryption,
+    grant_send,
+    subscribe_bucket,
+    subscribe_topics,
+)
+from constructs_lib.data_path.functions import DataPathFunction, architecture_name, powertools_layer
+from constructs_lib.data_path.jobs_table import JobsTable
+from constructs_lib.data_path.layout import (
     ATHENA_RESULTS_PREFIX,
     CURATED_PREFIX,
     DATASET_PREFIX,
     DIRECT_REQUEST_PREFIX,
     REQUEST_PREFIX,
 )
-from .operations import DataPathAlarms
-from .queues import (
+from constructs_lib.data_path.operations import DataPathAlarms
+from constructs_lib.data_path.queues import (
     DEFAULT_RETENTION_DAYS,
     MAX_VISIBILITY_SECONDS,
     WorkQueue,
     dead_letter_retention_days,
     visibility_timeout_seconds,
 )
-from .settings import (
+from constructs_lib.data_path.settings import (
     DataPathSettings,
     layer_architecture_problems,
     powertools_layer_problems,
 )
+from constructs_lib.endpoint.construct import AsyncEndpoint
+from constructs_lib.endpoint.keys import customer_key
 
 # Lambda's SQS event source: above 10 messages per batch it needs a batching window.
 MAX_UNWINDOWED_BATCH = 10

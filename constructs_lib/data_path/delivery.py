@@ -17,10 +17,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_s3 import IBucketRef
 from constructs import Construct, IDependable
 
-from .. import _values as cdk_values
-from .._validation import is_token
-from .functions import quiet_bucket_notifications_handler
-from .queues import WorkQueue
+from constructs_lib import _values as cdk_values
+from constructs_lib._validation import is_token
+from constructs_lib.data_path.functions import quiet_bucket_notifications_handler
+from constructs_lib.data_path.queues import WorkQueue
 
 
 @jsii.implements(s3.IBucketNotificationDestination)

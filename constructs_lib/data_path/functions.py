@@ -29,10 +29,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .._nag import acknowledge, acknowledge_all, acknowledge_control, checkov_skips
-from .._validation import ConfigurationError
-from .settings import POWERTOOLS_VERSION, DataPathVpc
+from constructs_lib import _values as cdk_values
+from constructs_lib._nag import acknowledge, acknowledge_all, acknowledge_control, checkov_skips
+from constructs_lib._validation import ConfigurationError
+from constructs_lib.data_path.settings import POWERTOOLS_VERSION, DataPathVpc
 
 # The Lambda asset is this folder with everything but runtime/ left out, so handlers are
 # "runtime.<module>.handler" and the CDK constructs next to it never ship.

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .functions import DataPathFunction
-from .queues import WorkQueue
+from constructs_lib import _values as cdk_values
+from constructs_lib.data_path.functions import DataPathFunction
+from constructs_lib.data_path.queues import WorkQueue
 
 FIVE_MINUTES = cdk_values.minutes(5)
 # Custom metrics the runtime emits through Powertools (runtime/observability.py), each with the

@@ -11,8 +11,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .._validation import raise_if_problems
+from constructs_lib import _values as cdk_values
+from constructs_lib._validation import raise_if_problems
 
 # SQS keeps messages at most 14 days. A message's expiry in the DLQ counts from its first
 # enqueue in the source queue, so the DLQ keeps at least as long as the source queue

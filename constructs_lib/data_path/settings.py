@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .._validation import check_int, is_token
+from constructs_lib._validation import check_int, is_token
 
 # Lambda's SQS event source: ScalingConfig.MaximumConcurrency accepts 2 to 1,000.
 MIN_MAX_CONCURRENCY = 2

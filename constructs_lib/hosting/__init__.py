@@ -20,21 +20,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .batch_settings import BatchTransformSettings
-    from .batch_transform import BatchTransform
-    from .containers import ContainerSpec, MultiContainerModel
-    from .inference_component_settings import ComputeRequirements, CopyScaling
-    from .inference_components import (
+    from constructs_lib.hosting.batch_settings import BatchTransformSettings
+    from constructs_lib.hosting.batch_transform import BatchTransform
+    from constructs_lib.hosting.containers import ContainerSpec, MultiContainerModel
+    from constructs_lib.hosting.inference_component_settings import ComputeRequirements, CopyScaling
+    from constructs_lib.hosting.inference_components import (
         InferenceComponent,
         InferenceComponentEndpoint,
         InferenceComponentSpec,
     )
-    from .inference_pipeline import InferencePipeline
-    from .multi_container import MultiContainerEndpoint
-    from .multi_model import MultiModelEndpoint
-    from .realtime import BlueGreenDeployment, RealtimeEndpoint
-    from .realtime_scaling import RealtimeScaling, RealtimeScalingSettings, StepAdjustment
-    from .serverless import ServerlessEndpoint
+    from constructs_lib.hosting.inference_pipeline import InferencePipeline
+    from constructs_lib.hosting.multi_container import MultiContainerEndpoint
+    from constructs_lib.hosting.multi_model import MultiModelEndpoint
+    from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
+    from constructs_lib.hosting.realtime_scaling import (
+        RealtimeScaling,
+        RealtimeScalingSettings,
+        StepAdjustment,
+    )
+    from constructs_lib.hosting.serverless import ServerlessEndpoint
 
 # Loaded on first use, so `sizing` (pure Python) can be imported without starting the CDK.
 _EXPORTS = {

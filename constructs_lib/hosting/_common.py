@@ -19,10 +19,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .._nag import acknowledge
-from ..endpoint import instance_endpoint_name
-from ..model import role_policy
+from constructs_lib import _values as cdk_values
+from constructs_lib._nag import acknowledge
+from constructs_lib.endpoint.construct import instance_endpoint_name
+from constructs_lib.model.construct import role_policy
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._validation import check_int
-from ..model import instance_type_problems
-from ..scaling import schedule_expression_problem
+from constructs_lib._validation import check_int
+from constructs_lib.model.construct import instance_type_problems
+from constructs_lib.scaling.construct import schedule_expression_problem
 
 BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
 # CreateTransformJob: MaxPayloadInMB at most 100, and MaxConcurrentTransforms x MaxPayloadInMB

@@ -25,16 +25,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .. import dlc_image
-from .._nag import acknowledge
-from .._validation import raise_if_problems
-from ..endpoint import LOCAL_STORAGE_FAMILIES
-from ..model import uncompressed_model_problems
-from ..notifications import EncryptedTopic
-from ..storage import AsyncInferenceStorage
-from ._common import ModelLike
-from .batch_settings import BatchTransformSettings
+from constructs_lib import _values as cdk_values
+from constructs_lib._nag import acknowledge
+from constructs_lib._validation import raise_if_problems
+from constructs_lib.endpoint.construct import LOCAL_STORAGE_FAMILIES
+from constructs_lib.endpoint.notifications import EncryptedTopic
+from constructs_lib.endpoint.storage import AsyncInferenceStorage
+from constructs_lib.hosting._common import ModelLike
+from constructs_lib.hosting.batch_settings import BatchTransformSettings
+from constructs_lib.model import dlc_image
+from constructs_lib.model.construct import uncompressed_model_problems
 
 # The task's enum for each BatchStrategy setting.
 STRATEGY_ENUMS = {

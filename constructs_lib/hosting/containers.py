@@ -18,18 +18,18 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .. import dlc_image
-from .._validation import raise_if_problems
-from ..model import (
+from constructs_lib import _values as cdk_values
+from constructs_lib._validation import raise_if_problems
+from constructs_lib.hosting._common import HOSTNAME, execution_role
+from constructs_lib.model import dlc_image
+from constructs_lib.model.archive import write_model_archive
+from constructs_lib.model.construct import (
     MODEL_SERVER_ENVIRONMENT,
     instance_type_problems,
     model_data_uri_problems,
     role_policy,
 )
-from ..model_archive import write_model_archive
-from ..s3_uri import parse_s3_uri
-from ._common import HOSTNAME, execution_role
+from constructs_lib.model.s3_uri import parse_s3_uri
 
 MODES = ("Direct", "Serial")
 MAX_CONTAINERS = 15

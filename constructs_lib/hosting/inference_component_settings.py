@@ -13,9 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._validation import check_int, check_number
-from ..instance_types import is_gpu_instance
-from ..scaling_settings import MAX_ALARM_WINDOW_SECONDS, MAX_API_INTEGER, MAX_TARGET_VALUE
+from constructs_lib._validation import check_int, check_number
+from constructs_lib.model.instance_types import is_gpu_instance
+from constructs_lib.scaling.settings import (
+    MAX_ALARM_WINDOW_SECONDS,
+    MAX_API_INTEGER,
+    MAX_TARGET_VALUE,
+)
 
 # ProductionVariantRoutingConfig.RoutingStrategy, the two that need no further configuration
 # (PREFIX_AWARE and KV_AWARE route by prompt caches of large language model servers).

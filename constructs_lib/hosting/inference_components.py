@@ -40,14 +40,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .. import dlc_image
-from .._nag import acknowledge, nag_resources
-from .._validation import check_int, is_token, raise_if_problems
-from ..endpoint import ENDPOINT_NAME_LENGTH, LOCAL_STORAGE_FAMILIES
-from ..instance_types import instance_type_problems
-from ..scaling import sagemaker_scalable_target
-from ._common import (
+from constructs_lib import _values as cdk_values
+from constructs_lib._nag import acknowledge, nag_resources
+from constructs_lib._validation import check_int, is_token, raise_if_problems
+from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, LOCAL_STORAGE_FAMILIES
+from constructs_lib.hosting._common import (
     ENDPOINT_NAMESPACE,
     HOSTNAME,
     INSTANCE_NAMESPACE,
@@ -58,12 +55,15 @@ from ._common import (
     build_metric,
     variant_problems,
 )
-from .inference_component_settings import (
+from constructs_lib.hosting.inference_component_settings import (
     ROUTING_STRATEGIES,
     ComputeRequirements,
     CopyScaling,
     copy_count_problems,
 )
+from constructs_lib.model import dlc_image
+from constructs_lib.model.instance_types import instance_type_problems
+from constructs_lib.scaling.construct import sagemaker_scalable_target
 
 COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
 SCALABLE_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"

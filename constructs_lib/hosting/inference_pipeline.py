@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from constructs import Construct
 
-from .._validation import raise_if_problems
-from .containers import MAX_CONTAINERS, ContainerSpec, MultiContainerModel
+from constructs_lib._validation import raise_if_problems
+from constructs_lib.hosting.containers import MAX_CONTAINERS, ContainerSpec, MultiContainerModel
 
 
 class InferencePipeline(MultiContainerModel):

@@ -16,10 +16,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from .._validation import raise_if_problems
-from ._common import CONTAINER_METRICS, build_metric
-from .containers import MultiContainerModel, hostnames_condition
-from .realtime import BlueGreenDeployment, RealtimeEndpoint
+from constructs_lib._validation import raise_if_problems
+from constructs_lib.hosting._common import CONTAINER_METRICS, build_metric
+from constructs_lib.hosting.containers import MultiContainerModel, hostnames_condition
+from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
 
 
 class MultiContainerEndpoint(RealtimeEndpoint):

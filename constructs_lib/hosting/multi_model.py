@@ -20,12 +20,21 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .. import dlc_image
-from .._nag import acknowledge, arn_placeholder
-from .._validation import check_int, raise_if_problems
-from ..endpoint import LOCAL_STORAGE_FAMILIES, instance_variant
-from ..model import MODEL_SERVER_ENVIRONMENT, instance_type_problems, role_policy
-from ._common import VOLUME_KEY_ACTIONS, SynchronousEndpoint, execution_role, variant_problems
+from constructs_lib._nag import acknowledge, arn_placeholder
+from constructs_lib._validation import check_int, raise_if_problems
+from constructs_lib.endpoint.construct import LOCAL_STORAGE_FAMILIES, instance_variant
+from constructs_lib.hosting._common import (
+    VOLUME_KEY_ACTIONS,
+    SynchronousEndpoint,
+    execution_role,
+    variant_problems,
+)
+from constructs_lib.model import dlc_image
+from constructs_lib.model.construct import (
+    MODEL_SERVER_ENVIRONMENT,
+    instance_type_problems,
+    role_policy,
+)
 
 
 class MultiModelEndpoint(SynchronousEndpoint):

@@ -18,11 +18,20 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .. import dlc_image
-from .._validation import check_int, raise_if_problems
-from ..endpoint import LOCAL_STORAGE_FAMILIES, instance_endpoint_name, instance_variant
-from ..model import instance_type_problems
-from ._common import VOLUME_KEY_ACTIONS, ModelLike, SynchronousEndpoint, variant_problems
+from constructs_lib._validation import check_int, raise_if_problems
+from constructs_lib.endpoint.construct import (
+    LOCAL_STORAGE_FAMILIES,
+    instance_endpoint_name,
+    instance_variant,
+)
+from constructs_lib.hosting._common import (
+    VOLUME_KEY_ACTIONS,
+    ModelLike,
+    SynchronousEndpoint,
+    variant_problems,
+)
+from constructs_lib.model import dlc_image
+from constructs_lib.model.construct import instance_type_problems
 
 TRAFFIC_ROUTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
 # UpdateEndpoint's auto-rollback takes 1 to 10 alarms.

@@ -28,11 +28,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
-from .. import _values as cdk_values
-from .._validation import check_int, check_number, raise_if_problems
-from ..scaling import ScheduledCapacity, variant_scalable_target
-from ..scaling_settings import scheduled_action_problems
-from ._common import SynchronousEndpoint
+from constructs_lib import _values as cdk_values
+from constructs_lib._validation import check_int, check_number, raise_if_problems
+from constructs_lib.hosting._common import SynchronousEndpoint
+from constructs_lib.scaling.construct import ScheduledCapacity, variant_scalable_target
+from constructs_lib.scaling.settings import scheduled_action_problems
 
 # vCPUs of common hosting instance types, to normalize CPUUtilization (which sums the cores).
 # Types not listed need ``vcpus`` in the settings.

@@ -15,9 +15,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .._validation import check_int, raise_if_problems
-from ..model import uncompressed_model_problems
-from ._common import ModelLike, SynchronousEndpoint, variant_problems
+from constructs_lib._validation import check_int, raise_if_problems
+from constructs_lib.hosting._common import ModelLike, SynchronousEndpoint, variant_problems
+from constructs_lib.model.construct import uncompressed_model_problems
 
 MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 MAX_CONCURRENCY = 200

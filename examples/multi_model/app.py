@@ -2,7 +2,7 @@
 """A multi-model endpoint: many summarizer variants from one S3 prefix, loaded on demand.
 
 Archives are uploaded under ``models/`` of an encrypted bucket (each a ``model.tar.gz`` with the
-weights and ``code/inference.py``, e.g. built by ``python -m constructs_lib.model_archive``).
+weights and ``code/inference.py``, e.g. built by ``python -m constructs_lib.model.archive``).
 A request names its archive: ``TargetModel="summarizer/news-v3.tar.gz"``. The first request for
 an archive loads it (watch ``ModelLoadingWaitTime``); later ones hit the cache. A publisher
 role (e.g. the training pipeline) adds models by upload, without a deployment; the caller role

@@ -22,8 +22,8 @@ from typing import Any
 
 import boto3
 
-from constructs_lib.client import StackOutputs, SummarizerClient
 from constructs_lib.data_path.runtime import jobs
+from summarizer.client import StackOutputs, SummarizerClient
 from tests.datapath_support import (
     ACCOUNT,
     BUCKET,

@@ -71,7 +71,7 @@ def test_a_dry_run_writes_no_results_file_unless_asked(
 
 def test_the_archive_it_measures_is_make_stage_models(tmp_path: Path) -> None:
     """The same writer as scripts/stage_model.py: weights at the root, code/ beside them."""
-    from constructs_lib.model_archive import stream_model_archive
+    from constructs_lib.model.archive import stream_model_archive
 
     weights = tmp_path / "weights"
     weights.mkdir()

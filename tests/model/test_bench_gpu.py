@@ -18,7 +18,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from constructs_lib.simulator.throughput import load_table, table_from_mapping  # noqa: E402
+from summarizer.simulator.throughput import load_table, table_from_mapping  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

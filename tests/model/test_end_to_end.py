@@ -25,8 +25,8 @@ pytest.importorskip("moto")
 from endpoint_simulator import Pipeline, wired_pipeline
 from moto import mock_aws
 
-from constructs_lib.client.cli import run
 from constructs_lib.data_path.runtime import jobs
+from summarizer.client.cli import run
 from tests.datapath_support import (
     CREDENTIALS,
     mocked_world,

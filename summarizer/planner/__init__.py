@@ -1,0 +1,1 @@
+"""The capacity planner: the search (``search``) and its command line (``cli``)."""
