@@ -128,7 +128,7 @@ def endpoint_in(
 
 
 # A governed account's configuration: prod (retained, so no auto-delete provider) with the
-# data path's functions in existing subnets (README, Compliance).
+# data path's functions in existing subnets (docs/compliance.md).
 GOVERNED_VPC = {
     "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
     "security_group_ids": ["sg-0123456789abcdef0"],

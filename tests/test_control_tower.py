@@ -2,7 +2,7 @@
 
 Governed accounts enforce these controls at deploy time with CloudFormation hooks. The
 cdk-validator-cfnguard plugin bundles the same rules; every finding is either complied with or
-acknowledged on the one construct it concerns, with the reason, and the README's compliance
+acknowledged on the one construct it concerns, with the reason, and docs/compliance.md's
 table lists exactly those acknowledgements.
 """
 
@@ -63,17 +63,20 @@ def _resource(construct_path: str) -> str:
     return "/".join(parts[:-1] if parts[-1] == "Resource" else parts)
 
 
-def _readme_table() -> dict[tuple[str, str], str]:
-    """(control, resource) -> reason, from the README's compliance table."""
+COMPLIANCE = ROOT / "docs" / "compliance.md"
+
+
+def _compliance_table() -> dict[tuple[str, str], str]:
+    """(control, resource) -> reason, from the compliance table of docs/compliance.md."""
     rows: dict[tuple[str, str], str] = {}
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in COMPLIANCE.read_text().splitlines():
         match = re.match(r"^\| (CT\.[A-Z0-9.]+) \| ([^|]+) \| acknowledged \| ([^|]+) \|$", line)
         if match:
             rows[(match.group(1), match.group(2).strip())] = match.group(3).strip()
     return rows
 
 
-def test_the_readme_lists_every_acknowledged_control_with_its_reason(
+def test_the_compliance_page_lists_every_acknowledged_control_with_its_reason(
     guard_report: dict[str, Any],
 ) -> None:
     acknowledged = {
@@ -84,13 +87,13 @@ def test_the_readme_lists_every_acknowledged_control_with_its_reason(
     for violation in guard_report.get("suppressedViolations", []):
         assert len(violation["reason"]) > 40, violation
     assert acknowledged, "the report should show the acknowledged controls"
-    assert set(_readme_table()) == acknowledged
+    assert set(_compliance_table()) == acknowledged
 
 
 def _governed_table() -> dict[str, str]:
-    """control -> the settings it needs, from the README's "In a governed account" table."""
+    """control -> the settings it needs, from docs/compliance.md's "In a governed account" table."""
     rows: dict[str, str] = {}
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in COMPLIANCE.read_text().splitlines():
         match = re.match(r"^\| (CT\.[A-Z0-9.]+) \| ([^|]+) \|$", line)
         if match:
             rows[match.group(1)] = match.group(2).strip()
@@ -101,7 +104,7 @@ def _controls(report: dict[str, Any], kind: str) -> set[str]:
     return {_control(v["description"]) for v in report.get(kind, [])}
 
 
-def test_a_governed_account_can_turn_on_each_control_the_readme_names(
+def test_a_governed_account_can_turn_on_each_control_the_compliance_page_names(
     guard_report: dict[str, Any], governed: Governed
 ) -> None:
     """With the settings of each row (prod, retained, data_path.vpc), the control holds without

@@ -167,7 +167,7 @@ def test_a_governed_configuration_passes_cfn_lint_and_checkov(governed: Governed
 # --- the app's other hosting choices that have no fixture of their own ----------------------------
 
 # prod hosted as a real-time endpoint with the model as an inference component that scales to
-# zero (README, Which hosting option?), built through the app and its configuration.
+# zero (docs/hosting.md, Which hosting option?), built through the app and its configuration.
 INFERENCE_COMPONENT_APP = {
     "summarizer.environment": "prod",
     "summarizer.hosting": "realtime",
@@ -306,11 +306,11 @@ def test_every_variant_passes_checkov() -> None:
     assert unexplained == []
 
 
-def test_every_variant_holds_the_control_tower_controls_or_the_readmes_acknowledgements() -> None:
-    """No new control is acknowledged: each one a variant acknowledges is in the README's table
-    for the same resource (a governed account's hooks ignore acknowledgements)."""
+def test_every_variant_holds_the_control_tower_controls_or_the_acknowledged_ones() -> None:
+    """No new control is acknowledged: each one a variant acknowledges is in docs/compliance.md's
+    table for the same resource (a governed account's hooks ignore acknowledgements)."""
     from tests._variants import variants
-    from tests.test_control_tower import _control, _readme_table, _resource
+    from tests.test_control_tower import _compliance_table, _control, _resource
 
     report = variants().guard_report
     unacknowledged = [
@@ -323,4 +323,4 @@ def test_every_variant_holds_the_control_tower_controls_or_the_readmes_acknowled
         for v in report.get("suppressedViolations", [])
         for c in v["violatingConstructs"]
     }
-    assert acknowledged <= set(_readme_table())
+    assert acknowledged <= set(_compliance_table())

@@ -2,10 +2,10 @@
 
 Every call from Python into aws-cdk-lib is a round trip to the CDK's Node process (0.3 to 1 ms
 here), and every aws-cdk-lib module the app touches costs its Python import and its JavaScript's
-compilation in Node (README, Performance). Timing a test would measure the machine's load;
+compilation in Node (docs/performance.md). Timing a test would measure the machine's load;
 counting does not. A change that adds many uncached calls, or loads another option's modules
 into the default app, fails here, so its cost is looked at (and the budget raised on purpose,
-with the README's figures re-measured) rather than found later.
+with docs/performance.md's figures re-measured) rather than found later.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_the_default_app_stays_within_its_jsii_call_budget(
         f"synthesizing the default app made {calls} jsii calls (budget {BUDGET}): fetch "
         "repeated values once (constructs_lib/_values.py, the caches in _nag.py, storage.py, "
         "notifications.py and data_path/queues.py; _nag.acknowledge_all) or raise BUDGET on "
-        "purpose with the README's synthesis figures re-measured"
+        "purpose with docs/performance.md's synthesis figures re-measured"
     )
 
 
