@@ -37,7 +37,8 @@ export UV_PYTHON_DOWNLOADS := never
 # CUDA build, gigabytes more): from the local wheel folder pip is given (PIP_FIND_LINKS) where
 # there is one, otherwise from PyTorch's CPU index (uv's --torch-backend, torch packages only).
 model_UV_ARGS := $(if $(PIP_FIND_LINKS),$(PIP_FIND_LINKS:%=--find-links %),--torch-backend cpu)
-CHECK_PYTHON := $(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+CHECK_PYTHON := $(PYTHON) -c 'import sys; sys.version_info >= (3, 11) or sys.exit( \
+	f"PYTHON=$(PYTHON) is Python {sys.version.split()[0]}: Python 3.11 or newer is required")'
 
 $(UV): requirements-uv.lock
 	@$(CHECK_PYTHON)

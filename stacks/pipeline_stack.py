@@ -66,10 +66,10 @@ def pinned_tool(name: str) -> str:
 CDK_CLI_VERSION = pinned_tool("aws-cdk")
 CDK_ASSETS_VERSION = pinned_tool("cdk-assets")
 # The Makefile installs the Python packages with uv from the lockfiles, torch's CPU build from
-# PyTorch's index included: the build needs no index settings of its own. uv's cache is left out
-# of the S3 cache: it holds the unpacked wheels, several GB here, and uv's documentation finds
-# re-downloading pre-built wheels faster in CI than restoring them (`uv cache prune --ci`,
-# https://docs.astral.sh/uv/concepts/cache/#caching-in-continuous-integration).
+# PyTorch's index included: the build needs no index settings of its own. uv's cache stays out
+# of the S3 cache: it holds the unpacked wheels (2.2 GB for the three virtualenvs), and uv's
+# documentation finds re-downloading pre-built wheels often faster in CI than restoring them
+# (`uv cache prune --ci`, https://docs.astral.sh/uv/concepts/cache/#caching-in-continuous-integration).
 CACHE_PATHS = ["/root/.npm/**/*"]
 FAILURE_EVENTS = [
     "codepipeline-pipeline-pipeline-execution-failed",
