@@ -47,11 +47,14 @@ $(UV): requirements-uv.lock
 	touch $@
 
 # $(call sync,VENV,LOCKFILE,UV ARGUMENTS) in a stamp's recipe: VENV (made from $(PYTHON) if
-# missing) holds exactly the packages of LOCKFILE, each checked against its hash.
+# missing) holds exactly the packages of LOCKFILE, each checked against its hash. Compiled to
+# bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (this project's
+# machines set it) every process would otherwise compile aws-cdk-lib or torch again, and the
+# model server's worker misses its 15-second start in tests/model/test_model_server.py.
 define sync
 	@$(CHECK_PYTHON)
 	test -x $(1)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(1)
-	$(UV) pip sync --quiet --require-hashes --python $(1)/bin/python $(3) $(2)
+	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(1)/bin/python $(3) $(2)
 	touch $@
 endef
 
