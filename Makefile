@@ -20,27 +20,66 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
 	bench-model bench-datapath bench-gpu gpu-wheels plan simulate clean stage-model synth-pipeline \
-	smoke
+	smoke lock
 
-$(VENV)/.installed: requirements.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.txt
+# Python packages: uv installs each virtualenv from its committed lockfile, requirements*.lock
+# (exact versions and hashes of every package, transitive ones included), compiled by `make lock`
+# from the requirements*.txt beside it. Each virtualenv is exactly its lockfile (uv pip sync),
+# and a stamp file per virtualenv keeps a second run from installing anything.
+#   .venv          requirements.lock (make synth), then requirements-dev.lock (make test)
+#   .venv-<name>   requirements-<name>.lock: model, checkov; a new one needs only its .txt
+# uv itself is pinned in requirements-uv.lock and installed by pip into .tools/ (git-ignored).
+UV_DIR := .tools/uv
+UV := $(UV_DIR)/bin/uv
+# Never download a Python: the virtualenvs are made from $(PYTHON).
+export UV_PYTHON_DOWNLOADS := never
+# requirements-model.lock pins the CPU build of torch (2.13.0+cpu; PyPI's Linux wheels are the
+# CUDA build, gigabytes more): from the local wheel folder pip is given (PIP_FIND_LINKS) where
+# there is one, otherwise from PyTorch's CPU index (uv's --torch-backend, torch packages only).
+model_UV_ARGS := $(if $(PIP_FIND_LINKS),$(PIP_FIND_LINKS:%=--find-links %),--torch-backend cpu)
+CHECK_PYTHON := $(PYTHON) -c 'import sys; sys.version_info >= (3, 11) or sys.exit( \
+	f"PYTHON=$(PYTHON) is Python {sys.version.split()[0]}: Python 3.11 or newer is required")'
+
+$(UV): requirements-uv.lock
+	@$(CHECK_PYTHON)
+	rm -rf $(UV_DIR)
+	$(PYTHON) -m pip install --quiet --no-deps --require-hashes --target $(UV_DIR) -r requirements-uv.lock
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+# $(call sync,VENV,LOCKFILE,UV ARGUMENTS) in a stamp's recipe: VENV (made from $(PYTHON) if
+# missing) holds exactly the packages of LOCKFILE, each checked against its hash. Compiled to
+# bytecode at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (this project's
+# machines set it) every process would otherwise compile aws-cdk-lib or torch again, and the
+# model server's worker misses its 15-second start in tests/model/test_model_server.py.
+define sync
+	@$(CHECK_PYTHON)
+	test -x $(1)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(1)
+	$(UV) pip sync --quiet --require-hashes --compile-bytecode --python $(1)/bin/python $(3) $(2)
 	touch $@
+endef
 
-$(MODEL_VENV)/.installed: requirements-model.txt
-	test -x $(MODEL_PY) || $(PYTHON) -m venv $(MODEL_VENV)
-	$(MODEL_PY) -m pip install --quiet -r requirements-model.txt
-	touch $@
+$(VENV)/.installed: requirements.lock | $(UV)
+	$(call sync,$(VENV),requirements.lock)
 
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
-	touch $@
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock | $(UV)
+	$(call sync,$(VENV),requirements-dev.lock)
+
+.venv-%/.installed: requirements-%.lock | $(UV)
+	$(call sync,.venv-$*,requirements-$*.lock,$($*_UV_ARGS))
+
+## lock: recompile requirements*.lock from requirements*.txt after editing one (LOCK_ARGS=--upgrade
+## also moves the unpinned transitive packages to their newest releases). Resolved for CPython
+## 3.11.5 on x86-64 Linux, the platform of CI and of the pipeline's build, wherever it runs.
+## make synth's packages are locked at the versions make test installs: .venv never moves back.
+LOCK_ARGS ?=
+UV_COMPILE := $(UV) pip compile --quiet --generate-hashes --python-version 3.11.5 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" $(LOCK_ARGS)
+LOCKED := $(patsubst requirements-%.txt,%,$(filter-out requirements-dev.txt,$(wildcard requirements-*.txt)))
+lock: | $(UV)
+	$(UV_COMPILE) requirements-dev.txt -o requirements-dev.lock
+	$(UV_COMPILE) requirements.txt --constraint requirements-dev.lock -o requirements.lock
+	$(foreach name,$(LOCKED),$(UV_COMPILE) $($(name)_UV_ARGS) requirements-$(name).txt \
+		-o requirements-$(name).lock &&) true
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

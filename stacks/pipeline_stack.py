@@ -65,10 +65,12 @@ def pinned_tool(name: str) -> str:
 
 CDK_CLI_VERSION = pinned_tool("aws-cdk")
 CDK_ASSETS_VERSION = pinned_tool("cdk-assets")
-# Only the CPU build of torch: the PyPI default for Linux pulls several GB of CUDA libraries
-# into a build host without a GPU. requirements-model.txt pins torch==2.13.0, which +cpu satisfies.
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-CACHE_PATHS = ["/root/.cache/pip/**/*", "/root/.npm/**/*"]
+# The Makefile installs the Python packages with uv from the lockfiles, torch's CPU build from
+# PyTorch's index included: the build needs no index settings of its own. uv's cache stays out
+# of the S3 cache: it holds the unpacked wheels (2.2 GB for the three virtualenvs), and uv's
+# documentation finds re-downloading pre-built wheels often faster in CI than restoring them
+# (`uv cache prune --ci`, https://docs.astral.sh/uv/concepts/cache/#caching-in-continuous-integration).
+CACHE_PATHS = ["/root/.npm/**/*"]
 FAILURE_EVENTS = [
     "codepipeline-pipeline-pipeline-execution-failed",
     "codepipeline-pipeline-manual-approval-needed",
@@ -212,7 +214,6 @@ class PipelineStack(Stack):
             input=self.source,
             # The gates of `make test` first: a failing test stops the release before synthesis.
             commands=["make test", synth],
-            env={"PIP_EXTRA_INDEX_URL": TORCH_CPU_INDEX},
             primary_output_directory="cdk.out",
             timeout=Duration.minutes(90),
         )

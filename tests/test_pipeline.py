@@ -163,12 +163,13 @@ def test_build_runs_make_test_before_synthesizing_the_same_configuration(pipelin
     spec = build_spec(project)
     assert spec["phases"]["build"]["commands"] == ["make test", f"make synth PIPELINE={EXAMPLE}"]
     assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "24"}
-    assert spec["cache"]["paths"] == ["/root/.cache/pip/**/*", "/root/.npm/**/*"]
+    # uv installs the Python packages (torch's CPU build included) from the lockfiles: no pip
+    # index settings, and no Python package cache to restore (npm's only).
+    assert spec["cache"]["paths"] == ["/root/.npm/**/*"]
     environment = project["Properties"]["Environment"]
     assert environment["Image"] == "aws/codebuild/standard:7.0"
-    assert {"Name": "PIP_EXTRA_INDEX_URL", "Type": "PLAINTEXT", "Value": (
-        "https://download.pytorch.org/whl/cpu"
-    )} in environment["EnvironmentVariables"]  # fmt: skip
+    variables = [variable["Name"] for variable in environment.get("EnvironmentVariables", [])]
+    assert [name for name in variables if name.startswith(("PIP_", "UV_"))] == []
     assert project["Properties"]["Cache"]["Type"] == "S3"
 
 
