@@ -66,8 +66,10 @@ def test_the_dry_run_goes_through_the_handlers_batching(dry_run: dict[str, Any])
         assert run["generate_calls"] == run["planned_generate_calls"] == [run["batch"]]
         assert not run["split_after_out_of_memory"]
         assert len(run["seconds"]) == 2
+        # The row rounds the rate to one decimal (and the median to 4), so a slow CPU run's few
+        # tokens per second differ from the recomputed rate by up to 0.05 plus that rounding.
         assert run["new_tokens_per_second"] == pytest.approx(
-            run["batch"] * 4 / run["median_seconds"], rel=0.01
+            run["batch"] * 4 / run["median_seconds"], rel=0.01, abs=0.06
         )
         assert run["memory_model_bytes"] > 0
     assert measurement["model"]["vocab_size"] == 2000
