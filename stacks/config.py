@@ -46,7 +46,6 @@ from constructs_lib.model.source import (
 )
 from constructs_lib.monitoring.settings import MonitoringSettings
 from constructs_lib.scaling.settings import ScalingSettings
-from constructs_lib.settings_io import build, cli_value, merge, without_none
 
 from .hosting import (
     BatchHosting,
@@ -55,6 +54,7 @@ from .hosting import (
     hosting_problems,
     realtime_section,
 )
+from .schema import build, cli_value, merge, without_none
 
 if TYPE_CHECKING:
     from aws_cdk import RemovalPolicy

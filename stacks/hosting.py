@@ -55,7 +55,8 @@ from constructs_lib.hosting.serverless import ServerlessEndpoint, serverless_pro
 from constructs_lib.model.construct import HuggingFaceModel
 from constructs_lib.model.dlc_image import is_gpu_instance
 from constructs_lib.scaling.settings import ScheduledCapacity
-from constructs_lib.settings_io import build, plain
+
+from .schema import build, plain
 
 HOSTING_OPTIONS = ("async", "realtime", "serverless", "batch")
 SECTIONS = ("realtime", "serverless", "batch")
