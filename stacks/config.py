@@ -33,6 +33,7 @@ from constructs_lib.data_path.settings import (
 from constructs_lib.endpoint.deployment_settings import DeploymentSettings, scaling_floor_problems
 from constructs_lib.endpoint.emails import email_problems
 from constructs_lib.guardrails.settings import GuardrailSettings
+from constructs_lib.hosting.batch_settings import BatchTransformSettings
 from constructs_lib.hosting.data_capture_settings import DataCaptureSettings
 from constructs_lib.model.dlc_catalog import DlcVersion, region_problems
 from constructs_lib.model.s3_uri import model_data_source_problems
@@ -48,7 +49,6 @@ from constructs_lib.monitoring.settings import MonitoringSettings
 from constructs_lib.scaling.settings import ScalingSettings
 
 from .hosting import (
-    BatchHosting,
     RealtimeHosting,
     ServerlessHosting,
     hosting_problems,
@@ -122,7 +122,8 @@ class AppConfig:
     hosting: str = "async"
     realtime: RealtimeHosting = dataclasses.field(default_factory=RealtimeHosting)
     serverless: ServerlessHosting = dataclasses.field(default_factory=ServerlessHosting)
-    batch: BatchHosting = dataclasses.field(default_factory=BatchHosting)
+    # BatchTransformSettings: its instance_type is the top-level one (stacks/hosting.py).
+    batch: BatchTransformSettings = dataclasses.field(default_factory=BatchTransformSettings)
     data_path: DataPathSettings = dataclasses.field(default_factory=DataPathSettings)
     # Organization guardrails on every role (boundary, path, name prefix) and tags.
     guardrails: GuardrailSettings = dataclasses.field(default_factory=GuardrailSettings)

@@ -31,7 +31,7 @@ so the configuration can import it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
@@ -56,7 +56,7 @@ from constructs_lib.model.construct import HuggingFaceModel
 from constructs_lib.model.dlc_image import is_gpu_instance
 from constructs_lib.scaling.settings import ScheduledCapacity
 
-from .schema import build, plain
+from .schema import build
 
 HOSTING_OPTIONS = ("async", "realtime", "serverless", "batch")
 SECTIONS = ("realtime", "serverless", "batch")
@@ -301,36 +301,6 @@ class ServerlessHosting:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BatchHosting:
-    """``batch`` section: the transform job's shape (``BatchTransformSettings``' defaults:
-    1 instance, ``MultiRecord`` mini-batches of at most 6 MB, 1 concurrent request per
-    instance, 600 s and 1 retry per request, 360 min per job, on demand only). The job runs on
-    the top-level ``instance_type``."""
-
-    instance_count: int = 1
-    batch_strategy: str = "MultiRecord"
-    max_payload_mb: int = 6
-    max_concurrent_transforms: int = 1
-    invocation_timeout_seconds: int = 600
-    invocation_max_retries: int = 1
-    job_timeout_minutes: int = 360
-    schedule: str | None = None
-    schedule_timezone: str = "UTC"
-
-    def transform_settings(self, instance_type: str) -> BatchTransformSettings:
-        """The ``BatchTransform`` settings of this section on ``instance_type``."""
-        return BatchTransformSettings(instance_type=instance_type, **plain(self))
-
-    def problems(self, instance_type: str) -> list[str]:
-        """Every problem of this section, as ``"<field>: ..."``."""
-        return [
-            p
-            for p in self.transform_settings(instance_type).problems()
-            if not p.startswith("instance_type:")
-        ]
-
-
-@dataclass(frozen=True, kw_only=True)
 class HostingConfig:
     """The part of an environment's configuration that ``build_hosting`` reads.
 
@@ -345,7 +315,7 @@ class HostingConfig:
     container_startup_timeout_seconds: int = 600
     realtime: RealtimeHosting = field(default_factory=RealtimeHosting)
     serverless: ServerlessHosting = field(default_factory=ServerlessHosting)
-    batch: BatchHosting = field(default_factory=BatchHosting)
+    batch: BatchTransformSettings = field(default_factory=BatchTransformSettings)
 
     @classmethod
     def from_dict(cls, config_dict: Mapping[str, Any]) -> HostingConfig:
@@ -392,13 +362,13 @@ class HostingChoice(Protocol):
     def serverless(self) -> ServerlessHosting: ...
 
     @property
-    def batch(self) -> BatchHosting: ...
+    def batch(self) -> BatchTransformSettings: ...
 
 
 _SECTION_CLASSES: dict[str, type] = {
     "realtime": RealtimeHosting,
     "serverless": ServerlessHosting,
-    "batch": BatchHosting,
+    "batch": BatchTransformSettings,
 }
 
 
@@ -455,9 +425,20 @@ def hosting_problems(config_dict: Mapping[str, Any]) -> list[str]:
                 "initial_instance_count: batch transform has no endpoint; use "
                 f"batch.instance_count (got {config_dict['initial_instance_count']!r})"
             )
-        section = _section(BatchHosting, config_dict.get("batch", {}), "batch", problems)
+        written = config_dict.get("batch", {})
+        if isinstance(written, Mapping) and "instance_type" in written:
+            problems.append(
+                "batch.instance_type: the job runs on the top-level instance_type "
+                f"(got {written['instance_type']!r})"
+            )
+            written = {k: v for k, v in written.items() if k != "instance_type"}
+        section = _section(BatchTransformSettings, written, "batch", problems)
         if section is not None:
-            problems += [f"batch.{p}" for p in section.problems(str(instance_type))]
+            problems += [
+                f"batch.{p}"
+                for p in batch_settings(section, str(instance_type)).problems()
+                if not p.startswith("instance_type:")
+            ]
     return problems
 
 
@@ -495,6 +476,12 @@ def realtime_section(config_dict: Mapping[str, Any]) -> Any:
     component = written.get("inference_component") is not None
     shared = COMPONENT_SCALING_KEYS if component else SHARED_SCALING_KEYS
     return {**written, **{key: scaling[key] for key in shared if key in scaling}}
+
+
+def batch_settings(section: BatchTransformSettings, instance_type: str) -> BatchTransformSettings:
+    """The ``batch`` section (``BatchTransformSettings``, declared once in the construct library)
+    on the environment's top-level ``instance_type``, which the job runs on."""
+    return replace(section, instance_type=instance_type)
 
 
 def _shared_key_path(problem: str) -> str:
@@ -568,7 +555,7 @@ def build_hosting(
             "Batch",
             model=model,
             storage=storage,
-            settings=config.batch.transform_settings(config.instance_type),
+            settings=batch_settings(config.batch, config.instance_type),
             failure_topic=notifications.error,
             removal_policy=_removal_policy(config.removal_policy),
         )

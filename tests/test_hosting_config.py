@@ -181,9 +181,8 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
         (
             {"hosting": "batch", "batch": {"instance_type": "ml.c5.xlarge"}},
             [
-                "batch.instance_type: unknown key (known: batch_strategy, instance_count, "
-                "invocation_max_retries, invocation_timeout_seconds, job_timeout_minutes, "
-                "max_concurrent_transforms, max_payload_mb, schedule, schedule_timezone)"
+                "batch.instance_type: the job runs on the top-level instance_type "
+                "(got 'ml.c5.xlarge')"
             ],
         ),
         (
