@@ -19,7 +19,6 @@ from typing import Any
 from constructs_lib.data_path.settings import DataPathSettings
 from constructs_lib.model.cold_start import cold_start_kind
 from constructs_lib.scaling.settings import ScalingSettings
-from stacks.schema import build, cli_value, merge
 from summarizer.simulator.engine import (
     COLD_STARTS,
     HANDLER_DEFAULT_BATCH_SIZE,
@@ -79,7 +78,7 @@ def parse_overrides(pairs: Sequence[str], subject: str = "-c") -> dict[str, Any]
                 break
             node = child
         else:
-            node[leaf] = cli_value(raw, None)
+            node[leaf] = _schema().cli_value(raw, None)
     if problems:
         raise SimulationError(subject, problems)
     return overrides
@@ -121,7 +120,7 @@ def load_environment(
     section = environments[environment]
     if not isinstance(section, dict):
         raise SimulationError(subject, [f"must be an object (got {section!r})"])
-    data = merge(section, overrides or {})
+    data = _schema().merge(section, overrides or {})
     problems: list[str] = []
     scaling = _section(ScalingSettings, data, "scaling", problems)
     data_path = _section(DataPathSettings, data, "data_path", problems)
@@ -175,4 +174,20 @@ def _section(cls: Any, data: Mapping[str, Any], name: str, problems: list[str]) 
     if not isinstance(section, Mapping):
         problems.append(f"{name}: must be an object (got {section!r})")
         return None
-    return build(cls, section, name, problems)
+    return _schema().build(cls, section, name, problems)
+
+
+def _schema() -> Any:
+    """The app's schema check (``stacks/schema.py``, pydantic), imported when a configuration is
+    read: the wheel ships it, and pydantic comes with the ``tools`` or ``cdk`` extra."""
+    try:
+        from stacks import schema
+    except ImportError as error:
+        raise SimulationError(
+            "configuration",
+            [
+                f"reading cdk.json needs {error.name or 'pydantic'}: "
+                'pip install "pegasus-async-constructs[tools]"'
+            ],
+        ) from None
+    return schema
