@@ -234,7 +234,7 @@ def _order(cls: Any, loc: tuple[Any, ...], kind: str) -> list[int]:
 
 def _without(data: Mapping[str, Any], locs: list[tuple[Any, ...]]) -> dict[str, Any]:
     """``data`` without the keys at ``locs``."""
-    copy = json.loads(json.dumps(data, allow_nan=True))
+    copy: dict[str, Any] = json.loads(json.dumps(data, allow_nan=True))
     for loc in locs:
         node = copy
         for part in loc[:-1]:
