@@ -33,6 +33,7 @@ from constructs_lib.data_path.settings import (
 from constructs_lib.endpoint.deployment_settings import DeploymentSettings, scaling_floor_problems
 from constructs_lib.endpoint.emails import email_problems
 from constructs_lib.guardrails.settings import GuardrailSettings
+from constructs_lib.hosting.batch_settings import BatchTransformSettings
 from constructs_lib.hosting.data_capture_settings import DataCaptureSettings
 from constructs_lib.model.dlc_catalog import DlcVersion, region_problems
 from constructs_lib.model.s3_uri import model_data_source_problems
@@ -46,9 +47,14 @@ from constructs_lib.model.source import (
 )
 from constructs_lib.monitoring.settings import MonitoringSettings
 from constructs_lib.scaling.settings import ScalingSettings
-from constructs_lib.settings_io import build, cli_value, merge, without_none
 
-from .hosting import BatchHosting, RealtimeHosting, ServerlessHosting, hosting_problems
+from .hosting import (
+    RealtimeHosting,
+    ServerlessHosting,
+    hosting_problems,
+    realtime_section,
+)
+from .schema import build, cli_value, merge, without_none
 
 if TYPE_CHECKING:
     from aws_cdk import RemovalPolicy
@@ -116,7 +122,8 @@ class AppConfig:
     hosting: str = "async"
     realtime: RealtimeHosting = dataclasses.field(default_factory=RealtimeHosting)
     serverless: ServerlessHosting = dataclasses.field(default_factory=ServerlessHosting)
-    batch: BatchHosting = dataclasses.field(default_factory=BatchHosting)
+    # BatchTransformSettings: its instance_type is the top-level one (stacks/hosting.py).
+    batch: BatchTransformSettings = dataclasses.field(default_factory=BatchTransformSettings)
     data_path: DataPathSettings = dataclasses.field(default_factory=DataPathSettings)
     # Organization guardrails on every role (boundary, path, name prefix) and tags.
     guardrails: GuardrailSettings = dataclasses.field(default_factory=GuardrailSettings)
@@ -320,7 +327,41 @@ class AppConfig:
                 "data_path.powertools_layer_arn to its layer in that region, or "
                 "data_path.powertools to 'bundled'"
             )
-        return found + self._model_warnings()
+        return found + self._model_warnings() + self._hosting_warnings()
+
+    def _hosting_warnings(self) -> list[str]:
+        """Settings written for another hosting option, which this one does not read."""
+        if self.hosting == "async":
+            return []
+        found: list[str] = []
+        written, default = self.scaling, ScalingSettings()
+        if self.hosting == "realtime" and self.realtime.inference_component is None:
+            ignored = _ASYNC_SCALING_KEYS
+            why = "only the async endpoint reads it"
+        elif self.hosting == "realtime":
+            ignored = tuple(
+                k
+                for k in dataclasses.asdict(default)
+                if k not in ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds")
+            )
+            why = (
+                "an inference component bounds its instances and copies with "
+                "realtime.inference_component"
+            )
+        else:
+            ignored = tuple(dataclasses.asdict(default))
+            why = f"hosting {self.hosting!r} has no instances to scale"
+        for key in ignored:
+            if getattr(written, key) != getattr(default, key):
+                found.append(f"scaling.{key}: does not apply ({why}); ignored")
+        if self.deployment is not None and self.deployment != DeploymentSettings():
+            found.append(
+                "deployment: guardrails of the async endpoint's updates do not apply to hosting "
+                f"{self.hosting!r}"
+                + (" (real-time: realtime.blue_green)" if self.hosting == "realtime" else "")
+                + "; ignored"
+            )
+        return found
 
     def _model_warnings(self) -> list[str]:
         if not self.production:
@@ -352,11 +393,25 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-# Keys of the async endpoint that no other hosting option reads, and why.
+# Keys of the async endpoint that no other hosting option reads, and why. ``deployment`` is not
+# among them: an environment's guardrails stay written when it tries another hosting option
+# (``AppConfig.warnings`` reports them as not applying).
 _ASYNC_ENDPOINT_KEYS = {
-    "deployment": "guardrails of the async endpoint's updates (real-time: realtime.blue_green)",
     "model_data_download_timeout_seconds": "a setting of the async endpoint's variant",
 }
+# Keys of ``scaling`` that only the async endpoint reads (its backlog target and policies).
+_ASYNC_SCALING_KEYS = (
+    "target_backlog_per_instance",
+    "wake_up_period_seconds",
+    "wake_up_evaluation_periods",
+    "wake_up_cooldown_seconds",
+    "spike_enabled",
+    "spike_threshold_multiple",
+    "spike_step_instances",
+    "spike_large_step_instances",
+    "spike_period_seconds",
+    "spike_evaluation_periods",
+)
 
 
 def _async_only_problems(data: Mapping[str, Any]) -> list[str]:
@@ -457,7 +512,10 @@ def load_configs(context: Mapping[str, Any]) -> list[AppConfig]:
         if "name" in data:
             found.append("name: unknown key (the environment's key in cdk.json names it)")
             data = {k: v for k, v in data.items() if k != "name"}
-        config = build(AppConfig, {"name": name, **data}, "", found, frozenset({"name"}))
+        # A real-time endpoint reads its capacity keys from ``scaling`` (one section for all).
+        realtime = data.get("hosting") == "realtime"
+        built = {**data, "realtime": realtime_section(data)} if realtime else data
+        config = build(AppConfig, {"name": name, **built}, "", found, frozenset({"name"}))
         if config is not None:
             found += config.problems()
             # What each hosting option allows depends on which keys were written, not defaults.

@@ -5,11 +5,23 @@
 environment's configuration (``realtime``, ``serverless``, ``batch``), and ``hosting_problems``
 checks what each option allows before anything is built:
 
-- ``realtime``: instances always on (``realtime.min_capacity`` >= 1), its own scaling section
-  instead of the async ``scaling``; or, with ``realtime.inference_component``, the model as an
-  inference component that scales to zero instances and back (requests fail while it wakes).
-- ``serverless``: no instances, so no ``instance_type`` (and no GPU), no ``scaling``.
+- ``realtime``: instances always on (``scaling.min_capacity`` >= 1); ``realtime`` holds what
+  only a real-time endpoint has (its targets, blue/green); or, with
+  ``realtime.inference_component``, the model as an inference component that scales to zero
+  instances and back (requests fail while it wakes).
+- ``serverless``: no instances, so no ``instance_type`` (and no GPU); nothing of ``scaling``
+  applies.
 - ``batch``: no endpoint, so nothing to scale; the job runs on ``instance_type``.
+
+``scaling`` is the one capacity section of every endpoint family: ``min_capacity``,
+``max_capacity``, ``scale_in_cooldown_seconds``, ``scale_out_cooldown_seconds`` and
+``scheduled_actions`` (``SHARED_SCALING_KEYS``) mean the same for the async endpoint and a
+real-time variant (instances, seconds, schedules of the scalable target); where a key is not
+written, each family keeps its own default (async 0 to 5 instances and 120 s cooldowns,
+real-time 1 to 4 and 300 s in, 60 s out). Keys that do not apply to the hosting chosen (the
+async backlog target, wake-up and spike keys, ``deployment`` outside async) are not refused, so
+an environment can switch hosting with ``-c summarizer.hosting=...``: the stack reports them as
+a synth warning (``AppConfig.warnings``).
 
 ``build_hosting`` makes the resources of a non-async option in a stack that already has the
 storage, the notification topics and the model. This module does not import ``stacks.config``,
@@ -19,7 +31,7 @@ so the configuration can import it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from aws_cdk import CfnOutput, RemovalPolicy, Stack
@@ -42,7 +54,9 @@ from constructs_lib.hosting.realtime_scaling import RealtimeScaling, RealtimeSca
 from constructs_lib.hosting.serverless import ServerlessEndpoint, serverless_problems
 from constructs_lib.model.construct import HuggingFaceModel
 from constructs_lib.model.dlc_image import is_gpu_instance
-from constructs_lib.settings_io import build, plain
+from constructs_lib.scaling.settings import ScheduledCapacity
+
+from .schema import build
 
 HOSTING_OPTIONS = ("async", "realtime", "serverless", "batch")
 SECTIONS = ("realtime", "serverless", "batch")
@@ -56,10 +70,20 @@ _ASYNC_ONLY = {
 }
 
 
+# Keys of ``scaling`` that a real-time variant reads with the async endpoint's meaning.
+SHARED_SCALING_KEYS = (
+    "min_capacity",
+    "max_capacity",
+    "scale_in_cooldown_seconds",
+    "scale_out_cooldown_seconds",
+    "scheduled_actions",
+)
+# With an inference component the copies take the cooldowns; its own keys bound the instances.
+COMPONENT_SCALING_KEYS = ("scale_in_cooldown_seconds", "scale_out_cooldown_seconds")
+
+
 # What only a variant that names its model (no inference component) reads, and what replaces it.
 _VARIANT_ONLY = {
-    "min_capacity": "use inference_component.min_instance_count / min_copies",
-    "max_capacity": "use inference_component.max_instance_count / max_copies",
     "invocations_per_instance_target": "use inference_component.invocations_per_copy_target",
     "cpu_utilization_target_percent": "use inference_component.invocations_per_copy_target",
     "step_threshold_invocations_per_instance": (
@@ -168,6 +192,10 @@ class RealtimeHosting:
     ``ALL_AT_ONCE`` with a rollback alarm on 5xx errors, plus latency if
     ``max_model_latency_ms`` is given).
 
+    ``min_capacity``, ``max_capacity``, the cooldowns and ``scheduled_actions`` are written in
+    ``scaling`` (``SHARED_SCALING_KEYS``; ``realtime_section`` copies them here) and refused
+    under ``realtime``; the defaults above apply where ``scaling`` does not set them.
+
     ``inference_component`` (default None: the variant names the model, at least one instance
     always runs) hosts the model as an inference component instead, which scales to zero
     instances when idle; requests fail while it wakes (``InferenceComponentHosting``). Then the
@@ -188,6 +216,8 @@ class RealtimeHosting:
     step_percent: int = 10
     max_model_latency_ms: float | None = None
     inference_component: InferenceComponentHosting | None = None
+    # From ``scaling`` (SHARED_SCALING_KEYS), like min_capacity to scale_out_cooldown_seconds.
+    scheduled_actions: tuple[ScheduledCapacity, ...] = ()
 
     def scaling_settings(self) -> RealtimeScalingSettings:
         """The ``RealtimeScaling`` settings of this section."""
@@ -199,6 +229,7 @@ class RealtimeHosting:
             scale_in_cooldown_seconds=self.scale_in_cooldown_seconds,
             scale_out_cooldown_seconds=self.scale_out_cooldown_seconds,
             step_threshold_invocations_per_instance=self.step_threshold_invocations_per_instance,
+            scheduled_actions=self.scheduled_actions,
         )
 
     def deployment(self) -> BlueGreenDeployment | None:
@@ -233,8 +264,8 @@ class RealtimeHosting:
             and self.min_capacity <= self.initial_instance_count <= self.max_capacity
         ):
             problems.append(
-                "initial_instance_count: must be within min_capacity "
-                f"{self.min_capacity!r} and max_capacity {self.max_capacity!r} "
+                "initial_instance_count: must be within scaling.min_capacity "
+                f"{self.min_capacity!r} and scaling.max_capacity {self.max_capacity!r} "
                 f"(got {self.initial_instance_count!r})"
             )
         deployment = self.deployment()
@@ -270,36 +301,6 @@ class ServerlessHosting:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BatchHosting:
-    """``batch`` section: the transform job's shape (``BatchTransformSettings``' defaults:
-    1 instance, ``MultiRecord`` mini-batches of at most 6 MB, 1 concurrent request per
-    instance, 600 s and 1 retry per request, 360 min per job, on demand only). The job runs on
-    the top-level ``instance_type``."""
-
-    instance_count: int = 1
-    batch_strategy: str = "MultiRecord"
-    max_payload_mb: int = 6
-    max_concurrent_transforms: int = 1
-    invocation_timeout_seconds: int = 600
-    invocation_max_retries: int = 1
-    job_timeout_minutes: int = 360
-    schedule: str | None = None
-    schedule_timezone: str = "UTC"
-
-    def transform_settings(self, instance_type: str) -> BatchTransformSettings:
-        """The ``BatchTransform`` settings of this section on ``instance_type``."""
-        return BatchTransformSettings(instance_type=instance_type, **plain(self))
-
-    def problems(self, instance_type: str) -> list[str]:
-        """Every problem of this section, as ``"<field>: ..."``."""
-        return [
-            p
-            for p in self.transform_settings(instance_type).problems()
-            if not p.startswith("instance_type:")
-        ]
-
-
-@dataclass(frozen=True, kw_only=True)
 class HostingConfig:
     """The part of an environment's configuration that ``build_hosting`` reads.
 
@@ -311,9 +312,10 @@ class HostingConfig:
     hosting: str = "async"
     instance_type: str = "ml.g5.xlarge"
     removal_policy: str = "retain"
+    container_startup_timeout_seconds: int = 600
     realtime: RealtimeHosting = field(default_factory=RealtimeHosting)
     serverless: ServerlessHosting = field(default_factory=ServerlessHosting)
-    batch: BatchHosting = field(default_factory=BatchHosting)
+    batch: BatchTransformSettings = field(default_factory=BatchTransformSettings)
 
     @classmethod
     def from_dict(cls, config_dict: Mapping[str, Any]) -> HostingConfig:
@@ -323,12 +325,18 @@ class HostingConfig:
         if problems:
             raise ConfigurationError("Invalid hosting configuration", problems)
         values: dict[str, Any] = {}
-        for key in ("hosting", "instance_type", "removal_policy"):
+        for key in (
+            "hosting",
+            "instance_type",
+            "removal_policy",
+            "container_startup_timeout_seconds",
+        ):
             if key in config_dict:
                 values[key] = config_dict[key]
+        sections = {**config_dict, "realtime": realtime_section(config_dict)}
         for key, section_class in _SECTION_CLASSES.items():
-            if key in config_dict:
-                values[key] = _section(section_class, config_dict[key], key, [])
+            if key in sections:
+                values[key] = _section(section_class, sections[key], key, [])
         return cls(**values)
 
 
@@ -345,19 +353,22 @@ class HostingChoice(Protocol):
     def removal_policy(self) -> str: ...
 
     @property
+    def container_startup_timeout_seconds(self) -> int: ...
+
+    @property
     def realtime(self) -> RealtimeHosting: ...
 
     @property
     def serverless(self) -> ServerlessHosting: ...
 
     @property
-    def batch(self) -> BatchHosting: ...
+    def batch(self) -> BatchTransformSettings: ...
 
 
 _SECTION_CLASSES: dict[str, type] = {
     "realtime": RealtimeHosting,
     "serverless": ServerlessHosting,
-    "batch": BatchHosting,
+    "batch": BatchTransformSettings,
 }
 
 
@@ -387,37 +398,47 @@ def hosting_problems(config_dict: Mapping[str, Any]) -> list[str]:
     if hosting == "serverless":
         problems += _serverless_problems(config_dict)
     elif hosting == "realtime":
-        if "scaling" in config_dict:
-            problems.append(
-                "scaling: is the async endpoint's; a real-time endpoint scales with "
-                "realtime.min_capacity / max_capacity / invocations_per_instance_target"
-            )
         written = config_dict.get("realtime", {})
-        section = _section(RealtimeHosting, written, "realtime", problems)
+        if isinstance(written, Mapping):
+            for key in SHARED_SCALING_KEYS:
+                if key in written:
+                    problems.append(
+                        f"realtime.{key}: set scaling.{key}, the one capacity section of every "
+                        f"endpoint family (got {written[key]!r})"
+                    )
+        found: list[str] = []
+        section = _section(RealtimeHosting, realtime_section(config_dict), "realtime", found)
         if section is not None and section.inference_component is not None:
             for key, instead in _VARIANT_ONLY.items():
                 if key in written:
-                    problems.append(
+                    found.append(
                         f"realtime.{key}: only applies to a variant without inference "
                         f"components; with realtime.inference_component {instead} "
                         f"(got {written[key]!r})"
                     )
         if section is not None:
-            problems += [f"realtime.{p}" for p in section.problems(str(instance_type))]
+            found += [f"realtime.{p}" for p in section.problems(str(instance_type))]
+        problems += [_shared_key_path(p) for p in found]
     elif hosting == "batch":
-        if "scaling" in config_dict:
-            problems.append(
-                "scaling: batch transform has no endpoint to scale; size the job with "
-                "batch.instance_count"
-            )
         if "initial_instance_count" in config_dict:
             problems.append(
                 "initial_instance_count: batch transform has no endpoint; use "
                 f"batch.instance_count (got {config_dict['initial_instance_count']!r})"
             )
-        section = _section(BatchHosting, config_dict.get("batch", {}), "batch", problems)
+        written = config_dict.get("batch", {})
+        if isinstance(written, Mapping) and "instance_type" in written:
+            problems.append(
+                "batch.instance_type: the job runs on the top-level instance_type "
+                f"(got {written['instance_type']!r})"
+            )
+            written = {k: v for k, v in written.items() if k != "instance_type"}
+        section = _section(BatchTransformSettings, written, "batch", problems)
         if section is not None:
-            problems += [f"batch.{p}" for p in section.problems(str(instance_type))]
+            problems += [
+                f"batch.{p}"
+                for p in batch_settings(section, str(instance_type)).problems()
+                if not p.startswith("instance_type:")
+            ]
     return problems
 
 
@@ -431,7 +452,7 @@ def _serverless_problems(config_dict: Mapping[str, Any]) -> list[str]:
             + (" and no GPUs" if gpu else "")
             + f"; size them with serverless.memory_size_mb (got {instance_type!r})"
         )
-    for key in ("scaling", "initial_instance_count"):
+    for key in ("initial_instance_count",):
         if key in config_dict:
             problems.append(
                 f"{key}: serverless endpoints scale by themselves up to "
@@ -441,6 +462,35 @@ def _serverless_problems(config_dict: Mapping[str, Any]) -> list[str]:
     if section is not None:
         problems += [f"serverless.{p}" for p in section.problems()]
     return problems
+
+
+def realtime_section(config_dict: Mapping[str, Any]) -> Any:
+    """The ``realtime`` section as a real-time endpoint reads it: with the keys of ``scaling``
+    that it shares (``SHARED_SCALING_KEYS``; the cooldowns only, with an inference component)."""
+    written = config_dict.get("realtime", {})
+    scaling = config_dict.get("scaling", {})
+    if config_dict.get("hosting") != "realtime":
+        return written
+    if not isinstance(written, Mapping) or not isinstance(scaling, Mapping):
+        return written
+    component = written.get("inference_component") is not None
+    shared = COMPONENT_SCALING_KEYS if component else SHARED_SCALING_KEYS
+    return {**written, **{key: scaling[key] for key in shared if key in scaling}}
+
+
+def batch_settings(section: BatchTransformSettings, instance_type: str) -> BatchTransformSettings:
+    """The ``batch`` section (``BatchTransformSettings``, declared once in the construct library)
+    on the environment's top-level ``instance_type``, which the job runs on."""
+    return replace(section, instance_type=instance_type)
+
+
+def _shared_key_path(problem: str) -> str:
+    """``realtime.max_capacity: ...`` as ``scaling.max_capacity: ...``: where it was written."""
+    for key in SHARED_SCALING_KEYS:
+        for tail in (":", "["):
+            if problem.startswith(f"realtime.{key}{tail}"):
+                return "scaling." + problem[len("realtime.") :]
+    return problem
 
 
 def _section(cls: type, data: Any, path: str, problems: list[str]) -> Any:
@@ -505,7 +555,7 @@ def build_hosting(
             "Batch",
             model=model,
             storage=storage,
-            settings=config.batch.transform_settings(config.instance_type),
+            settings=batch_settings(config.batch, config.instance_type),
             failure_topic=notifications.error,
             removal_policy=_removal_policy(config.removal_policy),
         )
@@ -527,6 +577,7 @@ def build_hosting(
                 model=model,
                 instance_type=config.instance_type,
                 initial_instance_count=config.realtime.initial_instance_count,
+                container_startup_timeout_seconds=config.container_startup_timeout_seconds,
                 deployment=config.realtime.deployment(),
             )
             resources.endpoint = realtime

@@ -24,9 +24,9 @@ from constructs_lib._validation import ConfigurationError, check_int
 from constructs_lib.endpoint.notifications import email_problems
 from constructs_lib.guardrails.settings import ROLE_NAME_LIMIT, GuardrailSettings
 from constructs_lib.model.source import is_commit_sha, kms_key_arn_problems, model_id_problems
-from constructs_lib.settings_io import build
 
 from .config import ACCOUNT, CONTEXT_KEY, REGION
+from .schema import build
 
 SECTION = "pipeline"
 ROOT = Path(__file__).resolve().parent.parent

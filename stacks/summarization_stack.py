@@ -56,11 +56,12 @@ class SummarizationStack(Stack):
         removal_policy = config.cdk_removal_policy
         for warning in config.warnings():
             # One id per kind of warning, so each can be acknowledged on its own.
-            kind = (
-                "powertools-layer"
-                if warning.startswith("data_path:")
-                else "production-model-source"
-            )
+            if warning.startswith("data_path:"):
+                kind = "powertools-layer"
+            elif warning.startswith(("scaling.", "deployment:")):
+                kind = "settings-of-another-hosting"
+            else:
+                kind = "production-model-source"
             Annotations.of(self).add_warning_v2(f"summarizer:{kind}", warning)
 
         self.storage = AsyncInferenceStorage(

@@ -560,7 +560,7 @@ def test_the_settings_modules_import_nothing_of_the_cdk() -> None:
     # app configuration itself names the hosting options' construct settings, so it may.)
     code = (
         "import sys\n"
-        "import constructs_lib.settings_io, constructs_lib.scaling.settings\n"
+        "import stacks.schema, constructs_lib.scaling.settings\n"
         "import constructs_lib.monitoring.settings, constructs_lib.data_path.settings\n"
         "import constructs_lib.model.instance_types, constructs_lib.model.dlc_catalog\n"
         "import constructs_lib.model.source, constructs_lib.model.s3_uri\n"

@@ -452,12 +452,16 @@ def test_the_default_scale_to_zero_endpoint_refuses_stepped_strategies() -> None
     )
 
 
-def test_deployment_is_refused_for_another_hosting_option() -> None:
-    ctx = dev_with(hosting="realtime", deployment={"wait_interval_seconds": 60})
-    del ctx["summarizer"]["environments"]["dev"]["scaling"]
-    assert problems_of(ctx) == (
-        "[dev] deployment: guardrails of the async endpoint's updates (real-time: "
-        "realtime.blue_green), not hosting 'realtime' (got {\"wait_interval_seconds\": 60})",
+def test_deployment_does_not_apply_to_another_hosting_option_and_says_so() -> None:
+    # Not refused: an environment's guardrails stay written while it tries another option.
+    (dev,) = load_configs(dev_with(hosting="realtime", deployment={"wait_interval_seconds": 60}))
+    assert dev.warnings() == [
+        "deployment: guardrails of the async endpoint's updates do not apply to hosting "
+        "'realtime' (real-time: realtime.blue_green); ignored"
+    ]
+    # Their own bounds are still checked: a bad value is bad whichever option reads it.
+    assert problems_of(dev_with(hosting="realtime", deployment={"wait_interval_seconds": -1})) == (
+        "[dev] deployment.wait_interval_seconds: must be at least 0 (got -1)",
     )
 
 

@@ -30,11 +30,10 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
             ],
         ),
         (
+            # Not refused: an environment's scaling stays written when it tries serverless
+            # (AppConfig.warnings reports it as not applying).
             {"hosting": "serverless", "scaling": {"max_capacity": 3}},
-            [
-                "scaling: serverless endpoints scale by themselves up to "
-                "serverless.max_concurrency (got {'max_capacity': 3})"
-            ],
+            [],
         ),
         (
             {
@@ -48,9 +47,13 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
             ],
         ),
         (
-            {"hosting": "realtime", "realtime": {"min_capacity": 0, "initial_instance_count": 0}},
+            {
+                "hosting": "realtime",
+                "scaling": {"min_capacity": 0},
+                "realtime": {"initial_instance_count": 0},
+            },
             [
-                "realtime.min_capacity: a real-time variant keeps at least one instance; to "
+                "scaling.min_capacity: a real-time variant keeps at least one instance; to "
                 "scale to zero, host the model as an inference component "
                 "(realtime.inference_component: requests fail while it wakes) or use hosting "
                 "'async' or 'serverless' (got 0)",
@@ -69,9 +72,8 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
                 },
             },
             [
-                "realtime.min_capacity: only applies to a variant without inference "
-                "components; with realtime.inference_component use "
-                "inference_component.min_instance_count / min_copies (got 0)",
+                "realtime.min_capacity: set scaling.min_capacity, the one capacity section of "
+                "every endpoint family (got 0)",
                 "realtime.invocations_per_instance_target: only applies to a variant without "
                 "inference components; with realtime.inference_component use "
                 "inference_component.invocations_per_copy_target (got 10)",
@@ -83,9 +85,9 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
         (
             {
                 "hosting": "realtime",
+                "scaling": {"scale_in_cooldown_seconds": -1},
                 "realtime": {
                     "initial_instance_count": 3,
-                    "scale_in_cooldown_seconds": -1,
                     "inference_component": {
                         "max_instance_count": 2,
                         "routing_strategy": "ROUND_ROBIN",
@@ -98,7 +100,7 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
                 },
             },
             [
-                "realtime.scale_in_cooldown_seconds: must be at least 0 (got -1)",
+                "scaling.scale_in_cooldown_seconds: must be at least 0 (got -1)",
                 "realtime.initial_instance_count: must not exceed "
                 "inference_component.max_instance_count 2 (got 3)",
                 "realtime.inference_component.routing_strategy: must be one of "
@@ -136,17 +138,31 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
             ],
         ),
         (
-            {"hosting": "realtime", "realtime": {"min_capacity": 2, "initial_instance_count": 1}},
+            {
+                "hosting": "realtime",
+                "scaling": {"min_capacity": 2},
+                "realtime": {"initial_instance_count": 1},
+            },
             [
-                "realtime.initial_instance_count: must be within min_capacity 2 and "
-                "max_capacity 4 (got 1)"
+                "realtime.initial_instance_count: must be within scaling.min_capacity 2 and "
+                "scaling.max_capacity 4 (got 1)"
             ],
         ),
         (
-            {"hosting": "realtime", "scaling": {"min_capacity": 1}},
+            # One scaling section: the async keys a real-time endpoint does not read pass.
+            {"hosting": "realtime", "scaling": {"min_capacity": 1, "spike_enabled": True}},
+            [],
+        ),
+        (
+            {
+                "hosting": "realtime",
+                "realtime": {"max_capacity": 6, "scale_out_cooldown_seconds": 30},
+            },
             [
-                "scaling: is the async endpoint's; a real-time endpoint scales with "
-                "realtime.min_capacity / max_capacity / invocations_per_instance_target"
+                "realtime.max_capacity: set scaling.max_capacity, the one capacity section of "
+                "every endpoint family (got 6)",
+                "realtime.scale_out_cooldown_seconds: set scaling.scale_out_cooldown_seconds, "
+                "the one capacity section of every endpoint family (got 30)",
             ],
         ),
         (
@@ -159,17 +175,14 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
         (
             {"hosting": "batch", "scaling": {}, "batch": {"batch_strategy": "All"}},
             [
-                "scaling: batch transform has no endpoint to scale; size the job with "
-                "batch.instance_count",
                 "batch.batch_strategy: must be one of MultiRecord, SingleRecord (got 'All')",
             ],
         ),
         (
             {"hosting": "batch", "batch": {"instance_type": "ml.c5.xlarge"}},
             [
-                "batch.instance_type: unknown key (known: batch_strategy, instance_count, "
-                "invocation_max_retries, invocation_timeout_seconds, job_timeout_minutes, "
-                "max_concurrent_transforms, max_payload_mb, schedule, schedule_timezone)"
+                "batch.instance_type: the job runs on the top-level instance_type "
+                "(got 'ml.c5.xlarge')"
             ],
         ),
         (
@@ -211,7 +224,7 @@ def test_from_dict_reads_the_sections() -> None:
     from stacks.hosting import HostingConfig, model_instance_type
 
     config = HostingConfig.from_dict(
-        {"hosting": "realtime", "instance_type": "ml.c5.xlarge", "realtime": {"max_capacity": 6}}
+        {"hosting": "realtime", "instance_type": "ml.c5.xlarge", "scaling": {"max_capacity": 6}}
     )
     assert (config.hosting, config.instance_type, config.realtime.max_capacity) == (
         "realtime",
@@ -456,7 +469,8 @@ def test_the_sections_load_through_the_app_configuration() -> None:
             "environments": {
                 "prod": {
                     "hosting": "realtime",
-                    "realtime": {"max_capacity": 6, "invocations_per_instance_target": 100},
+                    "scaling": {"max_capacity": 6},
+                    "realtime": {"invocations_per_instance_target": 100},
                 }
             }
         }
@@ -467,3 +481,97 @@ def test_the_sections_load_through_the_app_configuration() -> None:
     # Given as an integer in JSON, kept as the float the section declares.
     assert config.realtime.invocations_per_instance_target == 100.0
     assert isinstance(config.realtime.invocations_per_instance_target, float)
+
+
+# --- every hosting option from the default cdk.json (one scaling section) ----------------------
+
+
+@pytest.fixture(scope="module")
+def default_dev_hosted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """dev of the default cdk.json (its scaling and deployment blocks written for async),
+    synthesized with ``-c summarizer.hosting=<option>`` for each other option."""
+    from aws_cdk.assertions import Template
+
+    from tests.conftest import cdk_json_context, synthesize
+
+    templates = {}
+    for hosting in ("realtime", "serverless", "batch"):
+        context = {
+            **cdk_json_context(),
+            "summarizer.environment": "dev",
+            "summarizer.hosting": hosting,
+        }
+        if hosting == "realtime":
+            context["summarizer.container_startup_timeout_seconds"] = "900"
+        assembly = synthesize(context, tmp_path_factory.mktemp(f"dev-{hosting}"))
+        stack = assembly.get_stack_by_name("PegasusSummarizer-dev")
+        templates[hosting] = (Template.from_json(stack.template), stack.messages)
+    return templates
+
+
+def test_every_hosting_option_synthesizes_from_the_default_dev_environment(
+    default_dev_hosted: dict[str, Any],
+) -> None:
+    from aws_cdk.assertions import Match
+
+    realtime, _ = default_dev_hosted["realtime"]
+    realtime.resource_count_is("AWS::SageMaker::Endpoint", 1)
+    serverless, _ = default_dev_hosted["serverless"]
+    serverless.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {"ProductionVariants": [Match.object_like({"ServerlessConfig": Match.any_value()})]},
+    )
+    batch, _ = default_dev_hosted["batch"]
+    batch.resource_count_is("AWS::SageMaker::Endpoint", 0)
+    batch.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+
+
+def test_scaling_max_capacity_means_the_same_for_a_real_time_endpoint(
+    default_dev_hosted: dict[str, Any],
+) -> None:
+    # dev's scaling.max_capacity 2 bounds the real-time variant as it bounds the async one;
+    # min_capacity and the cooldowns keep the real-time defaults where scaling does not set them.
+    realtime, _ = default_dev_hosted["realtime"]
+    realtime.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget", {"MinCapacity": 1, "MaxCapacity": 2}
+    )
+
+
+def test_settings_that_do_not_apply_to_the_hosting_are_reported_not_refused(
+    default_dev_hosted: dict[str, Any],
+) -> None:
+    def warnings(hosting: str) -> list[str]:
+        _, messages = default_dev_hosted[hosting]
+        return [
+            str(m.entry.data)
+            for m in messages
+            if "settings-of-another-hosting" in str(m.entry.data)
+        ]
+
+    assert warnings("realtime") == [
+        "deployment: guardrails of the async endpoint's updates do not apply to hosting "
+        "'realtime' (real-time: realtime.blue_green); ignored "
+        "[ack: summarizer:settings-of-another-hosting]"
+    ]
+    assert warnings("serverless") == [
+        "scaling.max_capacity: does not apply (hosting 'serverless' has no instances to scale); "
+        "ignored [ack: summarizer:settings-of-another-hosting]",
+        "deployment: guardrails of the async endpoint's updates do not apply to hosting "
+        "'serverless'; ignored [ack: summarizer:settings-of-another-hosting]",
+    ]
+
+
+def test_real_time_hosting_passes_the_container_startup_timeout(
+    default_dev_hosted: dict[str, Any],
+) -> None:
+    from aws_cdk.assertions import Match
+
+    realtime, _ = default_dev_hosted["realtime"]
+    realtime.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "ProductionVariants": [
+                Match.object_like({"ContainerStartupHealthCheckTimeoutInSeconds": 900})
+            ]
+        },
+    )

@@ -888,7 +888,8 @@ def test_the_checked_in_summaries_state_the_rules_they_rest_on() -> None:
     assert ours["variant"] == "ours (prod)"
     assert ours["settings"]["batch_size"] == 16
     assert ours["settings"]["cold_start_minutes"] == [7.0, 9.0]
-    assert ours["settings"]["cold_start_source"].startswith("ASSUMPTION: AWS's ml.g5.xlarge P50")
+    # The construct library's figure (constructs_lib/model/cold_start.json), as the docs state.
+    assert ours["settings"]["cold_start_source"].startswith("observed: the Hugging Face async")
     assert len(ours["per_seed"]["p95_minutes"]) == 20
     assert summary["other_from_zero"]["rule"] == "proportional"
 
@@ -1065,3 +1066,22 @@ def test_the_scaling_summary_quotes_the_checked_in_figures() -> None:
         f"${trickle_cost[1]:.2f}) but answers after {trickle_first[0]} minutes"
     ) in summary_text
     assert f"ours answers each document after about {trickle_first[1]} minutes" in summary_text
+
+
+def test_the_cold_start_follows_the_model_source_as_the_construct_library_states(
+    tmp_path: Path,
+) -> None:
+    from constructs_lib.model.cold_start import cold_start_minutes
+
+    cdk_json = tmp_path / "cdk.json"
+    staged = {"model_data_uri": "s3://models/pegasus/", "model_data_compression": "none"}
+    cdk_json.write_text(
+        json.dumps({"context": {"summarizer": {"environments": {"dev": {}, "prod": staged}}}})
+    )
+    hub = load_environment(cdk_json, "dev").cold_start
+    uncompressed = load_environment(cdk_json, "prod").cold_start
+    assert (hub.kind, (hub.low_minutes, hub.high_minutes)) == ("hub", cold_start_minutes("hub"))
+    assert (uncompressed.kind, (uncompressed.low_minutes, uncompressed.high_minutes)) == (
+        "staged_uncompressed",
+        cold_start_minutes("staged_uncompressed"),
+    )

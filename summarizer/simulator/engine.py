@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from constructs_lib.data_path.settings import DataPathSettings
+from constructs_lib.model.cold_start import KINDS as COLD_START_KINDS
+from constructs_lib.model.cold_start import cold_start_minutes, cold_start_table
 from constructs_lib.scaling.settings import ScalingSettings
 from summarizer.simulator.cloudwatch import MetricSeries
 from summarizer.simulator.errors import SimulationError
@@ -103,37 +105,21 @@ class ColdStart:
         return f"{self.kind} {self.low_minutes:g}-{self.high_minutes:g} min"
 
 
-# Cold starts: no AWS document gives SageMaker's time from a scale-out to an instance in service
-# for our image and model. The two published figures:
-# - AWS, "Introducing container caching in Amazon SageMaker AI for faster model scaling" (2026,
-#   https://aws.amazon.com/blogs/machine-learning/introducing-container-caching-in-amazon-sagemaker-ai-for-faster-model-scaling/):
-#   an ml.g5.xlarge with a 10.6 GB image and a 6.5 GB model from S3, P50 346 s (5.8 min) without
-#   container caching, 216 s (3.6 min) with it;
-# - the Hugging Face async notebook (huggingface/notebooks, sagemaker/16_async_inference_hf_hub):
-#   "It took about 7-9 minutes to start an instance and to process the requests", timed from
-#   sending requests to an endpoint at zero until the last result, so target tracking's detection
-#   is included (ml.g4dn.xlarge, a small model from the Hub).
-# With the model from the Hub the container downloads pegasus-large (about 2.3 GB) after it
-# starts, which AWS's figure does not include: 7-9 min, the uncached P50 plus one to three minutes
-# of download, is a pessimistic range (ASSUMPTION). Staged weights (model_data_uri, from S3
-# in-region, fetched with the image as in AWS's figure): 5-7 min around that P50 (ASSUMPTION).
-# docs/scaling.md shows the figures at AWS's 3.6-5.8 min too (--cold-start-minutes).
-HUB_COLD_START = ColdStart(
-    kind="hub",
-    low_minutes=7.0,
-    high_minutes=9.0,
-    source=(
-        "ASSUMPTION: AWS's ml.g5.xlarge P50 without container caching (346 s) plus the Hub "
-        "download of about 2.3 GB; pessimistic"
-    ),
-)
-STAGED_COLD_START = ColdStart(
-    kind="staged",
-    low_minutes=5.0,
-    high_minutes=7.0,
-    source="ASSUMPTION: around AWS's ml.g5.xlarge P50 without container caching (346 s)",
-)
-COLD_STARTS = {"hub": HUB_COLD_START, "staged": STAGED_COLD_START}
+# The cold-start figures are the construct library's (constructs_lib/model/cold_start.json, where
+# docs/cold-start.md says where each comes from): what is simulated is what the docs state.
+
+
+def _cold_start(kind: str) -> ColdStart:
+    low, high = cold_start_minutes(kind)
+    entry = cold_start_table()["cold_starts"][kind]
+    return ColdStart(
+        kind=kind, low_minutes=low, high_minutes=high, source=f"{entry['kind']}: {entry['source']}"
+    )
+
+
+COLD_STARTS = {kind: _cold_start(kind) for kind in COLD_START_KINDS}
+HUB_COLD_START = COLD_STARTS["hub"]
+STAGED_COLD_START = COLD_STARTS["staged"]
 MAX_COLD_START_MINUTES = 120.0
 
 

@@ -2,7 +2,7 @@
 
 This reader takes only what the simulation needs from ``context.summarizer.environments.<env>``
 and builds the same ``ScalingSettings`` and ``DataPathSettings`` with the app's own loader
-(``constructs_lib.settings_io``: the same merge rules, types and messages; ``-c
+(``stacks.schema``: the same merge rules, types and messages; ``-c
 summarizer.scaling.max_capacity=10`` overrides one key; values parse as JSON where they can, else
 stay text); their own ``problems()`` then check them exactly as a synth would. Keys it does not
 need are left to the stack's configuration to check.
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib.data_path.settings import DataPathSettings
+from constructs_lib.model.cold_start import cold_start_kind
 from constructs_lib.scaling.settings import ScalingSettings
-from constructs_lib.settings_io import build, cli_value, merge
 from summarizer.simulator.engine import (
     COLD_STARTS,
     HANDLER_DEFAULT_BATCH_SIZE,
@@ -78,7 +78,7 @@ def parse_overrides(pairs: Sequence[str], subject: str = "-c") -> dict[str, Any]
                 break
             node = child
         else:
-            node[leaf] = cli_value(raw, None)
+            node[leaf] = _schema().cli_value(raw, None)
     if problems:
         raise SimulationError(subject, problems)
     return overrides
@@ -120,7 +120,7 @@ def load_environment(
     section = environments[environment]
     if not isinstance(section, dict):
         raise SimulationError(subject, [f"must be an object (got {section!r})"])
-    data = merge(section, overrides or {})
+    data = _schema().merge(section, overrides or {})
     problems: list[str] = []
     scaling = _section(ScalingSettings, data, "scaling", problems)
     data_path = _section(DataPathSettings, data, "data_path", problems)
@@ -132,7 +132,8 @@ def load_environment(
     if not isinstance(instance_type, str):
         problems.append(f"instance_type: must be str (got {instance_type!r})")
     batch_size = _batch_size(data.get("model_environment", {}), problems)
-    kind = cold_start or ("staged" if data.get("model_data_uri") else "hub")
+    uri, compression = data.get("model_data_uri"), data.get("model_data_compression", "gzip")
+    kind = cold_start or cold_start_kind(uri if isinstance(uri, str) else None, compression)
     if kind not in COLD_STARTS:
         problems.append(f"cold start: must be one of {', '.join(COLD_STARTS)} (got {kind!r})")
     if problems or scaling is None or data_path is None:
@@ -173,4 +174,20 @@ def _section(cls: Any, data: Mapping[str, Any], name: str, problems: list[str]) 
     if not isinstance(section, Mapping):
         problems.append(f"{name}: must be an object (got {section!r})")
         return None
-    return build(cls, section, name, problems)
+    return _schema().build(cls, section, name, problems)
+
+
+def _schema() -> Any:
+    """The app's schema check (``stacks/schema.py``, pydantic), imported when a configuration is
+    read: the wheel ships it, and pydantic comes with the ``tools`` or ``cdk`` extra."""
+    try:
+        from stacks import schema
+    except ImportError as error:
+        raise SimulationError(
+            "configuration",
+            [
+                f"reading cdk.json needs {error.name or 'pydantic'}: "
+                'pip install "pegasus-async-constructs[tools]"'
+            ],
+        ) from None
+    return schema
