@@ -34,7 +34,6 @@ from typing import Any
 from aws_cdk import ArnFormat, Names, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -63,6 +62,7 @@ from constructs_lib.hosting.inference_component_settings import (
 )
 from constructs_lib.model import dlc_image
 from constructs_lib.model.instance_types import instance_type_problems
+from constructs_lib.scaling import policies
 from constructs_lib.scaling.construct import sagemaker_scalable_target
 
 COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
@@ -226,28 +226,23 @@ class InferenceComponent(Construct):
             max_capacity=scaling.max_copies,
             depends_on=self.cfn_inference_component,
         )
-        scale_in = cdk_values.seconds(scaling.scale_in_cooldown_seconds)
-        scale_out = cdk_values.seconds(scaling.scale_out_cooldown_seconds)
-        if scaling.invocations_per_copy_target is not None:
-            self.invocations_policy = self.scalable_target.scale_to_track_metric(
-                "InvocationsTracking",
-                target_value=scaling.invocations_per_copy_target,
-                predefined_metric=(
-                    appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
-                ),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
-        if scaling.concurrent_requests_per_copy_target is not None:
-            self.concurrency_policy = self.scalable_target.scale_to_track_metric(
-                "ConcurrencyTracking",
-                target_value=scaling.concurrent_requests_per_copy_target,
-                predefined_metric=(
-                    appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION
-                ),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
+        cooldown = policies.cooldowns(
+            scaling.scale_in_cooldown_seconds, scaling.scale_out_cooldown_seconds
+        )
+        self.invocations_policy = policies.track(
+            self.scalable_target,
+            "InvocationsTracking",
+            scaling.invocations_per_copy_target,
+            appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY,
+            cooldown,
+        )
+        self.concurrency_policy = policies.track(
+            self.scalable_target,
+            "ConcurrencyTracking",
+            scaling.concurrent_requests_per_copy_target,
+            appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION,
+            cooldown,
+        )
         if scaling.min_copies == 0:
             self._add_wake_up(scaling)
 
@@ -258,23 +253,18 @@ class InferenceComponent(Construct):
         # cold start: requests keep failing (and the alarm keeps invoking the policy every
         # minute) until the first copy serves, and each invocation past the cooldown would add
         # another copy, and with it another instance.
-        self.wake_up_action = appscaling.StepScalingAction(
-            self,
-            "WakeUpAction",
-            scaling_target=self.scalable_target,
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
-            cooldown=cdk_values.seconds(scaling.wake_up_cooldown_seconds),
-        )
-        self.wake_up_action.add_adjustment(adjustment=1, lower_bound=0)
         # The documentation's example alarm uses GreaterThanThreshold with threshold 1 on the
         # Sum per minute: it needs two failed requests in one minute, so a lone request (a user
         # trying once, a health check) never wakes the component. ">= 1" wakes it on the
         # first one; one period of one minute (SageMaker publishes once a minute) keeps the
         # wake-up latency at about a minute. No data means no request: not breaching.
-        self.wake_up_alarm = cloudwatch.Alarm(
+        self.wake_up_action, self.wake_up_alarm = policies.step_on_alarm(
             self,
-            "WakeUpAlarm",
+            "WakeUp",
+            target=self.scalable_target,
+            steps=[(1, 0, None)],
+            cooldown_seconds=scaling.wake_up_cooldown_seconds,
+            aggregation=appscaling.MetricAggregationType.MAXIMUM,
             alarm_description=(
                 f"A request found no copy of inference component {self.inference_component_name}:"
                 " adds one (scale from zero). Requests fail until it serves."
@@ -283,13 +273,8 @@ class InferenceComponent(Construct):
                 period=cdk_values.minutes(1), statistic="Sum"
             ),
             threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
             datapoints_to_alarm=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.wake_up_alarm.add_alarm_action(
-            cw_actions.ApplicationScalingAction(self.wake_up_action)
         )
         minutes = scaling.wake_up_failure_minutes
         self.wake_up_failure_alarm = cloudwatch.Alarm(
