@@ -16,12 +16,17 @@ from typing import Any, Protocol
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge
-from constructs_lib.endpoint.construct import instance_endpoint_name
+from constructs_lib.endpoint.construct import (
+    CreatedEndpoint,
+    endpoint_config,
+    instance_endpoint_name,
+)
 from constructs_lib.model.construct import role_policy
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
@@ -116,7 +121,7 @@ def build_metric(
     )
 
 
-class SynchronousEndpoint(Construct):
+class SynchronousEndpoint(CreatedEndpoint, Construct):
     """Base of the endpoints invoked with ``InvokeEndpoint``: the endpoint, grants and metrics.
 
     Subclasses build their ``AWS::SageMaker::EndpointConfig`` and call ``_create_endpoint``.
@@ -125,8 +130,21 @@ class SynchronousEndpoint(Construct):
     variant_name: str
     role: iam.IRole
     cfn_endpoint_config: sagemaker.CfnEndpointConfig
-    cfn_endpoint: sagemaker.CfnEndpoint
-    _endpoint_name: str | None = None
+
+    def _create_endpoint_config(
+        self,
+        *,
+        variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty,
+        instance_type: str,
+        volume_key: kms.IKey | None,
+        **props: Any,
+    ) -> None:
+        """``cfn_endpoint_config`` (``endpoint_config``), and the role's use of the volume key."""
+        self.cfn_endpoint_config, key = endpoint_config(
+            self, variant=variant, instance_type=instance_type, volume_key=volume_key, **props
+        )
+        if key is not None:
+            key.grant(self.role, *VOLUME_KEY_ACTIONS)
 
     def _create_endpoint(
         self,
@@ -156,19 +174,6 @@ class SynchronousEndpoint(Construct):
         self.cfn_endpoint.node.add_dependency(role_policy(self.role))
         if endpoint_name is not None:
             self._endpoint_name = endpoint_name
-
-    @property
-    def endpoint_name(self) -> str:
-        """The endpoint's name (a token unless a name was given)."""
-        # Cached: every jsii attribute read is a round trip, and metrics ask for it often.
-        if self._endpoint_name is None:
-            self._endpoint_name = self.cfn_endpoint.attr_endpoint_name
-        return self._endpoint_name
-
-    @property
-    def endpoint_arn(self) -> str:
-        """The endpoint's ARN (``Ref`` of ``AWS::SageMaker::Endpoint``)."""
-        return self.cfn_endpoint.ref
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint, and nothing else."""

@@ -42,12 +42,11 @@ from constructs import Construct
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge, nag_resources
 from constructs_lib._validation import check_int, is_token, raise_if_problems
-from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, LOCAL_STORAGE_FAMILIES
+from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, check_container_timeout
 from constructs_lib.hosting._common import (
     ENDPOINT_NAMESPACE,
     HOSTNAME,
     INSTANCE_NAMESPACE,
-    VOLUME_KEY_ACTIONS,
     MetricSpec,
     ModelLike,
     SynchronousEndpoint,
@@ -60,7 +59,6 @@ from constructs_lib.hosting.inference_component_settings import (
     CopyScaling,
     copy_count_problems,
 )
-from constructs_lib.model import dlc_image
 from constructs_lib.model.instance_types import instance_type_problems
 from constructs_lib.scaling import policies
 from constructs_lib.scaling.construct import sagemaker_scalable_target
@@ -452,38 +450,31 @@ class InferenceComponentEndpoint(SynchronousEndpoint):
         self.instance_type = instance_type
         self.variant_name = variant_name
         self.role = role or components[0].model.role
-        uses_local_storage = dlc_image.instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
-        key = None if uses_local_storage or volume_key is None else volume_key
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "Config",
+        self._create_endpoint_config(
             # Required once the variant names no model: SageMaker deploys the components' models
             # with it ("ExecutionRoleArn is not supported with the given EndpointConfig setup"
             # when a model is named as well).
             execution_role_arn=self.role.role_arn,
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=variant_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                    managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
-                        status="ENABLED",
-                        min_instance_count=min_instance_count,
-                        max_instance_count=max_instance_count,
-                    ),
-                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                        routing_strategy=routing_strategy
-                    ),
-                    container_startup_health_check_timeout_in_seconds=(
-                        container_startup_timeout_seconds
-                    ),
-                    model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
-                )
-            ],
-            kms_key_id=key.key_arn if key is not None else None,
+            variant=sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=variant_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
+                    status="ENABLED",
+                    min_instance_count=min_instance_count,
+                    max_instance_count=max_instance_count,
+                ),
+                routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                    routing_strategy=routing_strategy
+                ),
+                container_startup_health_check_timeout_in_seconds=(
+                    container_startup_timeout_seconds
+                ),
+                model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
+            ),
+            instance_type=instance_type,
+            volume_key=volume_key,
         )
-        if key is not None:
-            key.grant(self.role, *VOLUME_KEY_ACTIONS)
         self._grant_component_logs_and_metrics()
         self._create_endpoint(instance_type=instance_type)
         suffix = None if is_token(instance_type) else _instance_suffix(instance_type)
@@ -635,12 +626,8 @@ def endpoint_problems(
             f"(got {routing_strategy!r})"
         )
     problems += variant_problems(variant_name)
-    check_int(
-        problems,
-        "container_startup_timeout_seconds",
-        container_startup_timeout_seconds,
-        minimum=60,
-        maximum=3600,
+    check_container_timeout(
+        problems, "container_startup_timeout_seconds", container_startup_timeout_seconds
     )
     if isinstance(components, str) or not isinstance(components, Sequence) or not components:
         problems.append(

@@ -20,17 +20,15 @@ from constructs import Construct
 
 from constructs_lib._validation import check_int, raise_if_problems
 from constructs_lib.endpoint.construct import (
-    LOCAL_STORAGE_FAMILIES,
+    check_container_timeout,
     instance_endpoint_name,
     instance_variant,
 )
 from constructs_lib.hosting._common import (
-    VOLUME_KEY_ACTIONS,
     ModelLike,
     SynchronousEndpoint,
     variant_problems,
 )
-from constructs_lib.model import dlc_image
 from constructs_lib.model.construct import instance_type_problems
 
 TRAFFIC_ROUTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
@@ -156,12 +154,8 @@ class RealtimeEndpoint(SynchronousEndpoint):
         super().__init__(scope, construct_id)
         problems = instance_type_problems("instance_type", instance_type)
         check_int(problems, "initial_instance_count", initial_instance_count, minimum=1)
-        check_int(
-            problems,
-            "container_startup_timeout_seconds",
-            container_startup_timeout_seconds,
-            minimum=60,
-            maximum=3600,
+        check_container_timeout(
+            problems, "container_startup_timeout_seconds", container_startup_timeout_seconds
         )
         problems += variant_problems(variant_name)
         if deployment is not None:
@@ -172,24 +166,17 @@ class RealtimeEndpoint(SynchronousEndpoint):
         self.role = model.role
         self.variant_name = variant_name
         self.instance_type = instance_type
-        uses_local_storage = dlc_image.instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
-        key = None if uses_local_storage or volume_key is None else volume_key
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "Config",
-            production_variants=[
-                instance_variant(
-                    variant_name=variant_name,
-                    model_name=model.model_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                    startup_timeout_seconds=container_startup_timeout_seconds,
-                )
-            ],
-            kms_key_id=key.key_arn if key is not None else None,
+        self._create_endpoint_config(
+            variant=instance_variant(
+                variant_name=variant_name,
+                model_name=model.model_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                startup_timeout_seconds=container_startup_timeout_seconds,
+            ),
+            instance_type=instance_type,
+            volume_key=volume_key,
         )
-        if key is not None:
-            key.grant(self.role, *VOLUME_KEY_ACTIONS)
 
         self.rollback_alarms: list[cloudwatch.IAlarm] = []
         if deployment is None:
