@@ -13,7 +13,6 @@ from typing import Any
 
 from aws_cdk import Names
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -24,6 +23,7 @@ from constructs_lib.endpoint.construct import (
     instance_endpoint_name,
     instance_variant,
 )
+from constructs_lib.endpoint.deployment import blue_green_config, grant_describe_alarms
 from constructs_lib.hosting._common import (
     ModelLike,
     SynchronousEndpoint,
@@ -187,16 +187,7 @@ class RealtimeEndpoint(SynchronousEndpoint):
         )
         self._endpoint_name = name
         self._add_rollback_alarms(deployment)
-        # "Ensure that your IAM execution role has permission to perform the
-        # cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
-        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
-        # DescribeAlarms takes alarm ARNs as resources (Service Authorization Reference), so the
-        # grant names these alarms only.
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["cloudwatch:DescribeAlarms"],
-            resource_arns=[alarm.alarm_arn for alarm in self.rollback_alarms],
-        )
+        grant_describe_alarms(self.role, [alarm.alarm_arn for alarm in self.rollback_alarms])
         self._create_endpoint(
             endpoint_name=name, deployment_config=self._deployment_config(deployment)
         )
@@ -239,27 +230,13 @@ class RealtimeEndpoint(SynchronousEndpoint):
     def _deployment_config(
         self, deployment: BlueGreenDeployment
     ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
-        step = sagemaker.CfnEndpoint.CapacitySizeProperty(
-            type="CAPACITY_PERCENT", value=deployment.step_percent
-        )
-        routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-            type=deployment.traffic_routing,
-            wait_interval_in_seconds=deployment.wait_interval_seconds,
-            canary_size=step if deployment.traffic_routing == "CANARY" else None,
-            linear_step_size=step if deployment.traffic_routing == "LINEAR" else None,
-        )
-        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
-            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-                traffic_routing_configuration=routing,
-                termination_wait_in_seconds=deployment.termination_wait_seconds,
-                maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_seconds,
-            ),
-            auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                alarms=[
-                    sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
-                    for alarm in self.rollback_alarms
-                ]
-            ),
+        return blue_green_config(
+            traffic_routing=deployment.traffic_routing,
+            step_percent=deployment.step_percent,
+            wait_interval_seconds=deployment.wait_interval_seconds,
+            termination_wait_seconds=deployment.termination_wait_seconds,
+            maximum_execution_timeout_seconds=deployment.maximum_execution_timeout_seconds,
+            alarm_names=[alarm.alarm_name for alarm in self.rollback_alarms],
         )
 
     def metric_gpu_utilization(self, **props: Any) -> cloudwatch.Metric:
