@@ -121,7 +121,31 @@ def build_metric(
     )
 
 
-class SynchronousEndpoint(CreatedEndpoint, Construct):
+class InvocationMetrics:
+    """The invocation metrics that an endpoint's variant and an inference component both publish;
+    ``metric`` gives each its namespace and dimensions."""
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        raise NotImplementedError
+
+    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
+        """Requests sent to the variant or component (Sum per minute)."""
+        return self.metric("Invocations", **props)
+
+    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Microseconds the container took to answer (Average)."""
+        return self.metric("ModelLatency", **props)
+
+    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Requests the model answered with a 5xx code (Sum)."""
+        return self.metric("Invocation5XXErrors", **props)
+
+    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Requests the model answered with a 4xx code (Sum)."""
+        return self.metric("Invocation4XXErrors", **props)
+
+
+class SynchronousEndpoint(CreatedEndpoint, InvocationMetrics, Construct):
     """Base of the endpoints invoked with ``InvokeEndpoint``: the endpoint, grants and metrics.
 
     Subclasses build their ``AWS::SageMaker::EndpointConfig`` and call ``_create_endpoint``.
@@ -192,29 +216,13 @@ class SynchronousEndpoint(CreatedEndpoint, Construct):
             **props,
         )
 
-    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
-        """Requests sent to the variant (Sum per minute)."""
-        return self.metric("Invocations", **props)
-
     def metric_invocations_per_instance(self, **props: Any) -> cloudwatch.Metric:
         """Requests per instance (Sum per minute): what the predefined scaling metric tracks."""
         return self.metric("InvocationsPerInstance", **props)
 
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Microseconds the container took to answer (Average)."""
-        return self.metric("ModelLatency", **props)
-
     def metric_overhead_latency(self, **props: Any) -> cloudwatch.Metric:
         """Microseconds SageMaker added to the model's time (Average)."""
         return self.metric("OverheadLatency", **props)
-
-    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 5xx code (Sum)."""
-        return self.metric("Invocation5XXErrors", **props)
-
-    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 4xx code (Sum)."""
-        return self.metric("Invocation4XXErrors", **props)
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """CPU use summed over the instance's cores (Average; 0-100 % per core)."""

@@ -47,6 +47,7 @@ from constructs_lib.hosting._common import (
     ENDPOINT_NAMESPACE,
     HOSTNAME,
     INSTANCE_NAMESPACE,
+    InvocationMetrics,
     MetricSpec,
     ModelLike,
     SynchronousEndpoint,
@@ -147,7 +148,7 @@ class InferenceComponentSpec:
         return problems
 
 
-class InferenceComponent(Construct):
+class InferenceComponent(InvocationMetrics, Construct):
     """One inference component, its copy scaling, grants and metrics (made by
     ``InferenceComponentEndpoint``; reach it through ``endpoint.components``).
 
@@ -319,10 +320,6 @@ class InferenceComponent(Construct):
             **props,
         )
 
-    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
-        """Requests sent to this component (Sum per minute)."""
-        return self.metric("Invocations", **props)
-
     def metric_invocations_per_copy(self, **props: Any) -> cloudwatch.Metric:
         """Requests per copy (Sum per minute): what the invocations target tracks."""
         return self.metric("InvocationsPerCopy", **props)
@@ -334,18 +331,6 @@ class InferenceComponent(Construct):
     def metric_no_capacity_invocation_failures(self, **props: Any) -> cloudwatch.Metric:
         """Requests that failed because no copy was running (Sum per minute)."""
         return self.metric("NoCapacityInvocationFailures", **props)
-
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Microseconds the container took to answer (Average)."""
-        return self.metric("ModelLatency", **props)
-
-    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 5xx code (Sum)."""
-        return self.metric("Invocation5XXErrors", **props)
-
-    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 4xx code (Sum)."""
-        return self.metric("Invocation4XXErrors", **props)
 
     def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
         """A dashboard row for this component: traffic and requests that found no copy,
