@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from aws_cdk import CfnResource, Names
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -112,7 +113,60 @@ def instance_variant(
     )
 
 
-class AsyncEndpoint(AsyncEndpointBase):
+def check_container_timeout(problems: list[str], name: str, value: Any) -> None:
+    """A container's startup or model download timeout: 60 to 3,600 s (ProductionVariant API)."""
+    check_int(problems, name, value, minimum=60, maximum=3600)
+
+
+class CreatedEndpoint:
+    """``endpoint_name`` and ``endpoint_arn`` of an endpoint this app creates (``cfn_endpoint``),
+    for every endpoint family."""
+
+    cfn_endpoint: sagemaker.CfnEndpoint
+    _endpoint_name: str | None = None
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint's name (a token unless a name was given)."""
+        # Cached: every jsii attribute read is a round trip, and metrics ask for it dozens of times.
+        if self._endpoint_name is None:
+            self._endpoint_name = self.cfn_endpoint.attr_endpoint_name
+        return self._endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        """The endpoint's ARN (``Ref`` of ``AWS::SageMaker::Endpoint``)."""
+        return self.cfn_endpoint.ref
+
+
+def endpoint_config(
+    scope: Construct,
+    *,
+    variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty,
+    instance_type: str,
+    volume_key: kms.IKey | None,
+    **props: Any,
+) -> tuple[sagemaker.CfnEndpointConfig, kms.IKey | None]:
+    """The ``Config`` of an instance-backed endpoint of any family: its one ``variant``, the
+    instance volume encrypted with ``volume_key``, and the family's own ``props``
+    (``async_inference_config``, ``execution_role_arn``...).
+
+    Instance families with NVMe instance store get no volume ``KmsKeyId`` (CreateEndpointConfig
+    refuses one; the hardware encrypts the store). Returns the key the volume uses (None then, or
+    when none is given) for the caller to grant its role what SageMaker needs of it.
+    """
+    key = None if instance_family(instance_type) in LOCAL_STORAGE_FAMILIES else volume_key
+    config = sagemaker.CfnEndpointConfig(
+        scope,
+        "Config",
+        production_variants=[variant],
+        kms_key_id=None if key is None else key.key_arn,
+        **props,
+    )
+    return config, key
+
+
+class AsyncEndpoint(CreatedEndpoint, AsyncEndpointBase):
     """``AWS::SageMaker::EndpointConfig`` with ``AsyncInferenceConfig`` and its ``Endpoint``.
 
     Results go to ``storage``'s results prefix, failures to its failures prefix, both encrypted
@@ -184,20 +238,12 @@ class AsyncEndpoint(AsyncEndpointBase):
                 minimum=1,
                 maximum=1000,
             )
-        check_int(
-            problems,
-            "container_startup_timeout_seconds",
-            container_startup_timeout_seconds,
-            minimum=60,
-            maximum=3600,
+        check_container_timeout(
+            problems, "container_startup_timeout_seconds", container_startup_timeout_seconds
         )
         if model_data_download_timeout_seconds is not None:
-            check_int(
-                problems,
-                "model_data_download_timeout_seconds",
-                model_data_download_timeout_seconds,
-                minimum=60,
-                maximum=3600,
+            check_container_timeout(
+                problems, "model_data_download_timeout_seconds", model_data_download_timeout_seconds
             )
         if deployment is not None:
             problems += [f"deployment.{p}" for p in deployment.problems()]
@@ -239,23 +285,20 @@ class AsyncEndpoint(AsyncEndpointBase):
             else None
         )
         include = ["ERROR_NOTIFICATION_TOPIC", "SUCCESS_NOTIFICATION_TOPIC"]
-        uses_local_storage = instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
         # None only for a brought SSE-S3 bucket: SageMaker then writes with the bucket's default.
         key = storage.encryption_key
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
+        self.cfn_endpoint_config, volume_key = endpoint_config(
             self,
-            "Config",
-            production_variants=[
-                instance_variant(
-                    variant_name=variant_name,
-                    model_name=model.model_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                    startup_timeout_seconds=container_startup_timeout_seconds,
-                    download_timeout_seconds=model_data_download_timeout_seconds,
-                )
-            ],
-            kms_key_id=None if uses_local_storage or key is None else key.key_arn,
+            variant=instance_variant(
+                variant_name=variant_name,
+                model_name=model.model_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                startup_timeout_seconds=container_startup_timeout_seconds,
+                download_timeout_seconds=model_data_download_timeout_seconds,
+            ),
+            instance_type=instance_type,
+            volume_key=key,
             async_inference_config=sagemaker.CfnEndpointConfig.AsyncInferenceConfigProperty(
                 output_config=sagemaker.CfnEndpointConfig.AsyncInferenceOutputConfigProperty(
                     s3_output_path=storage.output_uri,
@@ -272,8 +315,8 @@ class AsyncEndpoint(AsyncEndpointBase):
                 client_config=client_config,
             ),
         )
-        if not uses_local_storage and key is not None:
-            key.grant_encrypt_decrypt(role)
+        if volume_key is not None:
+            volume_key.grant_encrypt_decrypt(role)
 
         physical_name = (
             endpoint_name
@@ -349,18 +392,6 @@ class AsyncEndpoint(AsyncEndpointBase):
     def rollback_alarm_names(self) -> tuple[str, ...]:
         """The names (tokens) of every alarm that rolls an update back, in the order given."""
         return tuple(self._rollback_alarm_names)
-
-    @property
-    def endpoint_name(self) -> str:
-        # Cached: every jsii attribute read is a round trip, and metrics ask for it dozens of times.
-        if self._endpoint_name is None:
-            self._endpoint_name = self.cfn_endpoint.attr_endpoint_name
-        return self._endpoint_name
-
-    @property
-    def endpoint_arn(self) -> str:
-        # Ref of AWS::SageMaker::Endpoint is its ARN.
-        return self.cfn_endpoint.ref
 
     def grant_invoke_async(self, grantee: iam.IGrantable) -> iam.Grant:
         """All a caller needs: ``InvokeEndpointAsync``, uploading inputs, reading results and

@@ -138,24 +138,56 @@ def deployment_config(
             ),
             auto_rollback_configuration=rollback,
         )
+    return blue_green_config(
+        traffic_routing=settings.strategy,
+        step_percent=settings.step_percent,
+        wait_interval_seconds=settings.wait_interval_seconds,
+        termination_wait_seconds=settings.termination_wait,
+        maximum_execution_timeout_seconds=settings.maximum_execution_timeout_seconds,
+        alarm_names=alarm_names,
+    )
+
+
+def blue_green_config(
+    *,
+    traffic_routing: str,
+    step_percent: int,
+    wait_interval_seconds: int,
+    termination_wait_seconds: int | None,
+    maximum_execution_timeout_seconds: int | None,
+    alarm_names: Sequence[str],
+) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+    """A blue/green ``DeploymentConfig`` (``ALL_AT_ONCE``, ``CANARY`` or ``LINEAR`` traffic
+    shifting, in steps of ``step_percent`` of the capacity), rolling back on ``alarm_names``;
+    the asynchronous and the real-time endpoints share it."""
+    step = sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=step_percent)
     routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-        type=settings.strategy,
-        wait_interval_in_seconds=settings.wait_interval_seconds,
-        canary_size=step if settings.strategy == "CANARY" else None,
-        linear_step_size=step if settings.strategy == "LINEAR" else None,
+        type=traffic_routing,
+        wait_interval_in_seconds=wait_interval_seconds,
+        canary_size=step if traffic_routing == "CANARY" else None,
+        linear_step_size=step if traffic_routing == "LINEAR" else None,
     )
     return sagemaker.CfnEndpoint.DeploymentConfigProperty(
         blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
             traffic_routing_configuration=routing,
-            termination_wait_in_seconds=settings.termination_wait,
-            maximum_execution_timeout_in_seconds=settings.maximum_execution_timeout_seconds,
+            termination_wait_in_seconds=termination_wait_seconds,
+            maximum_execution_timeout_in_seconds=maximum_execution_timeout_seconds,
         ),
-        auto_rollback_configuration=rollback,
+        auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+            alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=name) for name in alarm_names]
+        ),
     )
 
 
 def grant_describe_alarms(role: iam.IRole, alarm_arns: Sequence[str]) -> iam.Grant:
-    """``cloudwatch:DescribeAlarms`` on exactly these alarms, for the execution role."""
+    """``cloudwatch:DescribeAlarms`` on exactly these alarms, for the execution role.
+
+    "Ensure that your IAM execution role has permission to perform the
+    cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    DescribeAlarms takes alarm ARNs as resources (Service Authorization Reference), so the grant
+    names these alarms only.
+    """
     return iam.Grant.add_to_principal(
         grantee=role, actions=["cloudwatch:DescribeAlarms"], resource_arns=list(alarm_arns)
     )

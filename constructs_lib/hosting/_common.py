@@ -16,12 +16,17 @@ from typing import Any, Protocol
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge
-from constructs_lib.endpoint.construct import instance_endpoint_name
+from constructs_lib.endpoint.construct import (
+    CreatedEndpoint,
+    endpoint_config,
+    instance_endpoint_name,
+)
 from constructs_lib.model.construct import role_policy
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
@@ -116,7 +121,31 @@ def build_metric(
     )
 
 
-class SynchronousEndpoint(Construct):
+class InvocationMetrics:
+    """The invocation metrics that an endpoint's variant and an inference component both publish;
+    ``metric`` gives each its namespace and dimensions."""
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        raise NotImplementedError
+
+    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
+        """Requests sent to the variant or component (Sum per minute)."""
+        return self.metric("Invocations", **props)
+
+    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
+        """Microseconds the container took to answer (Average)."""
+        return self.metric("ModelLatency", **props)
+
+    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Requests the model answered with a 5xx code (Sum)."""
+        return self.metric("Invocation5XXErrors", **props)
+
+    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
+        """Requests the model answered with a 4xx code (Sum)."""
+        return self.metric("Invocation4XXErrors", **props)
+
+
+class SynchronousEndpoint(CreatedEndpoint, InvocationMetrics, Construct):
     """Base of the endpoints invoked with ``InvokeEndpoint``: the endpoint, grants and metrics.
 
     Subclasses build their ``AWS::SageMaker::EndpointConfig`` and call ``_create_endpoint``.
@@ -125,8 +154,21 @@ class SynchronousEndpoint(Construct):
     variant_name: str
     role: iam.IRole
     cfn_endpoint_config: sagemaker.CfnEndpointConfig
-    cfn_endpoint: sagemaker.CfnEndpoint
-    _endpoint_name: str | None = None
+
+    def _create_endpoint_config(
+        self,
+        *,
+        variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty,
+        instance_type: str,
+        volume_key: kms.IKey | None,
+        **props: Any,
+    ) -> None:
+        """``cfn_endpoint_config`` (``endpoint_config``), and the role's use of the volume key."""
+        self.cfn_endpoint_config, key = endpoint_config(
+            self, variant=variant, instance_type=instance_type, volume_key=volume_key, **props
+        )
+        if key is not None:
+            key.grant(self.role, *VOLUME_KEY_ACTIONS)
 
     def _create_endpoint(
         self,
@@ -157,19 +199,6 @@ class SynchronousEndpoint(Construct):
         if endpoint_name is not None:
             self._endpoint_name = endpoint_name
 
-    @property
-    def endpoint_name(self) -> str:
-        """The endpoint's name (a token unless a name was given)."""
-        # Cached: every jsii attribute read is a round trip, and metrics ask for it often.
-        if self._endpoint_name is None:
-            self._endpoint_name = self.cfn_endpoint.attr_endpoint_name
-        return self._endpoint_name
-
-    @property
-    def endpoint_arn(self) -> str:
-        """The endpoint's ARN (``Ref`` of ``AWS::SageMaker::Endpoint``)."""
-        return self.cfn_endpoint.ref
-
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint, and nothing else."""
         return iam.Grant.add_to_principal(
@@ -187,29 +216,13 @@ class SynchronousEndpoint(Construct):
             **props,
         )
 
-    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
-        """Requests sent to the variant (Sum per minute)."""
-        return self.metric("Invocations", **props)
-
     def metric_invocations_per_instance(self, **props: Any) -> cloudwatch.Metric:
         """Requests per instance (Sum per minute): what the predefined scaling metric tracks."""
         return self.metric("InvocationsPerInstance", **props)
 
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Microseconds the container took to answer (Average)."""
-        return self.metric("ModelLatency", **props)
-
     def metric_overhead_latency(self, **props: Any) -> cloudwatch.Metric:
         """Microseconds SageMaker added to the model's time (Average)."""
         return self.metric("OverheadLatency", **props)
-
-    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 5xx code (Sum)."""
-        return self.metric("Invocation5XXErrors", **props)
-
-    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 4xx code (Sum)."""
-        return self.metric("Invocation4XXErrors", **props)
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         """CPU use summed over the instance's cores (Average; 0-100 % per core)."""

@@ -34,7 +34,6 @@ from typing import Any
 from aws_cdk import ArnFormat, Names, Stack
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
@@ -43,12 +42,12 @@ from constructs import Construct
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge, nag_resources
 from constructs_lib._validation import check_int, is_token, raise_if_problems
-from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, LOCAL_STORAGE_FAMILIES
+from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, check_container_timeout
 from constructs_lib.hosting._common import (
     ENDPOINT_NAMESPACE,
     HOSTNAME,
     INSTANCE_NAMESPACE,
-    VOLUME_KEY_ACTIONS,
+    InvocationMetrics,
     MetricSpec,
     ModelLike,
     SynchronousEndpoint,
@@ -61,8 +60,8 @@ from constructs_lib.hosting.inference_component_settings import (
     CopyScaling,
     copy_count_problems,
 )
-from constructs_lib.model import dlc_image
 from constructs_lib.model.instance_types import instance_type_problems
+from constructs_lib.scaling import policies
 from constructs_lib.scaling.construct import sagemaker_scalable_target
 
 COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
@@ -149,7 +148,7 @@ class InferenceComponentSpec:
         return problems
 
 
-class InferenceComponent(Construct):
+class InferenceComponent(InvocationMetrics, Construct):
     """One inference component, its copy scaling, grants and metrics (made by
     ``InferenceComponentEndpoint``; reach it through ``endpoint.components``).
 
@@ -226,28 +225,23 @@ class InferenceComponent(Construct):
             max_capacity=scaling.max_copies,
             depends_on=self.cfn_inference_component,
         )
-        scale_in = cdk_values.seconds(scaling.scale_in_cooldown_seconds)
-        scale_out = cdk_values.seconds(scaling.scale_out_cooldown_seconds)
-        if scaling.invocations_per_copy_target is not None:
-            self.invocations_policy = self.scalable_target.scale_to_track_metric(
-                "InvocationsTracking",
-                target_value=scaling.invocations_per_copy_target,
-                predefined_metric=(
-                    appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
-                ),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
-        if scaling.concurrent_requests_per_copy_target is not None:
-            self.concurrency_policy = self.scalable_target.scale_to_track_metric(
-                "ConcurrencyTracking",
-                target_value=scaling.concurrent_requests_per_copy_target,
-                predefined_metric=(
-                    appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION
-                ),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
+        cooldown = policies.cooldowns(
+            scaling.scale_in_cooldown_seconds, scaling.scale_out_cooldown_seconds
+        )
+        self.invocations_policy = policies.track(
+            self.scalable_target,
+            "InvocationsTracking",
+            scaling.invocations_per_copy_target,
+            appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY,
+            cooldown,
+        )
+        self.concurrency_policy = policies.track(
+            self.scalable_target,
+            "ConcurrencyTracking",
+            scaling.concurrent_requests_per_copy_target,
+            appscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_CONCURRENT_REQUESTS_PER_COPY_HIGH_RESOLUTION,
+            cooldown,
+        )
         if scaling.min_copies == 0:
             self._add_wake_up(scaling)
 
@@ -258,23 +252,18 @@ class InferenceComponent(Construct):
         # cold start: requests keep failing (and the alarm keeps invoking the policy every
         # minute) until the first copy serves, and each invocation past the cooldown would add
         # another copy, and with it another instance.
-        self.wake_up_action = appscaling.StepScalingAction(
-            self,
-            "WakeUpAction",
-            scaling_target=self.scalable_target,
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            metric_aggregation_type=appscaling.MetricAggregationType.MAXIMUM,
-            cooldown=cdk_values.seconds(scaling.wake_up_cooldown_seconds),
-        )
-        self.wake_up_action.add_adjustment(adjustment=1, lower_bound=0)
         # The documentation's example alarm uses GreaterThanThreshold with threshold 1 on the
         # Sum per minute: it needs two failed requests in one minute, so a lone request (a user
         # trying once, a health check) never wakes the component. ">= 1" wakes it on the
         # first one; one period of one minute (SageMaker publishes once a minute) keeps the
         # wake-up latency at about a minute. No data means no request: not breaching.
-        self.wake_up_alarm = cloudwatch.Alarm(
+        self.wake_up_action, self.wake_up_alarm = policies.step_on_alarm(
             self,
-            "WakeUpAlarm",
+            "WakeUp",
+            target=self.scalable_target,
+            steps=[(1, 0, None)],
+            cooldown_seconds=scaling.wake_up_cooldown_seconds,
+            aggregation=appscaling.MetricAggregationType.MAXIMUM,
             alarm_description=(
                 f"A request found no copy of inference component {self.inference_component_name}:"
                 " adds one (scale from zero). Requests fail until it serves."
@@ -283,13 +272,8 @@ class InferenceComponent(Construct):
                 period=cdk_values.minutes(1), statistic="Sum"
             ),
             threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
             datapoints_to_alarm=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.wake_up_alarm.add_alarm_action(
-            cw_actions.ApplicationScalingAction(self.wake_up_action)
         )
         minutes = scaling.wake_up_failure_minutes
         self.wake_up_failure_alarm = cloudwatch.Alarm(
@@ -336,10 +320,6 @@ class InferenceComponent(Construct):
             **props,
         )
 
-    def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
-        """Requests sent to this component (Sum per minute)."""
-        return self.metric("Invocations", **props)
-
     def metric_invocations_per_copy(self, **props: Any) -> cloudwatch.Metric:
         """Requests per copy (Sum per minute): what the invocations target tracks."""
         return self.metric("InvocationsPerCopy", **props)
@@ -351,18 +331,6 @@ class InferenceComponent(Construct):
     def metric_no_capacity_invocation_failures(self, **props: Any) -> cloudwatch.Metric:
         """Requests that failed because no copy was running (Sum per minute)."""
         return self.metric("NoCapacityInvocationFailures", **props)
-
-    def metric_model_latency(self, **props: Any) -> cloudwatch.Metric:
-        """Microseconds the container took to answer (Average)."""
-        return self.metric("ModelLatency", **props)
-
-    def metric_invocation_5xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 5xx code (Sum)."""
-        return self.metric("Invocation5XXErrors", **props)
-
-    def metric_invocation_4xx_errors(self, **props: Any) -> cloudwatch.Metric:
-        """Requests the model answered with a 4xx code (Sum)."""
-        return self.metric("Invocation4XXErrors", **props)
 
     def dashboard_widgets(self) -> list[cloudwatch.IWidget]:
         """A dashboard row for this component: traffic and requests that found no copy,
@@ -467,38 +435,31 @@ class InferenceComponentEndpoint(SynchronousEndpoint):
         self.instance_type = instance_type
         self.variant_name = variant_name
         self.role = role or components[0].model.role
-        uses_local_storage = dlc_image.instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
-        key = None if uses_local_storage or volume_key is None else volume_key
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "Config",
+        self._create_endpoint_config(
             # Required once the variant names no model: SageMaker deploys the components' models
             # with it ("ExecutionRoleArn is not supported with the given EndpointConfig setup"
             # when a model is named as well).
             execution_role_arn=self.role.role_arn,
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=variant_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                    managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
-                        status="ENABLED",
-                        min_instance_count=min_instance_count,
-                        max_instance_count=max_instance_count,
-                    ),
-                    routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
-                        routing_strategy=routing_strategy
-                    ),
-                    container_startup_health_check_timeout_in_seconds=(
-                        container_startup_timeout_seconds
-                    ),
-                    model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
-                )
-            ],
-            kms_key_id=key.key_arn if key is not None else None,
+            variant=sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                variant_name=variant_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
+                    status="ENABLED",
+                    min_instance_count=min_instance_count,
+                    max_instance_count=max_instance_count,
+                ),
+                routing_config=sagemaker.CfnEndpointConfig.RoutingConfigProperty(
+                    routing_strategy=routing_strategy
+                ),
+                container_startup_health_check_timeout_in_seconds=(
+                    container_startup_timeout_seconds
+                ),
+                model_data_download_timeout_in_seconds=container_startup_timeout_seconds,
+            ),
+            instance_type=instance_type,
+            volume_key=volume_key,
         )
-        if key is not None:
-            key.grant(self.role, *VOLUME_KEY_ACTIONS)
         self._grant_component_logs_and_metrics()
         self._create_endpoint(instance_type=instance_type)
         suffix = None if is_token(instance_type) else _instance_suffix(instance_type)
@@ -650,12 +611,8 @@ def endpoint_problems(
             f"(got {routing_strategy!r})"
         )
     problems += variant_problems(variant_name)
-    check_int(
-        problems,
-        "container_startup_timeout_seconds",
-        container_startup_timeout_seconds,
-        minimum=60,
-        maximum=3600,
+    check_container_timeout(
+        problems, "container_startup_timeout_seconds", container_startup_timeout_seconds
     )
     if isinstance(components, str) or not isinstance(components, Sequence) or not components:
         problems.append(

@@ -24,7 +24,6 @@ from constructs_lib._nag import acknowledge, arn_placeholder
 from constructs_lib._validation import check_int, raise_if_problems
 from constructs_lib.endpoint.construct import LOCAL_STORAGE_FAMILIES, instance_variant
 from constructs_lib.hosting._common import (
-    VOLUME_KEY_ACTIONS,
     SynchronousEndpoint,
     execution_role,
     variant_problems,
@@ -126,21 +125,16 @@ class MultiModelEndpoint(SynchronousEndpoint):
             ),
         )
         self.cfn_model.node.add_dependency(role_policy(self.role))
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "Config",
-            production_variants=[
-                instance_variant(
-                    variant_name=variant_name,
-                    model_name=self.cfn_model.attr_model_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                )
-            ],
-            kms_key_id=volume_key.key_arn if volume_key is not None else None,
+        self._create_endpoint_config(
+            variant=instance_variant(
+                variant_name=variant_name,
+                model_name=self.cfn_model.attr_model_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+            ),
+            instance_type=instance_type,
+            volume_key=volume_key,
         )
-        if volume_key is not None:
-            volume_key.grant(self.role, *VOLUME_KEY_ACTIONS)
         # Named after its instance type: a new type replaces the endpoint (scaling allows that).
         self._create_endpoint(instance_type=instance_type)
 

@@ -13,24 +13,22 @@ from typing import Any
 
 from aws_cdk import Names
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from constructs_lib._validation import check_int, raise_if_problems
 from constructs_lib.endpoint.construct import (
-    LOCAL_STORAGE_FAMILIES,
+    check_container_timeout,
     instance_endpoint_name,
     instance_variant,
 )
+from constructs_lib.endpoint.deployment import blue_green_config, grant_describe_alarms
 from constructs_lib.hosting._common import (
-    VOLUME_KEY_ACTIONS,
     ModelLike,
     SynchronousEndpoint,
     variant_problems,
 )
-from constructs_lib.model import dlc_image
 from constructs_lib.model.construct import instance_type_problems
 
 TRAFFIC_ROUTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
@@ -156,12 +154,8 @@ class RealtimeEndpoint(SynchronousEndpoint):
         super().__init__(scope, construct_id)
         problems = instance_type_problems("instance_type", instance_type)
         check_int(problems, "initial_instance_count", initial_instance_count, minimum=1)
-        check_int(
-            problems,
-            "container_startup_timeout_seconds",
-            container_startup_timeout_seconds,
-            minimum=60,
-            maximum=3600,
+        check_container_timeout(
+            problems, "container_startup_timeout_seconds", container_startup_timeout_seconds
         )
         problems += variant_problems(variant_name)
         if deployment is not None:
@@ -172,24 +166,17 @@ class RealtimeEndpoint(SynchronousEndpoint):
         self.role = model.role
         self.variant_name = variant_name
         self.instance_type = instance_type
-        uses_local_storage = dlc_image.instance_family(instance_type) in LOCAL_STORAGE_FAMILIES
-        key = None if uses_local_storage or volume_key is None else volume_key
-        self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
-            self,
-            "Config",
-            production_variants=[
-                instance_variant(
-                    variant_name=variant_name,
-                    model_name=model.model_name,
-                    instance_type=instance_type,
-                    initial_instance_count=initial_instance_count,
-                    startup_timeout_seconds=container_startup_timeout_seconds,
-                )
-            ],
-            kms_key_id=key.key_arn if key is not None else None,
+        self._create_endpoint_config(
+            variant=instance_variant(
+                variant_name=variant_name,
+                model_name=model.model_name,
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                startup_timeout_seconds=container_startup_timeout_seconds,
+            ),
+            instance_type=instance_type,
+            volume_key=volume_key,
         )
-        if key is not None:
-            key.grant(self.role, *VOLUME_KEY_ACTIONS)
 
         self.rollback_alarms: list[cloudwatch.IAlarm] = []
         if deployment is None:
@@ -200,16 +187,7 @@ class RealtimeEndpoint(SynchronousEndpoint):
         )
         self._endpoint_name = name
         self._add_rollback_alarms(deployment)
-        # "Ensure that your IAM execution role has permission to perform the
-        # cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
-        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
-        # DescribeAlarms takes alarm ARNs as resources (Service Authorization Reference), so the
-        # grant names these alarms only.
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["cloudwatch:DescribeAlarms"],
-            resource_arns=[alarm.alarm_arn for alarm in self.rollback_alarms],
-        )
+        grant_describe_alarms(self.role, [alarm.alarm_arn for alarm in self.rollback_alarms])
         self._create_endpoint(
             endpoint_name=name, deployment_config=self._deployment_config(deployment)
         )
@@ -252,27 +230,13 @@ class RealtimeEndpoint(SynchronousEndpoint):
     def _deployment_config(
         self, deployment: BlueGreenDeployment
     ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
-        step = sagemaker.CfnEndpoint.CapacitySizeProperty(
-            type="CAPACITY_PERCENT", value=deployment.step_percent
-        )
-        routing = sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-            type=deployment.traffic_routing,
-            wait_interval_in_seconds=deployment.wait_interval_seconds,
-            canary_size=step if deployment.traffic_routing == "CANARY" else None,
-            linear_step_size=step if deployment.traffic_routing == "LINEAR" else None,
-        )
-        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
-            blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-                traffic_routing_configuration=routing,
-                termination_wait_in_seconds=deployment.termination_wait_seconds,
-                maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout_seconds,
-            ),
-            auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                alarms=[
-                    sagemaker.CfnEndpoint.AlarmProperty(alarm_name=alarm.alarm_name)
-                    for alarm in self.rollback_alarms
-                ]
-            ),
+        return blue_green_config(
+            traffic_routing=deployment.traffic_routing,
+            step_percent=deployment.step_percent,
+            wait_interval_seconds=deployment.wait_interval_seconds,
+            termination_wait_seconds=deployment.termination_wait_seconds,
+            maximum_execution_timeout_seconds=deployment.maximum_execution_timeout_seconds,
+            alarm_names=[alarm.alarm_name for alarm in self.rollback_alarms],
         )
 
     def metric_gpu_utilization(self, **props: Any) -> cloudwatch.Metric:

@@ -22,15 +22,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import TimeZone
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from constructs import Construct
 
 from constructs_lib import _values as cdk_values
 from constructs_lib._validation import check_int, check_number, raise_if_problems
 from constructs_lib.hosting._common import SynchronousEndpoint
+from constructs_lib.scaling import policies
 from constructs_lib.scaling.construct import ScheduledCapacity, variant_scalable_target
 from constructs_lib.scaling.settings import scheduled_action_problems
 
@@ -246,89 +245,52 @@ class RealtimeScaling(Construct):
         self.endpoint = endpoint
         self.settings = settings
 
-        # A literal endpoint name (blue/green) orders registration by an explicit dependency.
         self.scalable_target = variant_scalable_target(
-            self,
-            endpoint_name=endpoint.endpoint_name,
-            variant_name=endpoint.variant_name,
-            min_capacity=settings.min_capacity,
-            max_capacity=settings.max_capacity,
-            endpoint_resource=endpoint.cfn_endpoint,
+            self, endpoint, settings, endpoint.cfn_endpoint
         )
-
-        scale_in = cdk_values.seconds(settings.scale_in_cooldown_seconds)
-        scale_out = cdk_values.seconds(settings.scale_out_cooldown_seconds)
-        self.invocations_policy: appscaling.TargetTrackingScalingPolicy | None = None
-        if settings.invocations_per_instance_target is not None:
-            self.invocations_policy = self.scalable_target.scale_to_track_metric(
-                "InvocationsTracking",
-                target_value=settings.invocations_per_instance_target,
-                predefined_metric=(
-                    appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
-                ),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
-            )
+        cooldown = policies.cooldowns(
+            settings.scale_in_cooldown_seconds, settings.scale_out_cooldown_seconds
+        )
+        self.invocations_policy = policies.track(
+            self.scalable_target,
+            "InvocationsTracking",
+            settings.invocations_per_instance_target,
+            appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            cooldown,
+        )
         self.cpu_policy: appscaling.TargetTrackingScalingPolicy | None = None
         if settings.cpu_utilization_target_percent is not None:
             vcpus = settings.vcpus or instance_vcpus(str(instance_type))
             assert vcpus is not None  # checked by problems()
             self.cpu_target_value = settings.cpu_utilization_target_percent * vcpus
-            self.cpu_policy = self.scalable_target.scale_to_track_metric(
+            self.cpu_policy = policies.track(
+                self.scalable_target,
                 "CpuTracking",
-                target_value=self.cpu_target_value,
-                custom_metric=endpoint.metric_cpu_utilization(statistic="Average"),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
+                self.cpu_target_value,
+                endpoint.metric_cpu_utilization(statistic="Average"),
+                cooldown,
             )
         self.step_action: appscaling.StepScalingAction | None = None
         self.step_alarm: cloudwatch.Alarm | None = None
-        if settings.step_threshold_invocations_per_instance is not None:
-            self._add_step_policy(endpoint, settings)
-        for action in settings.scheduled_actions:
-            self.scalable_target.scale_on_schedule(
-                action.name,
-                schedule=appscaling.Schedule.expression(action.schedule),
-                min_capacity=action.min_capacity,
-                max_capacity=action.max_capacity,
-                time_zone=TimeZone.of(action.timezone) if action.timezone else None,
-            )
-
-    def _add_step_policy(
-        self, endpoint: SynchronousEndpoint, settings: RealtimeScalingSettings
-    ) -> None:
         threshold = settings.step_threshold_invocations_per_instance
-        assert threshold is not None
-        self.step_action = appscaling.StepScalingAction(
-            self,
-            "SpikeAction",
-            scaling_target=self.scalable_target,
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-            cooldown=cdk_values.seconds(settings.scale_out_cooldown_seconds),
-        )
-        for step in settings.step_adjustments:
-            self.step_action.add_adjustment(
-                adjustment=step.change,
-                lower_bound=step.lower,
-                upper_bound=step.upper if step.upper is not None else None,
+        if threshold is not None:
+            self.step_action, self.step_alarm = policies.step_on_alarm(
+                self,
+                "Spike",
+                target=self.scalable_target,
+                steps=[(step.change, step.lower, step.upper) for step in settings.step_adjustments],
+                cooldown_seconds=settings.scale_out_cooldown_seconds,
+                alarm_description=(
+                    f"Invocations per instance at least {threshold:g} a minute: add instances in "
+                    "steps (spike policy)."
+                ),
+                metric=endpoint.metric_invocations_per_instance(
+                    statistic="Sum", period=cdk_values.seconds(settings.step_period_seconds)
+                ),
+                threshold=threshold,
+                evaluation_periods=settings.step_evaluation_periods,
             )
-        self.step_alarm = cloudwatch.Alarm(
-            self,
-            "SpikeAlarm",
-            alarm_description=(
-                f"Invocations per instance at least {threshold:g} a minute: add instances in "
-                "steps (spike policy)."
-            ),
-            metric=endpoint.metric_invocations_per_instance(
-                statistic="Sum", period=cdk_values.seconds(settings.step_period_seconds)
-            ),
-            threshold=threshold,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=settings.step_evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.step_alarm.add_alarm_action(cw_actions.ApplicationScalingAction(self.step_action))
+        policies.schedule(self.scalable_target, settings.scheduled_actions)
 
 
 def normalized_cpu_target(per_core_percent: float, vcpus: int) -> float:

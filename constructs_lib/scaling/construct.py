@@ -16,10 +16,11 @@ rather than fight. ``docs/scaling.md`` walks through a burst and how to tune eac
 
 from __future__ import annotations
 
-from aws_cdk import Stack, TimeZone, Token
+from typing import Protocol
+
+from aws_cdk import Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
@@ -27,6 +28,7 @@ from constructs_lib import _values as cdk_values
 from constructs_lib._validation import raise_if_problems
 from constructs_lib.endpoint.base import IAsyncEndpoint
 from constructs_lib.endpoint.deployment_settings import DeploymentSettings, scaling_floor_problems
+from constructs_lib.scaling import policies
 
 # The settings and the schedule parser live in a pure module (the planner and the simulator read
 # them without the CDK); re-exported here so existing imports keep working.
@@ -61,28 +63,47 @@ SERVICE_LINKED_ROLE_NAME = (
 )
 
 
+class ScaledVariant(Protocol):
+    """The endpoint variant a scalable target names."""
+
+    @property
+    def endpoint_name(self) -> str: ...
+
+    @property
+    def variant_name(self) -> str: ...
+
+
+class CapacityBounds(Protocol):
+    """The instance count bounds of a scaled variant (async and real-time settings alike)."""
+
+    @property
+    def min_capacity(self) -> int: ...
+
+    @property
+    def max_capacity(self) -> int: ...
+
+
 def variant_scalable_target(
     scope: Construct,
-    *,
-    endpoint_name: str,
-    variant_name: str,
-    min_capacity: int,
-    max_capacity: int,
+    variant: ScaledVariant,
+    bounds: CapacityBounds,
     endpoint_resource: IConstruct | None,
 ) -> appscaling.ScalableTarget:
-    """The scalable target of an endpoint variant's instance count, on the service-linked role.
+    """The scalable target of ``variant``'s instance count between ``bounds``, on the
+    service-linked role.
 
     Registration needs the endpoint, and deregistration must come before the endpoint is
     deleted. A ``GetAtt`` of the endpoint name in the ResourceId orders both already (an explicit
-    DependsOn on top would be cfn-lint W3005); a literal endpoint name does not, so then the
-    target depends on ``endpoint_resource`` (when this app creates the endpoint).
+    DependsOn on top would be cfn-lint W3005); a literal endpoint name (blue/green) does not, so
+    then the target depends on ``endpoint_resource`` (when this app creates the endpoint).
     """
+    endpoint_name = variant.endpoint_name
     return sagemaker_scalable_target(
         scope,
         scalable_dimension=SCALABLE_DIMENSION,
-        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
-        min_capacity=min_capacity,
-        max_capacity=max_capacity,
+        resource_id=f"endpoint/{endpoint_name}/variant/{variant.variant_name}",
+        min_capacity=bounds.min_capacity,
+        max_capacity=bounds.max_capacity,
         # A GetAtt in the ResourceId already orders the target after the endpoint.
         depends_on=None if Token.is_unresolved(endpoint_name) else endpoint_resource,
     )
@@ -171,39 +192,27 @@ class AsyncEndpointScaling(Construct):
         self.settings = settings
 
         self.scalable_target = variant_scalable_target(
-            self,
-            endpoint_name=endpoint.endpoint_name,
-            variant_name=endpoint.variant_name,
-            min_capacity=settings.min_capacity,
-            max_capacity=settings.max_capacity,
-            endpoint_resource=endpoint.endpoint_resource,
+            self, endpoint, settings, endpoint.endpoint_resource
         )
 
-        self.target_tracking_policy = self.scalable_target.scale_to_track_metric(
+        self.target_tracking_policy = policies.track(
+            self.scalable_target,
             "BacklogTracking",
-            target_value=settings.target_backlog_per_instance,
-            custom_metric=endpoint.metric_approximate_backlog_size_per_instance(
-                statistic="Average"
+            settings.target_backlog_per_instance,
+            endpoint.metric_approximate_backlog_size_per_instance(statistic="Average"),
+            policies.cooldowns(
+                settings.scale_in_cooldown_seconds, settings.scale_out_cooldown_seconds
             ),
-            scale_in_cooldown=cdk_values.seconds(settings.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk_values.seconds(settings.scale_out_cooldown_seconds),
         )
 
-        # Step adjustment bounds are relative to the alarm threshold: [0, inf) means metric >= 1.
         # HasBacklogWithoutCapacity is 1 only while no instance runs, so this +1 never stacks on
         # top of what target tracking asked for once an instance is up.
-        self.wake_up_action = appscaling.StepScalingAction(
+        self.wake_up_action, self.wake_up_alarm = policies.step_on_alarm(
             self,
-            "WakeUpAction",
-            scaling_target=self.scalable_target,
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-            cooldown=cdk_values.seconds(settings.wake_up_cooldown_seconds),
-        )
-        self.wake_up_action.add_adjustment(adjustment=1, lower_bound=0)
-        self.wake_up_alarm = cloudwatch.Alarm(
-            self,
-            "WakeUpAlarm",
+            "WakeUp",
+            target=self.scalable_target,
+            steps=[(1, 0, None)],
+            cooldown_seconds=settings.wake_up_cooldown_seconds,
             alarm_description=(
                 "Requests are waiting and the endpoint has no instance: adds one (scale from zero)."
             ),
@@ -211,14 +220,7 @@ class AsyncEndpointScaling(Construct):
                 statistic="Average", period=cdk_values.seconds(settings.wake_up_period_seconds)
             ),
             threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=settings.wake_up_evaluation_periods,
-            # No data is no evidence of waiting requests; breaching would start instances (and
-            # keep adding them while the alarm stayed in ALARM) on a metric gap.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.wake_up_alarm.add_alarm_action(
-            cw_actions.ApplicationScalingAction(self.wake_up_action)
         )
 
         self.spike_action: appscaling.StepScalingAction | None = None
@@ -226,35 +228,20 @@ class AsyncEndpointScaling(Construct):
         if settings.spike_enabled:
             self._add_spike_policy(endpoint, settings)
 
-        for action in settings.scheduled_actions:
-            self.scalable_target.scale_on_schedule(
-                action.name,
-                schedule=appscaling.Schedule.expression(action.schedule),
-                min_capacity=action.min_capacity,
-                max_capacity=action.max_capacity,
-                time_zone=TimeZone.of(action.timezone) if action.timezone else None,
-            )
+        policies.schedule(self.scalable_target, settings.scheduled_actions)
 
     def _add_spike_policy(self, endpoint: IAsyncEndpoint, settings: ScalingSettings) -> None:
         threshold = settings.spike_threshold
-        self.spike_action = appscaling.StepScalingAction(
-            self,
-            "SpikeAction",
-            scaling_target=self.scalable_target,
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            metric_aggregation_type=appscaling.MetricAggregationType.AVERAGE,
-            cooldown=cdk_values.seconds(settings.scale_out_cooldown_seconds),
-        )
         # [threshold, 2 x threshold) adds the step, [2 x threshold, inf) the large step.
-        self.spike_action.add_adjustment(
-            adjustment=settings.spike_step_instances, lower_bound=0, upper_bound=threshold
-        )
-        self.spike_action.add_adjustment(
-            adjustment=settings.spike_large_step_instances, lower_bound=threshold
-        )
-        self.spike_alarm = cloudwatch.Alarm(
+        self.spike_action, self.spike_alarm = policies.step_on_alarm(
             self,
-            "SpikeAlarm",
+            "Spike",
+            target=self.scalable_target,
+            steps=[
+                (settings.spike_step_instances, 0, threshold),
+                (settings.spike_large_step_instances, threshold, None),
+            ],
+            cooldown_seconds=settings.scale_out_cooldown_seconds,
             alarm_description=(
                 f"Backlog per instance is at least {threshold:g} "
                 f"({settings.spike_threshold_multiple:g} x the target): adds instances in steps."
@@ -263,8 +250,5 @@ class AsyncEndpointScaling(Construct):
                 statistic="Average", period=cdk_values.seconds(settings.spike_period_seconds)
             ),
             threshold=threshold,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=settings.spike_evaluation_periods,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.spike_alarm.add_alarm_action(cw_actions.ApplicationScalingAction(self.spike_action))

@@ -44,7 +44,7 @@ from botocore.exceptions import ClientError
 
 from . import jobs
 from .documents import UnreadableDocument, encode_line, request_line
-from .environment import Environment
+from .environment import read_settings, setting
 from .messages import Source, s3_sources
 from .observability import (
     ACCESS_DENIED,
@@ -79,43 +79,31 @@ NOTIFICATION_MARGIN = _dt.timedelta(minutes=15)
 class DispatcherConfig:
     """The dispatcher's settings (its environment, see the contract in docs/client.md)."""
 
-    endpoint_name: str
-    data_bucket: str
-    input_prefix: str
-    request_prefix: str
-    jobs_table: str
-    max_documents_per_request: int
-    max_request_bytes: int
-    large_document_bytes: int
-    invocation_timeout_seconds: int
-    request_ttl_seconds: int
-    job_ttl_days: int
-    model_id: str
-    model_revision: str
+    endpoint_name: str = setting("ENDPOINT_NAME")
+    data_bucket: str = setting("DATA_BUCKET")
+    input_prefix: str = setting("INPUT_PREFIX", "prefix")
+    request_prefix: str = setting("REQUEST_PREFIX", "prefix")
+    jobs_table: str = setting("JOBS_TABLE")
+    max_documents_per_request: int = setting(
+        "MAX_DOCUMENTS_PER_REQUEST", "integer", low=1, high=10_000
+    )
+    max_request_bytes: int = setting("MAX_REQUEST_BYTES", "integer", low=1_000, high=1_000_000_000)
+    large_document_bytes: int = setting(
+        "LARGE_DOCUMENT_BYTES", "integer", low=1, high=1_000_000_000
+    )
+    invocation_timeout_seconds: int = setting(
+        "INVOCATION_TIMEOUT_SECONDS", "integer", low=1, high=3_600
+    )
+    request_ttl_seconds: int = setting("REQUEST_TTL_SECONDS", "integer", low=60, high=21_600)
+    job_ttl_days: int = setting("JOB_TTL_DAYS", "integer", low=1, high=36_500)
+    model_id: str = setting("MODEL_ID")
+    model_revision: str = setting("MODEL_REVISION", default="main")
     # Not in the shared environment list; the queue's redrive setting, 5 by default.
-    max_receive_count: int = 5
+    max_receive_count: int = setting("MAX_RECEIVE_COUNT", "integer", low=1, high=1_000, default=5)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> DispatcherConfig:
-        env = Environment(environ)
-        config = cls(
-            endpoint_name=env.text("ENDPOINT_NAME"),
-            data_bucket=env.text("DATA_BUCKET"),
-            input_prefix=env.prefix("INPUT_PREFIX"),
-            request_prefix=env.prefix("REQUEST_PREFIX"),
-            jobs_table=env.text("JOBS_TABLE"),
-            max_documents_per_request=env.integer("MAX_DOCUMENTS_PER_REQUEST", low=1, high=10_000),
-            max_request_bytes=env.integer("MAX_REQUEST_BYTES", low=1_000, high=1_000_000_000),
-            large_document_bytes=env.integer("LARGE_DOCUMENT_BYTES", low=1, high=1_000_000_000),
-            invocation_timeout_seconds=env.integer("INVOCATION_TIMEOUT_SECONDS", low=1, high=3_600),
-            request_ttl_seconds=env.integer("REQUEST_TTL_SECONDS", low=60, high=21_600),
-            job_ttl_days=env.integer("JOB_TTL_DAYS", low=1, high=36_500),
-            model_id=env.text("MODEL_ID"),
-            model_revision=env.text("MODEL_REVISION", default="main"),
-            max_receive_count=env.integer("MAX_RECEIVE_COUNT", low=1, high=1_000, default=5),
-        )
-        env.check("dispatcher")
-        return config
+        return read_settings(cls, environ, "dispatcher")
 
 
 @dataclass

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class SettingsError(RuntimeError):
@@ -25,9 +29,9 @@ class Environment:
         self.problems.append(f"{name} is not set")
         return ""
 
-    def prefix(self, name: str) -> str:
+    def prefix(self, name: str, *, default: str | None = None) -> str:
         """An S3 prefix: non-empty and ending with ``/`` so that it never matches a sibling."""
-        value = self.text(name)
+        value = self.text(name, default=default)
         if value and not value.endswith("/"):
             self.problems.append(f"{name} must end with '/', got {value!r}")
         return value
@@ -50,3 +54,37 @@ class Environment:
             raise SettingsError(
                 f"the {function} function's environment is invalid: {'; '.join(self.problems)}"
             )
+
+
+def setting(
+    name: str,
+    kind: str = "text",
+    *,
+    low: int = 0,
+    high: int = 0,
+    default: Any = None,
+) -> Any:
+    """A field of a function's settings dataclass, read from the environment variable ``name``
+    as ``kind`` (``text``, ``prefix`` or ``integer`` between ``low`` and ``high``), ``default``
+    when it is not set (None: it must be set)."""
+    metadata = {"env": (name, kind, low, high, default)}
+    if default is None:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def read_settings(cls: type[T], environ: Mapping[str, str], function: str) -> T:
+    """``cls`` (a dataclass of ``setting`` fields) read from ``environ``; raises
+    ``SettingsError`` naming every problem at once, in field order."""
+    env = Environment(environ)
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        name, kind, low, high, default = field.metadata["env"]
+        if kind == "integer":
+            values[field.name] = env.integer(name, low=low, high=high, default=default)
+        elif kind == "prefix":
+            values[field.name] = env.prefix(name, default=default)
+        else:
+            values[field.name] = env.text(name, default=default)
+    env.check(function)
+    return cls(**values)

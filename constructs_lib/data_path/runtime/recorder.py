@@ -42,7 +42,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import jobs
-from .environment import Environment
+from .environment import read_settings, setting
 from .notifications import Notification, output_results, parse_notification, request_ids
 from .observability import (
     ACCESS_DENIED,
@@ -81,33 +81,19 @@ class RetryLater(RuntimeError):
 class RecorderConfig:
     """The recorder's settings (its environment)."""
 
-    jobs_table: str
-    data_bucket: str
-    curated_prefix: str
-    dispatch_queue_url: str
-    job_ttl_days: int
-    model_id: str
-    model_revision: str
+    jobs_table: str = setting("JOBS_TABLE")
+    data_bucket: str = setting("DATA_BUCKET")
+    curated_prefix: str = setting("CURATED_PREFIX", "prefix")
+    dispatch_queue_url: str = setting("DISPATCH_QUEUE_URL")
+    job_ttl_days: int = setting("JOB_TTL_DAYS", "integer", low=1, high=36_500)
+    model_id: str = setting("MODEL_ID")
+    model_revision: str = setting("MODEL_REVISION", default="main")
     # Where the dispatcher writes request bodies (the only ones whose job ids are trusted).
-    request_prefix: str = "requests/"
+    request_prefix: str = setting("REQUEST_PREFIX", "prefix", default="requests/")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> RecorderConfig:
-        env = Environment(environ)
-        config = cls(
-            jobs_table=env.text("JOBS_TABLE"),
-            data_bucket=env.text("DATA_BUCKET"),
-            curated_prefix=env.prefix("CURATED_PREFIX"),
-            dispatch_queue_url=env.text("DISPATCH_QUEUE_URL"),
-            job_ttl_days=env.integer("JOB_TTL_DAYS", low=1, high=36_500),
-            model_id=env.text("MODEL_ID"),
-            model_revision=env.text("MODEL_REVISION", default="main"),
-            request_prefix=env.text("REQUEST_PREFIX", default="requests/"),
-        )
-        if not config.request_prefix.endswith("/"):
-            env.problems.append(f"REQUEST_PREFIX must end with '/', got {config.request_prefix!r}")
-        env.check("recorder")
-        return config
+        return read_settings(cls, environ, "recorder")
 
 
 @dataclass

@@ -3,7 +3,10 @@
 The SageMaker runtime client is built with botocore's own retries off, so that this loop is the
 only one: botocore's and ours would multiply (5 x 5 attempts) and overrun the Lambda timeout.
 Full jitter (a uniform wait between 0 and the capped exponential) spreads the retries of
-concurrent dispatchers, which is what relieves a throttled endpoint.
+concurrent dispatchers, which is what relieves a throttled endpoint. botocore's standard retry
+mode (what the S3 and DynamoDB clients use) would do the waiting as well, but it has no hook for
+each retry: the dispatcher counts every retried invocation (the ``InvokeRetries`` metric) and logs
+its reason, which is how an operator sees a throttled endpoint before requests fail.
 """
 
 from __future__ import annotations
