@@ -14,6 +14,11 @@ from functools import cache
 from aws_cdk import Aws, Duration, Fn
 from aws_cdk import aws_iam as iam
 
+# CloudWatch namespaces of SageMaker hosting: the invocation metrics, and the instance metrics its
+# hosting agent publishes (which a model's execution role may write, and dashboards read).
+ENDPOINT_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+
 ACCOUNT_ID: str = Aws.ACCOUNT_ID
 PARTITION: str = Aws.PARTITION
 REGION: str = Aws.REGION

@@ -236,7 +236,9 @@ class AppConfig:
             return []
         problems = [f"deployment.{p}" for p in deployment.problems()]
         if self.hosting == "async":
-            problems += scaling_floor_problems(deployment, self.scaling, prefix="scaling.")
+            problems += scaling_floor_problems(
+                deployment, self.scaling.min_capacity, prefix="scaling."
+            )
             problems += deployment.instance_floor_problems(
                 "initial_instance_count", self.initial_instance_count
             )

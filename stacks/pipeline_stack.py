@@ -31,7 +31,7 @@ from constructs_lib.endpoint.keys import customer_key
 from constructs_lib.endpoint.notifications import EncryptedTopic
 from constructs_lib.endpoint.storage import access_log_bucket
 from constructs_lib.guardrails.aspects import apply_org_guardrails
-from summarizer.client.smoke_outputs import OUTPUT_ENV
+from stacks.smoke_outputs import OUTPUT_ENV
 
 from .config import AppConfig
 from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings

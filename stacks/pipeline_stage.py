@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from constructs_lib._nag import acknowledge, arn_placeholder
-from summarizer.client.smoke_outputs import OUTPUT_ENV
+from stacks.smoke_outputs import OUTPUT_ENV
 
 from .config import AppConfig
 from .pipeline_config import PipelineSettings

@@ -22,10 +22,8 @@ from constructs import Construct, Node
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge
 from constructs_lib._validation import is_token, raise_if_problems
-
-ENDPOINT_NAMESPACE = "AWS/SageMaker"
-# Where SageMaker's hosting agent publishes an endpoint's instance metrics.
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+from constructs_lib._values import ENDPOINT_NAMESPACE as ENDPOINT_NAMESPACE
+from constructs_lib._values import INSTANCE_NAMESPACE as INSTANCE_NAMESPACE
 
 
 @dataclass(frozen=True)

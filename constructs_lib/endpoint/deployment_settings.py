@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs_lib._validation import check_int, check_number
-from constructs_lib.scaling.settings import ScalingSettings
 
 # Blue/green traffic shifting, and the rolling deployment.
 STRATEGIES = ("ALL_AT_ONCE", "CANARY", "LINEAR", "ROLLING")
@@ -201,10 +200,10 @@ def _is_int(value: Any) -> bool:
 
 
 def scaling_floor_problems(
-    deployment: DeploymentSettings | None, scaling: ScalingSettings, *, prefix: str = ""
+    deployment: DeploymentSettings | None, min_capacity: Any, *, prefix: str = ""
 ) -> list[str]:
-    """``deployment``'s stepped strategies against the fewest instances ``scaling`` allows,
+    """``deployment``'s stepped strategies against the fewest instances scaling allows,
     ``min_capacity`` (scheduled actions stay within it); ``prefix`` names the section."""
     if deployment is None:
         return []
-    return deployment.instance_floor_problems(f"{prefix}min_capacity", scaling.min_capacity)
+    return deployment.instance_floor_problems(f"{prefix}min_capacity", min_capacity)

@@ -22,15 +22,13 @@ from constructs import Construct
 
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge
+from constructs_lib._values import ENDPOINT_NAMESPACE, INSTANCE_NAMESPACE
 from constructs_lib.endpoint.construct import (
     CreatedEndpoint,
     endpoint_config,
     instance_endpoint_name,
 )
 from constructs_lib.model.construct import role_policy
-
-ENDPOINT_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 # ContainerHostname and EndpointName in the SageMaker API: letters, digits and inner hyphens.
 HOSTNAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -42,11 +42,10 @@ from constructs import Construct
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge, nag_resources
 from constructs_lib._validation import check_int, is_token, raise_if_problems
+from constructs_lib._values import ENDPOINT_NAMESPACE, INSTANCE_NAMESPACE
 from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, check_container_timeout
 from constructs_lib.hosting._common import (
-    ENDPOINT_NAMESPACE,
     HOSTNAME,
-    INSTANCE_NAMESPACE,
     InvocationMetrics,
     MetricSpec,
     ModelLike,

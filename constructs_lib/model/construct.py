@@ -15,7 +15,7 @@ from constructs import Construct, IConstruct
 from constructs_lib import _values as cdk_values
 from constructs_lib._nag import acknowledge_all, checkov_skip, nag_resource, nag_resources
 from constructs_lib._validation import is_token, raise_if_problems
-from constructs_lib.endpoint.base import INSTANCE_NAMESPACE
+from constructs_lib._values import INSTANCE_NAMESPACE
 from constructs_lib.model import dlc_image
 from constructs_lib.model.archive import write_model_archive
 from constructs_lib.model.instance_types import instance_type_problems

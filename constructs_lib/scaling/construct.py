@@ -185,7 +185,8 @@ class AsyncEndpointScaling(Construct):
             "AsyncEndpointScaling",
             settings.problems()
             + scaling_floor_problems(
-                deployment if isinstance(deployment, DeploymentSettings) else None, settings
+                deployment if isinstance(deployment, DeploymentSettings) else None,
+                settings.min_capacity,
             ),
         )
         self.endpoint = endpoint

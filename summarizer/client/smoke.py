@@ -38,7 +38,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from summarizer.client.smoke_outputs import OUTPUT_ENV
+from stacks.smoke_outputs import OUTPUT_ENV
 
 STACK_PREFIX = "PegasusSummarizer-"
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")

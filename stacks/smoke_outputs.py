@@ -1,7 +1,8 @@
 """The stack outputs the smoke test reads, and the environment variables that carry them.
 
-Kept apart from ``smoke.py`` (which needs boto3) so that the pipeline stack can name them while
-synthesizing with nothing but the CDK installed (``make synth``).
+The contract between the stacks, which name these outputs and hand them to the pipeline's smoke
+step, and the smoke test (``summarizer/client/smoke.py``), which reads them. It lives with the app
+(the tools read the app, never the other way round) and needs neither boto3 nor the CDK.
 """
 
 from __future__ import annotations
