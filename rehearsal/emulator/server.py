@@ -1,0 +1,167 @@
+"""The emulator: moto's server in this process, with the rehearsal's extensions and services.
+
+moto runs in a thread of this process (werkzeug, a thread per request) rather than as a separate
+server: the extensions patch moto's classes, the services (Lambda's execution side, the SQS
+pollers, the endpoint stand-ins) share its backends, and nothing has to be started twice. It
+listens on a free loopback port; clients use ``http://localhost:<port>`` (moto reads the first
+label of ``127.0.0.1`` as a bucket name in S3 template URLs).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from rehearsal.emulator import aws
+from rehearsal.emulator.state import current
+
+# moto reads these when it first builds a backend: AWS managed policies (our Lambda roles attach
+# AWSLambdaBasicExecutionRole) must exist to be attached.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+
+
+class _Routes:
+    """The emulator's own routes in front of moto's application."""
+
+    def __init__(self, moto_app: Any) -> None:
+        self.moto_app = moto_app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        from rehearsal.emulator import athena, custom_resources
+
+        athena.translate(environ)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(custom_resources.RESPONSE_PATH):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            custom_resources.wsgi_response(path[len(custom_resources.RESPONSE_PATH) :], body)
+            start_response("200 OK", [("Content-Length", "0")])
+            return [b""]
+        result: Iterable[bytes] = self.moto_app(environ, start_response)
+        return result
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def install_extensions() -> None:
+    """Patch moto once per process (idempotent)."""
+    from rehearsal.emulator import cfn, endpoint, lambdas, s3, sns
+
+    cfn.install()
+    lambdas.install()
+    s3.install()
+    endpoint.install()
+    sns.install()
+
+
+class Emulator:
+    """Start, use, stop. ``host_factory`` makes each endpoint's model host."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        host_factory: Callable[[], Any],
+        retry_after_s: float = 2.0,
+    ) -> None:
+        self.workdir = workdir
+        self.host_factory = host_factory
+        self.retry_after_s = retry_after_s
+        self.url = ""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Emulator:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        from rehearsal.emulator import endpoint, faults, lambdas, public
+        from rehearsal.lambdas.poller import Pollers
+        from rehearsal.lambdas.runtime import LambdaService
+
+        install_extensions()
+        port = free_port()
+        app = _Routes(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="emulator", daemon=True
+        )
+        self._thread.start()
+        self.url = f"http://localhost:{port}"
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+        api = aws.Api(self.url)
+        current.api = api
+        current.endpoint_url = self.url
+        current.faults = faults.Faults()
+        current.lambdas = LambdaService(
+            endpoint_url=self.url,
+            workdir=self.workdir / "lambda",
+            credentials=self.function_credentials,
+            layer_zip=lambdas.layer_zip,
+            crash_after=current.faults.crash_after,
+        )
+        current.pollers = Pollers(
+            sqs=lambda function_arn: api.client("sqs", function_arn.split(":")[3]),
+            invoke=lambda arn, event: lambdas.run(lambdas.function_by_arn(arn), event),
+            concurrency_of=lambda arn: lambdas.function_by_arn(arn).reserved_concurrency,
+            retry_after_s=self.retry_after_s,
+        )
+        current.endpoints = endpoint.EndpointService(
+            workdir=self.workdir / "sagemaker", host_factory=self.host_factory
+        )
+        public.publish(aws.ACCOUNT, aws.REGION)
+        return self
+
+    def function_credentials(self, role_arn: str) -> dict[str, str]:
+        """The credentials a function's environment gets (its execution role's, in AWS)."""
+        return {"AWS_ACCESS_KEY_ID": aws.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": aws.ADMIN_SECRET}
+
+    def pids(self) -> list[int]:
+        """Processes the emulator started that are still running."""
+        found: list[int] = []
+        if current.lambdas is not None:
+            found += current.lambdas.pids()
+        if current.endpoints is not None:
+            found += current.endpoints.pids()
+        return found
+
+    def stop(self) -> None:
+        """Stop pollers, endpoints, execution environments and the server; idempotent."""
+        if current.pollers is not None:
+            current.pollers.stop()
+        if current.endpoints is not None:
+            current.endpoints.stop()
+        if current.lambdas is not None:
+            current.lambdas.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
