@@ -40,6 +40,8 @@ class Support:
     applied: frozenset[str]
     inert: Mapping[str, str] = field(default_factory=dict)
     supplement: Callable[[Any, dict[str, Any], str], None] | None = None
+    # What CloudFormation does before deleting one, that moto's delete leaves out.
+    teardown: Callable[[Any, str], None] | None = None
 
 
 def _api(service: str, operation: str, region: str, **params: Any) -> Any:
@@ -50,6 +52,14 @@ def _role_supplement(role: Any, properties: dict[str, Any], region: str) -> None
     """moto's Role ignores ManagedPolicyArns: attach them."""
     for arn in properties.get("ManagedPolicyArns", []):
         _api("iam", "AttachRolePolicy", region, RoleName=role.name, PolicyArn=arn)
+
+
+def _role_teardown(role: Any, region: str) -> None:
+    """CloudFormation detaches a role's ManagedPolicyArns before deleting it; moto refuses to
+    delete a role with policies attached (DeleteConflict)."""
+    attached = _api("iam", "ListAttachedRolePolicies", region, RoleName=role.name)
+    for policy in attached["AttachedPolicies"]:
+        _api("iam", "DetachRolePolicy", region, RoleName=role.name, PolicyArn=policy["PolicyArn"])
 
 
 def _table_supplement(table: Any, properties: dict[str, Any], region: str) -> None:
@@ -100,6 +110,7 @@ NATIVE: dict[str, Support] = {
             }
         ),
         supplement=_role_supplement,
+        teardown=_role_teardown,
     ),
     "AWS::IAM::Policy": Support(
         frozenset({"PolicyDocument", "PolicyName", "Roles", "Users", "Groups"})
@@ -445,6 +456,9 @@ def delete_resources(self: Any) -> None:
         for name in ready:
             resource = self._parsed_resources.get(name)
             if resource is not None and not isinstance(resource, str):
+                support = NATIVE.get(template[name]["Type"])
+                if support is not None and support.teardown is not None:
+                    support.teardown(resource, self._region_name)
                 self._delete_resource(resource, template[name])
                 self._parsed_resources.pop(name, None)
                 current.journal.record(stack_name, name, template[name]["Type"], "delete")
@@ -530,6 +544,56 @@ def parse_ssm_parameter(self: Any, value: str, value_type: str) -> Any:
     return parameter.value
 
 
+def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[Any]) -> Any:
+    """``UsePreviousValue`` of a parameter the stack took from its default means that default
+    (for an SSM-typed parameter: the parameter's name); moto raises KeyError (HTTP 500)."""
+    parameters = {
+        p["ParameterKey"]: p["ParameterValue"] for p in incoming_params if "ParameterValue" in p
+    }
+    declared = (getattr(instance, "template_dict", None) or {}).get("Parameters", {})
+    for parameter in incoming_params:
+        if not parameter.get("UsePreviousValue", False):
+            continue
+        key = parameter["ParameterKey"]
+        if key in instance.parameters:
+            parameters[key] = instance.parameters[key]
+        elif "Default" in declared.get(key, {}):
+            parameters[key] = declared[key]["Default"]
+        else:
+            raise ValidationError(message=f"Parameter {key} has no previous value")
+    return parameters
+
+
+def build_resource_diff(
+    self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+) -> dict[str, list[str]]:
+    """``ResourceMap.build_resource_diff``: a parameter changed when its resolved value did.
+
+    moto compares the parameters as passed: a parameter first taken from its default and then
+    passed with UsePreviousValue (what the CDK CLI does) counts as changed, and every resource
+    that references it is updated. CloudFormation updates only what the template or a
+    parameter's value changed.
+    """
+    old, new = self._resource_json_map, other_template["Resources"]
+    actions = {
+        "Add": [name for name in new if name not in old],
+        "Modify": [name for name in new if name in old and new[name] != old[name]],
+        "Remove": [name for name in old if name not in new],
+    }
+    declared = other_template.get("Parameters", {})
+    changed = set()
+    for key, value in (parameters or {}).items():
+        kind = declared.get(key, {}).get("Type", "String")
+        resolved = self.parse_ssm_parameter(value, kind) if kind.startswith("AWS::SSM") else value
+        if str(resolved) != str(self.resolved_parameters.get(key)):
+            changed.add(key)
+    for name in new:
+        unchanged = name in old and name not in actions["Modify"]
+        if unchanged and changed & set(parsing.get_references_from_template(new[name])):
+            actions["Modify"].append(name)
+    return actions
+
+
 def coverage(stack: Any) -> list[tuple[str, str, str | None]]:
     """(logical id, type, physical id or None) for each resource the template asks for."""
     rows = []
@@ -556,7 +620,9 @@ def install() -> None:
     parsing.parse_and_update_resource = parse_and_update_resource
     parsing.ResourceMap.delete = delete_resources  # type: ignore[method-assign]
     parsing.ResourceMap.parse_ssm_parameter = parse_ssm_parameter  # type: ignore[method-assign]
+    parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
     cfn_models.Stack.create_resources = create_resources  # type: ignore[method-assign]
     cfn_models.Stack.outputs = property(stack_outputs)  # type: ignore[method-assign,assignment]
     cfn_models.Stack.update = stack_update  # type: ignore[method-assign]
     cfn_models.CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
+    cfn_models.CloudFormationBackend._resolve_update_parameters = resolve_update_parameters  # type: ignore[method-assign]

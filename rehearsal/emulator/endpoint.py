@@ -34,6 +34,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 import urllib.error
@@ -107,6 +108,7 @@ class MmsModelHost:
         self.url = ""
         self.java_pid: int | None = None
         self.workdir: Path | None = None
+        self.private_tmp: Path | None = None
 
     def start(self, model_dir: Path, environment: Mapping[str, str], workdir: Path) -> None:
         launcher = toolchain.MODEL_VENV_PYTHON.parent / "multi-model-server"
@@ -116,8 +118,9 @@ class MmsModelHost:
             raise RuntimeError("multi-model-server needs a Java runtime (java on PATH)")
         self.workdir = workdir
         store = model_dir.parent
-        private_tmp = workdir / "tmp"
-        private_tmp.mkdir(parents=True, exist_ok=True)
+        # The worker's Unix socket lives here: its path must stay under 108 characters.
+        private_tmp = Path(tempfile.mkdtemp(prefix="rehearsal-mms-"))
+        self.private_tmp = private_tmp
         rng = random.Random()
         inference_port, management_port = _free_port(rng), _free_port(rng)
         while management_port == inference_port:
@@ -243,6 +246,8 @@ class MmsModelHost:
         the worker running)."""
         import psutil
 
+        if self.private_tmp is not None:
+            shutil.rmtree(self.private_tmp, ignore_errors=True)
         if self.java_pid is None:
             return
         try:

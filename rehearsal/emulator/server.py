@@ -9,6 +9,8 @@ label of ``127.0.0.1`` as a bucket name in S3 template URLs).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
 import threading
@@ -96,11 +98,21 @@ class Emulator:
         from rehearsal.lambdas.runtime import LambdaService
 
         install_extensions()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._log_to(self.workdir / "emulator.log")
         port = free_port()
         app = _Routes(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
         )
+        # A client that hung up first (a long poll at shutdown) is not an error of ours.
+        close_request = self._server.close_request
+
+        def quiet_close(request: Any) -> None:
+            with contextlib.suppress(OSError):
+                close_request(request)
+
+        self._server.close_request = quiet_close
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="emulator", daemon=True
         )
@@ -130,6 +142,17 @@ class Emulator:
         )
         public.publish(aws.ACCOUNT, aws.REGION)
         return self
+
+    @staticmethod
+    def _log_to(path: Path) -> None:
+        """Requests and server errors (werkzeug) and moto's warnings go to the run's log."""
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        for name, level in (("werkzeug", logging.INFO), ("moto", logging.WARNING)):
+            logger = logging.getLogger(name)
+            logger.handlers = [handler]
+            logger.setLevel(level)
+            logger.propagate = False
 
     def function_credentials(self, role_arn: str) -> dict[str, str]:
         """The credentials a function's environment gets (its execution role's, in AWS)."""

@@ -44,12 +44,13 @@ Module._load = function patchedLoad(request, ...rest) {
   if (request !== '@aws-sdk/client-s3') {
     return loaded;
   }
-  class S3Client extends loaded.S3Client {
+  const pathStyle = (Client) => class extends Client {
     constructor(config = {}) {
       super({ forcePathStyle: true, ...config });
     }
-  }
-  return { ...loaded, S3Client };
+  };
+  // The bare client and the aggregated one (CDK's handlers use `new S3({})`).
+  return { ...loaded, S3Client: pathStyle(loaded.S3Client), S3: pathStyle(loaded.S3) };
 };
 
 function errorOf(kind, error) {
