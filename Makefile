@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 MODEL_VENV := .venv-model
 CHECKOV_VENV := .venv-checkov
+REHEARSAL_VENV := .venv-rehearsal
+REHEARSAL_PY := $(REHEARSAL_VENV)/bin/python
 PY := $(VENV)/bin/python
 MODEL_PY := $(MODEL_VENV)/bin/python
 CDK := node_modules/.bin/cdk
@@ -19,7 +21,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model bench-datapath plan simulate clean stage-model synth-pipeline smoke
+	bench-model bench-datapath plan simulate clean stage-model synth-pipeline smoke rehearse \
+	test-rehearsal
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -41,6 +44,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
+$(REHEARSAL_VENV)/.installed: requirements-rehearsal.txt
+	test -x $(REHEARSAL_PY) || $(PYTHON) -m venv $(REHEARSAL_VENV)
+	$(REHEARSAL_PY) -m pip install --quiet -r requirements-rehearsal.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -58,8 +66,17 @@ smoke: $(VENV)/.installed-dev
 	@test -n "$(ENV)" || { echo "make smoke needs ENV=<environment>, e.g. make smoke ENV=dev" >&2; exit 2; }
 	$(PY) -m constructs_lib.client.smoke --env $(ENV) $(SMOKE_ARGS)
 
+## rehearse: deploy into a local AWS emulator with the real CDK CLI, run a round trip, update,
+##   tear down, report (ENV=dev by default, ENV=all; LOAD=10000 adds the burst, FAULTS=50 the
+##   fault runs on 50 documents each; see rehearsal/README.md)
+REHEARSAL_DEPS := $(VENV)/.installed-dev $(MODEL_VENV)/.installed $(REHEARSAL_VENV)/.installed \
+	node_modules/.installed
+rehearse: $(REHEARSAL_DEPS)
+	$(REHEARSAL_PY) -m rehearsal --env $(or $(ENV),dev) $(if $(LOAD),--load $(LOAD),) \
+		$(if $(FAULTS),--faults $(FAULTS),) $(REHEARSE_ARGS)
+
 ## test: lint, type-check, and run the whole test suite
-test: lint typecheck test-cdk test-model
+test: lint typecheck test-cdk test-model test-rehearsal
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
@@ -70,10 +87,14 @@ typecheck: $(VENV)/.installed-dev
 
 # The gates (tests/test_gates.py) run cfn-lint, cdk-nag and checkov over every template.
 test-cdk: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed
-	CDK_VALIDATION=false $(PY) -m pytest --ignore=tests/model -q
+	CDK_VALIDATION=false $(PY) -m pytest --ignore=tests/model --ignore=tests/rehearsal -q
 
 test-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) -m pytest tests/model -q
+
+# The rehearsal's emulator, pollers and runtimes; one shared deployment for the slow tests.
+test-rehearsal: $(REHEARSAL_DEPS)
+	$(REHEARSAL_PY) -m pytest tests/rehearsal -q
 
 deploy: $(VENV)/.installed node_modules/.installed
 	$(CDK) deploy $(CDK_ARGS) $(if $(ENV),PegasusSummarizer-$(ENV),--all)

@@ -13,9 +13,11 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
@@ -42,8 +44,27 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument(
         "--host",
         choices=("mms", "fast"),
-        default="mms",
+        default=None,
         help="the endpoint's model host: the real model server (mms) or a fast stand-in",
+    )
+    cli.add_argument(
+        "--load", type=int, default=0, help="also a burst of this many documents (e.g. 10000)"
+    )
+    cli.add_argument(
+        "--faults",
+        type=int,
+        default=0,
+        metavar="DOCUMENTS",
+        help="also inject each fault, one at a time, on this many documents (e.g. 50)",
+    )
+    cli.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="more CDK context for the synthesis, e.g. summarizer.data_path.batching_window_"
+        "seconds=2 (repeatable)",
     )
     cli.add_argument("--workdir", type=Path, help="where logs go (default build/rehearsal/run)")
     cli.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
@@ -53,8 +74,14 @@ def parser() -> argparse.ArgumentParser:
 def _validate(args: argparse.Namespace) -> str | None:
     if args.env != "all" and not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", args.env):
         return f"--env must be an environment name or 'all' (got {args.env!r})"
-    if not 1 <= args.documents <= 100_000:
-        return f"--documents must be between 1 and 100000 (got {args.documents})"
+    for item in args.context:
+        if "=" not in item or not item.startswith("summarizer."):
+            return f"--context takes summarizer.<key>=<value> (got {item!r})"
+    for name in ("documents", "load", "faults"):
+        value = getattr(args, name)
+        low = 1 if name == "documents" else 0
+        if not low <= value <= 100_000:
+            return f"--{name} must be between {low} and 100000 (got {value})"
     return None
 
 
@@ -118,6 +145,10 @@ def _supervise(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, forward)
     code = child.wait()
     left = _clear_group(child.pid)
+    from rehearsal.emulator.endpoint import MMS_TMP_PREFIX
+
+    for folder in Path(tempfile.gettempdir()).glob(f"{MMS_TMP_PREFIX}{child.pid}-*"):
+        shutil.rmtree(folder, ignore_errors=True)
     if left:
         print(f"rehearsal: stopped {len(left)} process(es) it left behind:", file=sys.stderr)
         for name in left:
@@ -142,11 +173,18 @@ def _inner(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     workdir = args.workdir or toolchain.BUILD / "run"
     if workdir.exists():
-        import shutil
-
         shutil.rmtree(workdir)
+    # Load and fault runs are about the data path, not the model: the fast stand-in serves them
+    # unless --host says otherwise.
+    host = args.host or ("fast" if args.load or args.faults else "mms")
     options = Options(
-        environment=args.env, documents=args.documents, host=args.host, workdir=workdir
+        environment=args.env,
+        documents=args.documents,
+        host=host,
+        workdir=workdir,
+        load=args.load,
+        faults=args.faults,
+        context=tuple(args.context),
     )
     rehearsal = Rehearsal(options, log=lambda line: print(line, flush=True))
     started = time.monotonic()
@@ -160,11 +198,10 @@ def _inner(args: argparse.Namespace) -> int:
     except Exception as error:
         outcome.failure = f"{type(error).__name__}: {error}\n{traceback.format_exc()}"
     finally:
-        if rehearsal.emulator is not None:
-            try:
-                rehearsal.emulator.stop()
-            except Exception as error:
-                outcome.notes.append(f"stopping the emulator: {type(error).__name__}: {error}")
+        try:
+            rehearsal.close()
+        except Exception as error:
+            outcome.notes.append(f"stopping the emulator: {type(error).__name__}: {error}")
     outcome.timings["total"] = time.monotonic() - started
     text = report.render(outcome, options)
     print(text, flush=True)

@@ -34,6 +34,18 @@ def lambda_lines() -> list[str]:
     ]
 
 
+def lambda_errors() -> list[str]:
+    """The last errors of each function that failed (most useful when a wire is broken)."""
+    service = current.lambdas
+    if service is None:
+        return []
+    lines = []
+    for name, stats in service.stats.items():
+        for error in dict.fromkeys(stats.recent_errors):
+            lines.append(f"{_short(name)}: {error}")
+    return lines
+
+
 def poller_lines() -> list[str]:
     pollers = current.pollers
     if pollers is None:
@@ -97,6 +109,7 @@ def render(report: Any, options: Any) -> str:
     lambdas = lambda_lines()
     if lambdas:
         out.append(f"  Lambda invocations: {', '.join(lambdas)}")
+    out += [f"  Lambda error: {line}" for line in lambda_errors()]
     for line in poller_lines():
         out.append(f"  SQS event source {line}")
     totals = endpoint_totals()
@@ -117,6 +130,17 @@ def render(report: Any, options: Any) -> str:
         )
         for name, reason in trip.failed.items():
             out.append(f"    {name}: {reason}")
+    if report.table:
+        from rehearsal import load
+        from rehearsal.emulator import sns
+
+        out.append("  load and faults:")
+        out += [f"    {line}" for line in load.table(report.table).splitlines()]
+        if sns.DROPPED:
+            out.append(
+                f"    {len(sns.DROPPED)} notification(s) SNS could not deliver were dropped: "
+                "their subscription has no dead-letter queue (RedrivePolicy)"
+            )
     if report.update:
         out.append(f"  update: {report.update}")
     if report.teardown:

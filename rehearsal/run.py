@@ -40,6 +40,10 @@ class Options:
     update: bool = True
     destroy: bool = True
     submit_timeout_s: int = 240
+    # More -c KEY=VALUE for cdk synth (the tests shorten the batching window).
+    context: tuple[str, ...] = ()
+    load: int = 0  # documents of the load burst (0: none)
+    faults: int = 0  # documents per fault run (0: no fault runs)
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Report:
     resources: dict[str, int] = field(default_factory=dict)
     resource_types: int = 0
     trips: list[roundtrip.RoundTrip] = field(default_factory=list)
+    table: list[Any] = field(default_factory=list)
     update: str = ""
     teardown: str = ""
     notes: list[str] = field(default_factory=list)
@@ -66,6 +71,10 @@ class Rehearsal:
         self.emulator: Any = None
         self.env: dict[str, str] = {}
         self.workdir = options.workdir
+        self.assembly = self.workdir / "cdk.out"
+        self.update_assembly = self.workdir / "cdk.out.update"
+        self._pool = concurrent.futures.ThreadPoolExecutor(1)
+        self._update_plan: concurrent.futures.Future[dict[str, Any]] | None = None
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -93,51 +102,170 @@ class Rehearsal:
     # --- the run --------------------------------------------------------------------------
 
     def run(self) -> Report:
+        """Every phase the options ask for; raises StepFailed at the first failure."""
+        self.deploy()
+        self.round_trips()
+        if self.options.load:
+            self.load(self.options.load)
+        if self.options.faults:
+            self.faults(self.options.faults)
+        self.update()
+        self.destroy()
+        self.report.passed = True
+        return self.report
+
+    @property
+    def context(self) -> list[str]:
+        selected = self.options.environment
+        base = [] if selected == "all" else [f"summarizer.environment={selected}"]
+        return [*base, *self.options.context]
+
+    def deploy(self) -> None:
+        """Start the emulator, synthesize, bootstrap, deploy, check every resource exists."""
         from rehearsal.emulator.endpoint import FastModelHost, MmsModelHost
         from rehearsal.emulator.server import Emulator
 
         options = self.options
         self.workdir.mkdir(parents=True, exist_ok=True)
-        context = [] if options.environment == "all" else [
-            f"summarizer.environment={options.environment}"
-        ]  # fmt: skip
         self.step("prepare the runtimes", lambda: toolchain.prepare(model=options.host == "mms"))
         host = MmsModelHost if options.host == "mms" else FastModelHost
         self.emulator = Emulator(self.workdir / "emulator", host_factory=host)
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            assembly = self.workdir / "cdk.out"
             synth = pool.submit(
-                cdk.synth, assembly, context, log=self.log("synth"), env=cdk.environment("")
+                cdk.synth,
+                self.assembly,
+                self.context,
+                log=self.log("synth"),
+                env=cdk.environment(""),
             )
             self.step("start the emulator", self.emulator.start)
             self.env = cdk.environment(self.emulator.url)
             self.step("cdk synth", synth.result)
-        self.report.environments = self._environments(assembly)
+        self.report.environments = self._environments(self.assembly)
+        if options.update:
+            # The update's synthesis runs meanwhile, on the CPU the round trip leaves idle.
+            self._update_plan = self._pool.submit(self._synth_update)
         self.step(
             "cdk bootstrap",
-            lambda: cdk.bootstrap(assembly, log=self.log("bootstrap"), env=self.env),
+            lambda: cdk.bootstrap(self.assembly, log=self.log("bootstrap"), env=self.env),
         )
-        self.step(
-            "cdk deploy",
-            lambda: cdk.deploy(assembly, self.stacks(), log=self.log("deploy"), env=self.env),
-        )
-        self.step("every resource created", lambda: self._check_coverage(assembly))
+        self.deploy_assembly(self.assembly, "cdk deploy")
+        self.step("every resource created", lambda: self._check_coverage(self.assembly))
         self.step("endpoints in service", self._wait_for_endpoints)
-        update_assembly = self.workdir / "cdk.out.update"
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            if options.update:
-                later = pool.submit(self._synth_update, assembly, update_assembly, context)
-            for name in self.report.environments:
-                self._round_trip(name)
-            if options.update:
-                changed = self.step("cdk synth (update)", later.result)
-        if options.update:
-            self.step("cdk deploy (update)", lambda: self._update(update_assembly, changed))
-        if options.destroy:
-            final = update_assembly if options.update else assembly
-            self.step("cdk destroy", lambda: self._destroy(final))
-        self.report.passed = True
-        return self.report
+
+    def deploy_assembly(self, assembly: Path, name: str) -> None:
+        self.step(
+            name,
+            lambda: cdk.deploy(assembly, self.stacks(), log=self.log(name.replace(" ", "-")),
+                               env=self.env),
+        )  # fmt: skip
+
+    def round_trips(self) -> None:
+        for name in self.report.environments:
+            self._round_trip(name)
+
+    # --- load and faults -----------------------------------------------------------------
+
+    def _settle_s(self) -> float:
+        """How long nothing may move before a burst is over: the batching window, a retry and
+        a margin."""
+        template = self._template(self.assembly, f"{STACK_PREFIX}dev")
+        windows = [
+            int(r["Properties"].get("MaximumBatchingWindowInSeconds", 0))
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        ]
+        return max([0, *windows]) + 20.0
+
+    def load(self, count: int) -> Any:
+        """The burst: ``count`` documents at once, each ending with exactly one terminal record."""
+        from rehearsal import load
+
+        row = self.step(
+            f"load ({count} documents)",
+            lambda: load.burst(
+                self.api,
+                f"{STACK_PREFIX}dev",
+                count,
+                label="load",
+                settle_s=self._settle_s(),
+                deadline_s=max(300.0, count * 0.5),
+                say=self.say,
+            ),
+        )
+        self.report.table.append(row)
+        if not row.ok or row.in_dlq or row.failed:
+            raise StepFailed(f"the load left documents unaccounted for:\n{load.table([row])}")
+        return row
+
+    def faults(self, count: int) -> list[Any]:
+        """Each fault alone, on ``count`` documents: nothing lost, nothing summarized twice."""
+        from rehearsal import load
+
+        faults = current.faults
+        assert faults is not None
+        dispatcher = self._function_named("DataPathDispatcher")
+        plan = [
+            ("endpoint refuses a request", "endpoint_refuses", 1),
+            ("InvokeEndpointAsync throttled", "invoke_throttled", 3),
+            ("dispatcher crashes mid-batch", f"lambda_crash:{dispatcher}", 1),
+            ("SNS cannot deliver a notification", "sns_delivery_fails", 1),
+        ]
+        rows = []
+        for label, name, times in plan:
+            faults.disarm()
+            before = faults.fired[name]
+            faults.arm(name, times)
+            row = self.step(
+                f"fault: {label}",
+                lambda label=label: load.burst(
+                    self.api,
+                    f"{STACK_PREFIX}dev",
+                    count,
+                    label=label,
+                    settle_s=self._settle_s(),
+                    deadline_s=300.0,
+                    say=self.say,
+                ),
+            )
+            faults.disarm()
+            row.fired = faults.fired[name] - before
+            if row.fired == 0:
+                row.disagreements.append("the fault never fired")
+            rows.append(row)
+            self.report.table.append(row)
+        if not all(row.ok for row in rows):
+            raise StepFailed(f"a fault run lost or duplicated documents:\n{load.table(rows)}")
+        return rows
+
+    def _function_named(self, fragment: str) -> str:
+        names = [
+            f["FunctionName"]
+            for f in self.api.client("lambda").list_functions()["Functions"]
+            if fragment in f["FunctionName"] and f"{STACK_PREFIX}dev-" in f["FunctionName"]
+        ]
+        if len(names) != 1:
+            raise StepFailed(f"expected one {fragment} function, found {names}")
+        return names[0]
+
+    def update(self) -> None:
+        if not self.options.update:
+            return
+        assert self._update_plan is not None, "deploy() starts the update's synthesis"
+        plan = self.step("cdk synth (update)", self._update_plan.result)
+        self.step("cdk deploy (update)", lambda: self._update(self.update_assembly, plan))
+
+    def destroy(self) -> None:
+        if not self.options.destroy:
+            return
+        final = self.update_assembly if self.options.update else self.assembly
+        self.step("cdk destroy", lambda: self._destroy(final))
+
+    def close(self) -> None:
+        """Stop the emulator and everything it started (idempotent)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.emulator is not None:
+            self.emulator.stop()
 
     def _environments(self, assembly: Path) -> list[str]:
         manifest = json.loads((assembly / "manifest.json").read_text())
@@ -225,8 +353,9 @@ class Rehearsal:
 
     # --- update ---------------------------------------------------------------------------
 
-    def _synth_update(self, assembly: Path, target: Path, context: list[str]) -> dict[str, Any]:
+    def _synth_update(self) -> dict[str, Any]:
         """Synthesize with the dev scaling target's maximum capacity one higher."""
+        assembly, target, context = self.assembly, self.update_assembly, self.context
         template = self._template(assembly, f"{STACK_PREFIX}dev")
         (target_id, scalable), *_ = [
             (lid, r) for lid, r in template["Resources"].items() if r["Type"] == SCALING_TARGET

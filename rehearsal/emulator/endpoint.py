@@ -55,6 +55,8 @@ from rehearsal.emulator.providers import NotEmulated
 from rehearsal.emulator.state import current
 
 START_TIMEOUT_S = 240.0
+# Each model server's private temporary folder: <tempdir>/rehearsal-mms-<pid>-<random>.
+MMS_TMP_PREFIX = "rehearsal-mms-"
 STOP_TIMEOUT_S = 15.0
 
 
@@ -119,7 +121,7 @@ class MmsModelHost:
         self.workdir = workdir
         store = model_dir.parent
         # The worker's Unix socket lives here: its path must stay under 108 characters.
-        private_tmp = Path(tempfile.mkdtemp(prefix="rehearsal-mms-"))
+        private_tmp = Path(tempfile.mkdtemp(prefix=f"{MMS_TMP_PREFIX}{os.getpid()}-"))
         self.private_tmp = private_tmp
         rng = random.Random()
         inference_port, management_port = _free_port(rng), _free_port(rng)

@@ -92,6 +92,8 @@ class FunctionStats:
     cold_starts: int = 0
     throttles: int = 0
     error_types: Counter[str] = field(default_factory=Counter)
+    # The last few errors, for the report: "<type>: <message>".
+    recent_errors: list[str] = field(default_factory=list)
 
 
 class ExecutionEnvironment:
@@ -348,6 +350,10 @@ class LambdaService:
             stats.error_types[kind] += 1
             stats.timeouts += kind == "Sandbox.Timedout"
             stats.exits += kind == "Runtime.ExitError"
+            stats.recent_errors = [
+                *stats.recent_errors[-4:],
+                f"{kind}: {str(outcome.error.get('errorMessage'))[:300]}",
+            ]
             outcome.log = _tail(environment.log_path)
         with self._lock:
             pool.busy -= 1
