@@ -398,10 +398,14 @@ class LambdaService:
         for environment in environments:
             environment.stop()
 
-    def pids(self) -> list[int]:
-        """Processes of environments still running."""
+    def pids(self, name_prefix: str = "") -> list[int]:
+        """Processes of environments still running (of functions named ``name_prefix...``)."""
         with self._lock:
-            return [e.process.pid for e in self._environments if e.alive]
+            return [
+                e.process.pid
+                for e in self._environments
+                if e.alive and e.image.name.startswith(name_prefix)
+            ]
 
 
 def _tail(path: Path, limit: int = 3000) -> str:

@@ -1,0 +1,151 @@
+"""The rehearsal on one shared deployment: round trip, broken wires, load, faults, update and
+teardown, in this order (the last test destroys the stack)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rehearsal import load, report, roundtrip
+from rehearsal.cdk import StepFailed
+from rehearsal.emulator import sns
+from rehearsal.emulator.state import current
+from rehearsal.run import Rehearsal
+from tests.rehearsal import assembly
+
+STACK = "PegasusSummarizer-dev"
+
+
+def test_every_resource_of_the_template_exists(rehearsal: Rehearsal) -> None:
+    template = json.loads((rehearsal.assembly / f"{STACK}.template.json").read_text())
+    assert rehearsal.report.resources == {STACK: len(template["Resources"])}
+
+
+def test_the_round_trip_passes(rehearsal: Rehearsal) -> None:
+    rehearsal.round_trips()
+    (trip,) = rehearsal.report.trips
+    assert trip.succeeded == 6
+    assert trip.failed == {"bad.json": trip.failed["bad.json"]}
+    assert roundtrip.BAD_REASON in trip.failed["bad.json"]
+    assert sum(trip.request_sizes) == 7 and min(trip.request_sizes) >= 2
+
+
+def _submit_small(rehearsal: Rehearsal, tmp_path: Path, timeout_s: int) -> None:
+    folder = tmp_path / "documents"
+    expected = roundtrip.write_documents(folder, 3)
+    roundtrip.submit(
+        rehearsal.api,
+        "dev",
+        STACK,
+        folder,
+        log=tmp_path / "submit.log",
+        env=rehearsal.env,
+        expected=expected,
+        timeout_s=timeout_s,
+    )
+
+
+def _errors_of(fragment: str) -> list[str]:
+    return [line for line in report.lambda_errors() if fragment in line]
+
+
+def test_a_wrong_environment_variable_fails_the_rehearsal(
+    rehearsal: Rehearsal, tmp_path: Path
+) -> None:
+    """The dispatcher's JOBS_TABLE misspelled in the template: every batch fails, the documents
+    never reach a terminal state, and the round trip says so."""
+    broken = assembly.copy(rehearsal.assembly, tmp_path / "cdk.out")
+
+    def misspell(template: dict[str, Any]) -> None:
+        variables = assembly.function(template, "Dispatcher")["Properties"]["Environment"]
+        variables["Variables"]["JOB_TABLE"] = variables["Variables"].pop("JOBS_TABLE")
+
+    assembly.edit_template(broken, STACK, misspell)
+    rehearsal.deploy_assembly(broken, "cdk deploy (misspelled variable)")
+    try:
+        with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
+            _submit_small(rehearsal, tmp_path, timeout_s=25)
+        assert _errors_of("JOBS_TABLE is not set"), report.lambda_errors()
+    finally:
+        rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
+
+
+def test_a_module_missing_from_a_lambda_asset_fails_the_rehearsal(
+    rehearsal: Rehearsal, tmp_path: Path
+) -> None:
+    """runtime/documents.py left out of the functions' asset: the dispatcher cannot import."""
+    broken = assembly.copy(rehearsal.assembly, tmp_path / "cdk.out")
+    assembly.remove_from_asset(broken, STACK, "Dispatcher", "runtime/documents.py")
+    rehearsal.deploy_assembly(broken, "cdk deploy (module missing)")
+    try:
+        with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
+            _submit_small(rehearsal, tmp_path, timeout_s=25)
+        assert _errors_of(
+            "Runtime.ImportModuleError: Unable to import module 'runtime.dispatcher': "
+            "No module named 'runtime.documents'"
+        ), report.lambda_errors()
+    finally:
+        rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
+
+
+def test_the_restored_stack_works_again(rehearsal: Rehearsal, tmp_path: Path) -> None:
+    _submit_small(rehearsal, tmp_path, timeout_s=60)
+
+
+def test_a_small_load_accounts_for_every_document(rehearsal: Rehearsal) -> None:
+    row = rehearsal.load(60)
+    assert (row.succeeded, row.failed, row.in_dlq, row.duplicates, row.lost) == (60, 0, 0, 0, 0)
+    assert row.disagreements == []
+
+
+def _has_subscription_dlq(rehearsal: Rehearsal) -> bool:
+    template = json.loads((rehearsal.assembly / f"{STACK}.template.json").read_text())
+    return any(
+        "RedrivePolicy" in r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SNS::Subscription"
+    )
+
+
+def test_each_fault_ends_with_every_document_accounted_for(rehearsal: Rehearsal) -> None:
+    with contextlib.suppress(StepFailed):  # judged row by row below
+        rehearsal.faults(10)
+    rows = {row.label: row for row in rehearsal.report.table if row.label != "load"}
+    assert set(rows) == {
+        "endpoint refuses a request",
+        "InvokeEndpointAsync throttled",
+        "dispatcher crashes mid-batch",
+        "SNS cannot deliver a notification",
+    }
+    assert all(row.fired >= 1 for row in rows.values()), load.table(list(rows.values()))
+    for label in list(rows)[:3]:
+        assert rows[label].ok and rows[label].documents == rows[label].succeeded, load.table(
+            [rows[label]]
+        )
+    undelivered = rows["SNS cannot deliver a notification"]
+    assert undelivered.duplicates == 0 and not undelivered.disagreements
+    if _has_subscription_dlq(rehearsal):
+        # The notification waits in the subscription's dead-letter queue: nothing lost.
+        assert undelivered.lost == 0 and undelivered.in_dlq >= 1
+    else:
+        # Without a dead-letter queue on the subscription, SNS drops the notification: the
+        # documents of that one request are lost, and the table says so.
+        assert undelivered.lost >= 1 and len(sns.DROPPED) >= 1
+        assert undelivered.succeeded + undelivered.lost == undelivered.documents
+
+
+def test_the_update_changes_only_the_scaling_target(rehearsal: Rehearsal) -> None:
+    rehearsal.update()
+    assert rehearsal.report.update.startswith("ScalingTarget")
+    assert "nothing else touched" in rehearsal.report.update
+
+
+def test_the_teardown_leaves_only_what_the_template_retains(rehearsal: Rehearsal) -> None:
+    rehearsal.destroy()
+    assert "retained by their DeletionPolicy (StorageAccessLogs" in rehearsal.report.teardown
+    assert current.lambdas is not None and current.lambdas.pids(f"{STACK}-") == []
+    assert current.endpoints is not None and current.endpoints.endpoints == {}
