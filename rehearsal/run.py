@@ -260,6 +260,27 @@ class Rehearsal:
             return
         final = self.update_assembly if self.options.update else self.assembly
         self.step("cdk destroy", lambda: self._destroy(final))
+        for stack in self._protected():
+            self.step(f"cdk destroy {stack} refused", lambda stack=stack: self._refused(stack))
+
+    def _protected(self) -> list[str]:
+        """The deployed stacks the app protects from deletion (prod)."""
+        manifest = json.loads((self.assembly / "manifest.json").read_text())
+        return [
+            stack
+            for stack in self.stacks()
+            if manifest["artifacts"][stack]["properties"].get("terminationProtection")
+        ]
+
+    def _refused(self, stack: str) -> None:
+        done = cdk.destroy(
+            self.assembly, [stack], log=self.log(f"destroy-{stack}"), env=self.env, check=False
+        )
+        if done.returncode == 0 or "TerminationProtection" not in done.output:
+            raise StepFailed(f"cdk destroy {stack} was not refused by its termination protection")
+        if self._stack_model(stack).status.startswith("DELETE"):
+            raise StepFailed(f"{stack} was deleted despite its termination protection")
+        self.report.teardown += f"; {stack}: destroy refused (termination protection)"
 
     def close(self) -> None:
         """Stop the emulator and everything it started (idempotent)."""
