@@ -58,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
         help="also inject each fault, one at a time, on this many documents (e.g. 50)",
     )
     cli.add_argument(
+        "--no-iam",
+        dest="iam",
+        action="store_false",
+        help="let the functions and the endpoint act as the administrator (IAM not enforced)",
+    )
+    cli.add_argument(
         "-c",
         "--context",
         action="append",
@@ -185,6 +191,7 @@ def _inner(args: argparse.Namespace) -> int:
         load=args.load,
         faults=args.faults,
         context=tuple(args.context),
+        iam=args.iam,
     )
     rehearsal = Rehearsal(options, log=lambda line: print(line, flush=True))
     started = time.monotonic()

@@ -106,6 +106,15 @@ def render(report: Any, options: Any) -> str:
     inert = sorted({prop for (_, prop) in current.journal.inert})
     if inert:
         out.append(f"  properties accepted without effect here: {', '.join(inert)}")
+    if not options.iam:
+        out.append("  IAM: not enforced (--no-iam): every call was the administrator's")
+    elif current.iam is not None:
+        out.append(
+            f"  IAM: each function and endpoint acted with its own role; {current.iam.allowed} "
+            f"requests authorized, {len(current.iam.denials)} denied"
+        )
+        for denial in dict.fromkeys(current.iam.denials):
+            out.append(f"    denied: {denial}")
     lambdas = lambda_lines()
     if lambdas:
         out.append(f"  Lambda invocations: {', '.join(lambdas)}")

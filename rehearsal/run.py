@@ -42,6 +42,7 @@ class Options:
     submit_timeout_s: int = 240
     # More -c KEY=VALUE for cdk synth (the tests shorten the batching window).
     context: tuple[str, ...] = ()
+    iam: bool = True  # workloads act with their own roles, and IAM is enforced for them
     load: int = 0  # documents of the load burst (0: none)
     faults: int = 0  # documents per fault run (0: no fault runs)
 
@@ -129,7 +130,9 @@ class Rehearsal:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.step("prepare the runtimes", lambda: toolchain.prepare(model=options.host == "mms"))
         host = MmsModelHost if options.host == "mms" else FastModelHost
-        self.emulator = Emulator(self.workdir / "emulator", host_factory=host)
+        self.emulator = Emulator(
+            self.workdir / "emulator", host_factory=host, enforce_iam=options.iam
+        )
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             synth = pool.submit(
                 cdk.synth,

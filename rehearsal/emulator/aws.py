@@ -29,11 +29,19 @@ class Api:
     """Cached boto3 clients for one endpoint and one set of credentials."""
 
     def __init__(
-        self, endpoint_url: str, *, key: str = ADMIN_KEY, secret: str = ADMIN_SECRET
+        self,
+        endpoint_url: str,
+        *,
+        key: str = ADMIN_KEY,
+        secret: str = ADMIN_SECRET,
+        token: str | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
         self._session = boto3.Session(
-            aws_access_key_id=key, aws_secret_access_key=secret, region_name=REGION
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=REGION,
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
@@ -54,6 +62,21 @@ class Api:
         coerced = coerce(model.input_shape, params) if model.input_shape else params
         method = getattr(client, xform_name(operation))
         return method(**coerced)
+
+
+def as_role(endpoint_url: str, role_arn: str, name: str) -> Api:
+    """Clients acting with ``role_arn``'s session when IAM is enforced, else the admin's."""
+    from rehearsal.emulator.state import current
+
+    if current.iam is None:
+        return current.require_api()
+    credentials = current.iam.session(role_arn, name).credentials
+    return Api(
+        endpoint_url,
+        key=credentials["AWS_ACCESS_KEY_ID"],
+        secret=credentials["AWS_SECRET_ACCESS_KEY"],
+        token=credentials["AWS_SESSION_TOKEN"],
+    )
 
 
 def coerce(shape: Shape, value: Any) -> Any:

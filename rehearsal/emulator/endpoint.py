@@ -400,6 +400,7 @@ class AsyncEndpoint:
         async_config: Mapping[str, Any],
         variants: list[Mapping[str, Any]],
         model: Mapping[str, Any],
+        role_arn: str,
         host: ModelHost,
         workdir: Path,
         on_ready: Callable[[str, str | None], None],
@@ -422,6 +423,8 @@ class AsyncEndpoint:
         instances = sum(int(v.get("InitialInstanceCount") or 1) for v in variants)
         self.workers = max(1, per_instance * instances)
         self.model = model
+        self.role_arn = role_arn
+        self._api: Any = None
         self.host = host
         self.workdir = workdir
         self.on_ready = on_ready
@@ -529,7 +532,12 @@ class AsyncEndpoint:
         return request
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
-        return current.require_api().call(service, operation, self.region, **params)
+        """The endpoint acts with the model's execution role, as SageMaker does."""
+        if self._api is None:
+            from rehearsal.emulator import aws
+
+            self._api = aws.as_role(current.endpoint_url, self.role_arn, "sagemaker-endpoint")
+        return self._api.call(service, operation, self.region, **params)
 
     def _work(self) -> None:
         while not self._stopped:
@@ -695,6 +703,7 @@ class EndpointService:
             async_config=async_config,
             variants=variants,
             model=model.primary_container,
+            role_arn=model.execution_role_arn,
             host=self.host_factory(),
             workdir=self.workdir / "endpoints" / f"{endpoint.endpoint_name}-{uuid.uuid4().hex[:6]}",
             on_ready=on_ready,

@@ -39,6 +39,14 @@ class _Routes:
         from rehearsal.emulator import athena, custom_resources
 
         athena.translate(environ)
+        if current.iam is not None:
+            denied = current.iam.authorize(environ)
+            if denied is not None:
+                from rehearsal.emulator import iam
+
+                status, headers, body = iam.denial(*denied)
+                start_response(status, [*headers, ("Content-Length", str(len(body)))])
+                return [body]
         path = environ.get("PATH_INFO", "")
         if path.startswith(custom_resources.RESPONSE_PATH):
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -77,9 +85,11 @@ class Emulator:
         *,
         host_factory: Callable[[], Any],
         retry_after_s: float = 2.0,
+        enforce_iam: bool = True,
     ) -> None:
         self.workdir = workdir
         self.host_factory = host_factory
+        self.enforce_iam = enforce_iam
         self.retry_after_s = retry_after_s
         self.url = ""
         self._server: Any = None
@@ -124,6 +134,11 @@ class Emulator:
         current.api = api
         current.endpoint_url = self.url
         current.faults = faults.Faults()
+        current.iam = None
+        if self.enforce_iam:
+            from rehearsal.emulator.iam import Enforcer
+
+            current.iam = Enforcer(aws.ACCOUNT, aws.REGION)
         current.lambdas = LambdaService(
             endpoint_url=self.url,
             workdir=self.workdir / "lambda",
@@ -131,8 +146,14 @@ class Emulator:
             layer_zip=lambdas.layer_zip,
             crash_after=current.faults.crash_after,
         )
+
+        def sqs_of(function_arn: str) -> Any:
+            """The event source polls with the function's execution role, as Lambda does."""
+            role = lambdas.function_by_arn(function_arn).role
+            return aws.as_role(self.url, role, "lambda-event-source").client("sqs")
+
         current.pollers = Pollers(
-            sqs=lambda function_arn: api.client("sqs", function_arn.split(":")[3]),
+            sqs=sqs_of,
             invoke=lambda arn, event: lambdas.run(lambdas.function_by_arn(arn), event),
             concurrency_of=lambda arn: lambdas.function_by_arn(arn).reserved_concurrency,
             retry_after_s=self.retry_after_s,
@@ -155,8 +176,11 @@ class Emulator:
             logger.propagate = False
 
     def function_credentials(self, role_arn: str) -> dict[str, str]:
-        """The credentials a function's environment gets (its execution role's, in AWS)."""
-        return {"AWS_ACCESS_KEY_ID": aws.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": aws.ADMIN_SECRET}
+        """The credentials a function's environment gets: a session of its execution role
+        (the administrator's when IAM is not enforced)."""
+        if current.iam is None:
+            return {"AWS_ACCESS_KEY_ID": aws.ADMIN_KEY, "AWS_SECRET_ACCESS_KEY": aws.ADMIN_SECRET}
+        return dict(current.iam.session(role_arn, role_arn.rsplit("/", 1)[1]).credentials)
 
     def pids(self) -> list[int]:
         """Processes the emulator started that are still running."""

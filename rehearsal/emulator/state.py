@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rehearsal.emulator.aws import Api
     from rehearsal.emulator.endpoint import EndpointService
     from rehearsal.emulator.faults import Faults
+    from rehearsal.emulator.iam import Enforcer
     from rehearsal.lambdas.poller import Pollers
     from rehearsal.lambdas.runtime import LambdaService
 
@@ -40,6 +41,7 @@ class State:
     pollers: Pollers | None = None
     endpoints: EndpointService | None = None
     faults: Faults | None = None
+    iam: Enforcer | None = None
     endpoint_url: str = ""
     journal: Journal = field(default_factory=Journal)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -92,6 +92,55 @@ def test_a_module_missing_from_a_lambda_asset_fails_the_rehearsal(
         rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
 
 
+def _without(template: dict[str, Any], role_fragment: str, action: str) -> None:
+    """Remove ``action`` from the policies of the role whose logical id has ``role_fragment``."""
+    found = 0
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        if not any(role_fragment in role["Ref"] for role in resource["Properties"]["Roles"]):
+            continue
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [
+                statement["Action"]
+            ]  # fmt: skip
+            if action in actions:
+                found += 1
+                kept = [a for a in actions if a != action]
+                statement["Action"] = kept or ["sts:GetCallerIdentity"]
+    assert found, f"{role_fragment} has no {action} to remove"
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "resource"),
+    [
+        ("ModelExecutionRole", "sns:Publish", "arn:aws:sns:"),
+        ("DataPathRecorderRole", "dynamodb:UpdateItem", "arn:aws:dynamodb:"),
+    ],
+    ids=["endpoint-cannot-notify", "recorder-cannot-record"],
+)
+def test_a_permission_missing_from_a_role_fails_the_rehearsal(
+    rehearsal: Rehearsal, tmp_path: Path, role: str, action: str, resource: str
+) -> None:
+    """The endpoint and the functions act with their own roles: take one permission away and
+    the round trip fails, with the denied action in the emulator's record."""
+    assert current.iam is not None
+    broken = assembly.copy(rehearsal.assembly, tmp_path / "cdk.out")
+    assembly.edit_template(broken, STACK, lambda template: _without(template, role, action))
+    rehearsal.deploy_assembly(broken, f"cdk deploy (without {action})")
+    denied_before = len(current.iam.denials)
+    try:
+        with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
+            _submit_small(rehearsal, tmp_path, timeout_s=20)
+        denied = current.iam.denials[denied_before:]
+        assert any(
+            role in d.split(" is not")[0] and f"{action} on {resource}" in d and "no policy" in d
+            for d in denied
+        ), denied
+    finally:
+        rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
+
+
 def test_the_restored_stack_works_again(rehearsal: Rehearsal, tmp_path: Path) -> None:
     _submit_small(rehearsal, tmp_path, timeout_s=60)
 
