@@ -109,12 +109,16 @@ class Enforcer:
             return None
         try:
             checks = Request(environ, service, region, self.account).checks()
+            for check in checks:
+                reason = self._decide(session, check)
+                if reason is not None:
+                    return self._deny(service, session, reason)
         except NotModeled as error:
             return self._deny(service, session, f"not modeled by the rehearsal: {error}")
-        for check in checks:
-            reason = self._decide(session, check)
-            if reason is not None:
-                return self._deny(service, session, reason)
+        except Exception as error:  # a bug of the authorizer: denied, and said so
+            return self._deny(
+                service, session, f"authorizer error: {type(error).__name__}: {error}"
+            )
         self.allowed += 1
         return None
 
@@ -142,7 +146,8 @@ class Enforcer:
                 return f"{check.action} on {check.resource}: explicitly denied by its role"
             if decision is policies.Decision.ALLOW:
                 identity = decision
-        resource_policy, is_key = _resource_policy(check.resource)
+        policy_text, is_key = _resource_policy(check.resource)
+        resource_policy = _parsed(policy_text) if policy_text else None
         resource = policies.Decision.NEUTRAL
         if resource_policy:
             resource = policies.evaluate(
@@ -170,16 +175,33 @@ class Enforcer:
         return f"{check.action} on {check.resource}: no policy of its role allows it"
 
 
-def _role_policies(role_arn: str) -> list[str]:
+def _role_policies(role_arn: str) -> list[dict[str, Any]]:
+    """The role's policy documents, parsed (cached per document text: a load run asks for them
+    tens of thousands of times, and an update deploys new text)."""
     from moto.iam.models import iam_backends
 
     account = role_arn.split(":")[4]
     role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
-    documents = [document for document in role.policies.values()]
+    documents = list(role.policies.values())
     for managed in role.managed_policies.values():
         default = next(v for v in managed.versions if v.is_default)
         documents.append(default.document)
-    return [d if isinstance(d, str) else json.dumps(d) for d in documents]
+    return [_parsed(d if isinstance(d, str) else json.dumps(d)) for d in documents]
+
+
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
+def _parsed(text: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(text, dict):
+        return text
+    if isinstance(text, bytes):
+        text = text.decode()
+    found = _PARSED.get(text)
+    if found is None:
+        found = json.loads(text)
+        _PARSED[text] = found
+    return found
 
 
 def _resource_policy(arn: str) -> tuple[str | None, bool]:
