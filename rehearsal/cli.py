@@ -177,7 +177,7 @@ def _inner(args: argparse.Namespace) -> int:
     from rehearsal.run import Options, Rehearsal
 
     signal.signal(signal.SIGTERM, _terminate)
-    workdir = args.workdir or toolchain.BUILD / "run"
+    workdir = (args.workdir or toolchain.BUILD / "run").resolve()
     if workdir.exists():
         shutil.rmtree(workdir)
     # Load and fault runs are about the data path, not the model: the fast stand-in serves them

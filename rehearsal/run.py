@@ -71,7 +71,7 @@ class Rehearsal:
         self.started = time.monotonic()
         self.emulator: Any = None
         self.env: dict[str, str] = {}
-        self.workdir = options.workdir
+        self.workdir = options.workdir.resolve()
         self.assembly = self.workdir / "cdk.out"
         self.update_assembly = self.workdir / "cdk.out.update"
         self._pool = concurrent.futures.ThreadPoolExecutor(1)

@@ -108,11 +108,19 @@ class Enforcer:
         if session is None:
             return None
         try:
-            checks = Request(environ, service, region, self.account).checks()
-            for check in checks:
+            request = Request(environ, service, region, self.account)
+            for check in request.checks():
                 reason = self._decide(session, check)
                 if reason is not None:
                     return self._deny(service, session, reason)
+            if request.missing is not None and self._decide(session, request.missing):
+                # S3 answers 403, not 404, for a missing key to a caller who may not list
+                # the bucket (it must not learn which keys exist).
+                self.allowed += 1
+                return (
+                    service,
+                    f"AccessDenied: {request.missing.resource} (missing key, no s3:ListBucket)",
+                )
         except NotModeled as error:
             return self._deny(service, session, f"not modeled by the rehearsal: {error}")
         except Exception as error:  # a bug of the authorizer: denied, and said so
@@ -271,6 +279,8 @@ class Request:
         self.path = environ.get("PATH_INFO", "")
         self.query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
         self.method = environ["REQUEST_METHOD"]
+        # For a GET/HEAD of a missing object: the s3:ListBucket that decides 403 versus 404.
+        self.missing: Check | None = None
 
     def checks(self) -> list[Check]:
         handler = getattr(self, f"_{self.service.replace('-', '_')}", None)
@@ -387,9 +397,11 @@ class Request:
             if q.keys() - {"versionId", "partNumber", "response-content-type"}:
                 raise NotModeled(f"s3 {self.method} ?{'&'.join(q)}")
             checks = [Check("s3:GetObjectVersion" if versioned else "s3:GetObject", object_arn)]
-            kms = _object_key(bucket, key, q.get("versionId", [None])[0])
+            exists, kms = _object_key(bucket, key, q.get("versionId", [None])[0])
             if kms:
                 checks.append(Check("kms:Decrypt", kms, self._via("s3")))
+            if not exists:
+                self.missing = Check("s3:ListBucket", bucket_arn, {"s3:prefix": key})
             return checks
         if self.method == "PUT" and not q.keys() - {"x-id"}:
             checks = [Check("s3:PutObject", object_arn)]
@@ -463,15 +475,18 @@ def _bucket_key(bucket_name: str) -> str | None:
     return None
 
 
-def _object_key(bucket_name: str, key: str, version: str | None) -> str | None:
+def _object_key(bucket_name: str, key: str, version: str | None) -> tuple[bool, str | None]:
+    """Whether the object exists, and the ARN of the key it is encrypted with."""
     from moto.s3.models import s3_backends
 
     try:
         found = s3_backends[current_account()]["aws"].get_object(bucket_name, key, version)
     except Exception:
-        return None
-    kms = getattr(found, "kms_key_id", None) if found is not None else None
-    return key_arn(kms, "us-east-1", current_account()) if kms else None
+        return False, None
+    if found is None:
+        return False, None
+    kms = getattr(found, "kms_key_id", None)
+    return True, (key_arn(kms, "us-east-1", current_account()) if kms else None)
 
 
 def denial(service: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:

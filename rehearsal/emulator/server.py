@@ -45,6 +45,8 @@ class _Routes:
                 from rehearsal.emulator import iam
 
                 status, headers, body = iam.denial(*denied)
+                if denied[1].startswith("AccessDenied: "):  # S3's answer for a hidden key
+                    status, headers, body = iam.denial("s3", "Access Denied")
                 start_response(status, [*headers, ("Content-Length", str(len(body)))])
                 return [body]
         path = environ.get("PATH_INFO", "")
@@ -65,10 +67,50 @@ def free_port() -> int:
         return port
 
 
+def _route_faster() -> None:
+    """moto's server routes each request under one global lock, listing its ~200 module
+    folders on disk (``list_of_moto_modules``) and matching every backend's URL patterns: at
+    load, routing became the bottleneck. Both answers are the same for the same host: cache them.
+    """
+    import functools
+
+    from moto import backends
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: iter(modules)  # type: ignore[assignment]
+    uncached = DomainDispatcherApplication.get_backend_for_host
+    if getattr(uncached, "cached", False):
+        return
+
+    @functools.lru_cache(maxsize=1024)
+    def routed(self: Any, host: str | None) -> Any:
+        return uncached(self, host)
+
+    routed.cached = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.get_backend_for_host = routed  # type: ignore[method-assign]
+
+
+def _visible_faster() -> None:
+    """moto's SQS asks every message of a queue for the time, twice, on each receive (its
+    ``visible`` and ``delayed`` properties each build a datetime): a queue of thousands of
+    messages made every receive slow. The same filter, with the time taken once."""
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import Queue
+
+    def messages(self: Any) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    Queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+
+
 def install_extensions() -> None:
     """Patch moto once per process (idempotent)."""
     from rehearsal.emulator import cfn, endpoint, lambdas, s3, sns
 
+    _route_faster()
+    _visible_faster()
     cfn.install()
     lambdas.install()
     s3.install()
@@ -94,6 +136,7 @@ class Emulator:
         self.url = ""
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._profile_dump: Callable[[], None] | None = None
 
     def start(self) -> Emulator:
         from moto.moto_server.werkzeug_app import (
@@ -129,6 +172,8 @@ class Emulator:
         self._thread.start()
         self.url = f"http://localhost:{port}"
         self.workdir.mkdir(parents=True, exist_ok=True)
+        if os.environ.get("REHEARSAL_PROFILE"):
+            self._start_profiler(self.workdir / "profile.txt")
 
         api = aws.Api(self.url)
         current.api = api
@@ -175,6 +220,39 @@ class Emulator:
             logger.setLevel(level)
             logger.propagate = False
 
+    def _start_profiler(self, path: Path) -> None:
+        """REHEARSAL_PROFILE=1: sample every thread's stack every 10 ms; the busiest lines of
+        moto and the rehearsal go to ``profile.txt`` when the emulator stops (for load runs)."""
+        import collections
+        import sys
+        import time
+        import traceback
+
+        counts: collections.Counter[str] = collections.Counter()
+        me = threading.get_ident()
+
+        def sample() -> None:
+            while self._server is not None:
+                for ident, frame in sys._current_frames().items():
+                    if ident == me:
+                        continue
+                    stack = traceback.extract_stack(frame)
+                    ours = [
+                        f for f in stack if "/moto/" in f.filename or "/rehearsal/" in f.filename
+                    ]
+                    if ours and "serve_forever" not in ours[-1].name:
+                        top = ours[-1]
+                        counts[
+                            f"{top.filename.split('site-packages/')[-1]}:{top.lineno} {top.name}"
+                        ] += 1
+                time.sleep(0.01)
+
+        def dump() -> None:
+            path.write_text("\n".join(f"{n:7d} {line}" for line, n in counts.most_common(60)))
+
+        self._profile_dump = dump
+        threading.Thread(target=sample, name="profiler", daemon=True).start()
+
     def function_credentials(self, role_arn: str) -> dict[str, str]:
         """The credentials a function's environment gets: a session of its execution role
         (the administrator's when IAM is not enforced)."""
@@ -193,6 +271,8 @@ class Emulator:
 
     def stop(self) -> None:
         """Stop pollers, endpoints, execution environments and the server; idempotent."""
+        if self._profile_dump is not None:
+            self._profile_dump()
         if current.pollers is not None:
             current.pollers.stop()
         if current.endpoints is not None:

@@ -264,7 +264,7 @@ class LambdaService:
         crash_after: Callable[[str], str | None] = lambda name: None,
     ) -> None:
         self.endpoint_url = endpoint_url
-        self.workdir = workdir
+        self.workdir = workdir.resolve()
         self.credentials = credentials
         self.layer_zip = layer_zip
         self.crash_after = crash_after
