@@ -21,8 +21,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
-	bench-model bench-datapath plan simulate clean stage-model synth-pipeline smoke rehearse \
-	test-rehearsal
+	bench-model bench-datapath bench-gpu gpu-wheels plan simulate clean stage-model synth-pipeline \
+	smoke rehearse test-rehearsal
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -117,6 +117,22 @@ bench-model: $(MODEL_VENV)/.installed
 ## bench-datapath: documents/s through the whole data path, grouped against one per invocation
 bench-datapath: $(MODEL_VENV)/.installed
 	$(MODEL_PY) bench/bench_datapath.py
+
+## bench-gpu: pegasus-large articles/s by batch size on this machine's GPU, written as a throughput
+## table under bench/results/ (docs/gpu-throughput.md); BENCH_GPU_ARGS="--dry-run" runs on a CPU
+BENCH_GPU_ARGS ?=
+bench-gpu:
+	scripts/bench_gpu.sh $(BENCH_GPU_ARGS)
+
+## gpu-wheels: the wheels bench-gpu needs on a GPU machine that has PyTorch but not the DLC's
+## transformers, into .gpu-wheels/ (git-ignored) to carry there; GPU_PYTHON_VERSION is its Python
+GPU_PYTHON_VERSION ?= 3.12
+GPU_WHEELS := transformers==4.51.3 tokenizers==0.21.4 safetensors==0.8.0 sentencepiece==0.2.3 \
+	huggingface-hub==0.36.2
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --implementation cp \
+		--python-version $(GPU_PYTHON_VERSION) --platform manylinux_2_28_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu-wheels $(GPU_WHEELS)
 
 ## plan: propose scaling settings, e.g. make plan ARGS="--peak-per-minute 600 --max-wait-seconds 300"
 ## (without ARGS: the cheapest settings whose simulated p95 on the 10,000-document burst is <= 20 min)

@@ -12,8 +12,9 @@ random weights cannot stop one side early):
 Documents per second count from the first upload to the last job recorded. The endpoint's own
 share (time inside the handler) is reported apart: the rest is moto standing in for S3, SQS,
 SNS and DynamoDB, whose latencies are not AWS's. The process's CPU time is reported too: on a
-shared machine it moves less with other processes' load than the wall clock does. Run with the
-model venv:
+shared machine it moves less with other processes' load than the wall clock does. The two modes
+run ``--repeats`` times in turn; the figures are medians, with the minimum and maximum and the
+speed-up of each pair. Run with the model venv:
 
     .venv-model/bin/python bench/bench_datapath.py [--output results.json]
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -67,7 +69,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--group", type=int, default=32, help="max documents per request (32)")
     parser.add_argument("--handler-batch", type=int, default=16, help="handler batch size (16)")
     parser.add_argument(
-        "--repeats", type=int, default=2, help="runs of each mode, interleaved; fastest kept (2)"
+        "--repeats", type=int, default=3, help="runs of each mode, interleaved; median kept (3)"
     )
     parser.add_argument(
         "--wait-idle",
@@ -83,6 +85,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-positions", type=int, default=512)
     parser.add_argument("--vocab", type=int, default=8000)
     parser.add_argument("--min-tokens", type=int, default=96)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1, as bench_model; 0: default)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, help="write the figures as JSON here")
     return parser.parse_args(argv)
@@ -120,6 +125,8 @@ def run_once(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     for name, value in CREDENTIALS.items():
         os.environ.setdefault(name, value)
     handler = load_handler()
@@ -160,45 +167,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Warm-up: the first generate() call of a process pays for lazy initialisation.
     run_once(handler, summarizer, dict(list(documents.items())[:2]), args.group)
-    best: dict[str, dict[str, Any]] = {}
+    runs: dict[str, list[dict[str, Any]]] = {GROUPED: [], SINGLE: []}
     for _ in range(args.repeats):
         # Interleaved, so that a burst of outside load hits both modes alike.
         for mode, group in ((GROUPED, args.group), (SINGLE, 1)):
-            result = run_once(handler, summarizer, documents, group)
-            if mode not in best or result["seconds"] < best[mode]["seconds"]:
-                best[mode] = result
+            runs[mode].append(run_once(handler, summarizer, documents, group))
 
-    single = best[SINGLE]
+    def median(mode: str, key: str) -> float:
+        return statistics.median(run[key] for run in runs[mode])
+
     print(
-        f"{'mode':<20} {'requests':>8} {'seconds':>8} {'docs/s':>7} {'speed-up':>8} "
+        f"{args.repeats} interleaved runs of each mode: median (min-max); speed-up = one per "
+        "invocation's median / the mode's median"
+    )
+    print(
+        f"{'mode':<20} {'requests':>8} {'seconds (min-max)':>21} {'docs/s':>7} {'speed-up':>8} "
         f"{'handler s':>9} {'handler x':>9} {'CPU s':>7} {'CPU x':>6}"
     )
     figures = []
-    for mode, result in best.items():
-        speedup = single["seconds"] / result["seconds"]
-        handler_speedup = single["handler_seconds"] / result["handler_seconds"]
-        cpu_speedup = single["cpu_seconds"] / result["cpu_seconds"]
+    for mode, results in runs.items():
+        seconds = [run["seconds"] for run in results]
+        wall, handler_s, cpu = (
+            median(mode, key) for key in ("seconds", "handler_seconds", "cpu_seconds")
+        )
+        speedup = median(SINGLE, "seconds") / wall
+        handler_speedup = median(SINGLE, "handler_seconds") / handler_s
+        cpu_speedup = median(SINGLE, "cpu_seconds") / cpu
         print(
-            f"{mode:<20} {result['requests']:>8} {result['seconds']:>8.2f} "
-            f"{len(documents) / result['seconds']:>7.2f} {speedup:>7.2f}x "
-            f"{result['handler_seconds']:>9.2f} {handler_speedup:>8.2f}x "
-            f"{result['cpu_seconds']:>7.1f} {cpu_speedup:>5.2f}x"
+            f"{mode:<20} {results[0]['requests']:>8} {wall:>7.2f} ({min(seconds):>5.2f}-"
+            f"{max(seconds):>5.2f}) {len(documents) / wall:>7.2f} {speedup:>7.2f}x "
+            f"{handler_s:>9.2f} {handler_speedup:>8.2f}x {cpu:>7.1f} {cpu_speedup:>5.2f}x"
         )
         figures.append(
             {
                 "mode": mode,
-                "requests": result["requests"],
-                "seconds": round(result["seconds"], 3),
-                "documents_per_s": round(len(documents) / result["seconds"], 3),
+                "requests": results[0]["requests"],
+                "seconds": [round(value, 3) for value in seconds],
+                "median_seconds": round(wall, 3),
+                "documents_per_s": round(len(documents) / wall, 3),
                 "speedup": round(speedup, 2),
-                "handler_seconds": round(result["handler_seconds"], 3),
+                "handler_seconds": [round(run["handler_seconds"], 3) for run in results],
                 "handler_speedup": round(handler_speedup, 2),
-                "cpu_seconds": round(result["cpu_seconds"], 3),
+                "cpu_seconds": [round(run["cpu_seconds"], 3) for run in results],
                 "cpu_speedup": round(cpu_speedup, 2),
             }
         )
+    per_run = [
+        f"{single['seconds'] / grouped['seconds']:.2f}x"
+        for grouped, single in zip(runs[GROUPED], runs[SINGLE], strict=True)
+    ]
+    print(f"speed-up of each interleaved pair: {', '.join(per_run)}")
+    single = runs[SINGLE][-1]
     same = sum(
-        best[GROUPED]["summaries"][name] == text for name, text in single["summaries"].items()
+        runs[GROUPED][-1]["summaries"][name] == text for name, text in single["summaries"].items()
     )
     print(f"summaries identical in both modes: {same}/{len(documents)}")
     machine["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]

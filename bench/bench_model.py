@@ -7,9 +7,22 @@ downloaded):
 1. throughput (articles per second) of ``model_code/inference.py`` (input_fn -> predict_fn ->
    output_fn) at several batch sizes, against ``transformers.pipeline("summarization")`` called
    once per article, with identical generation settings (min_length == max_length, same
-   num_beams, so random weights cannot make one side stop early);
+   num_beams, so random weights cannot make one side stop early); at the target batch size
+   also with one cross-attention copy per beam (transformers' own layout, what the handler did
+   before it shared it among beams: ``summarizer_beams``);
 2. the handler's time against document length for documents of 1x, 2x, 4x and 8x the encoder
    window, which chunking should keep linear.
+
+Every approach runs ``--repeats`` times, interleaved (one run of each in turn), so that a burst
+of load from other processes reaches all of them; the figures are the median with the minimum
+and maximum, in wall-clock and in CPU time of this process. The machine's load average is
+printed at the start and the end.
+
+torch runs one thread by default (``--threads``). On a shared machine with as many torch threads
+as cores, each operation waits for its slowest thread, and other processes' load lands on one
+of them at random: on this project's 2-core machine (load average 4 to 7) the same pipeline run
+took 51 to 112 s and the same batch-16 run 12 to 113 s, so no ratio could be read; with one
+thread the spread is a few percent. ``--threads 0`` measures with torch's default.
 
 Run from the repository root with the model venv:
 
@@ -21,6 +34,7 @@ It writes nothing unless ``--output`` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -31,6 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -47,10 +62,13 @@ from transformers import pipeline  # noqa: E402
 
 
 def load_handler() -> ModuleType:
-    """Import model_code/inference.py under the name the toolkit gives it."""
-    spec = importlib.util.spec_from_file_location(
-        "inference", REPO_ROOT / "model_code" / "inference.py"
-    )
+    """Import model_code/inference.py under the name the toolkit gives it (once per process:
+    the tests and the toolkit must keep seeing the module object they imported)."""
+    path = REPO_ROOT / "model_code" / "inference.py"
+    loaded = sys.modules.get("inference")
+    if loaded is not None and Path(getattr(loaded, "__file__", "")) == path:
+        return loaded
+    spec = importlib.util.spec_from_file_location("inference", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["inference"] = module
@@ -88,8 +106,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--batch-size", type=int, default=16, help="the handler's batch size (speed-up target)"
     )
     parser.add_argument("--multiples", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs each; fastest kept")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of each approach, interleaved (3)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1; 0: torch's default, one per core); see the module docstring",
+    )
     parser.add_argument(
         "--wait-idle",
         type=float,
@@ -156,16 +181,51 @@ def padding_share(lengths: Sequence[int], batch_size: int, sort: bool) -> float:
     return 1 - sum(lengths) / padded
 
 
-def best_of(repeats: int, runs: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, Any]]:
-    """Time every run ``repeats`` times, interleaved so that a burst of outside load hits all
-    approaches alike, and keep each one's fastest time (the least disturbed one)."""
-    best: dict[str, tuple[float, Any]] = {}
+@dataclass
+class Timings:
+    """Wall-clock and CPU seconds of every run of one approach, and the last run's result."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    value: Any = None
+
+    def spread(self, values: Sequence[float] | None = None) -> tuple[float, float, float]:
+        """(min, median, max) of the wall-clock seconds, or of ``values``."""
+        data = self.wall if values is None else values
+        return min(data), statistics.median(data), max(data)
+
+
+def interleaved(repeats: int, runs: dict[str, Callable[[], Any]]) -> dict[str, Timings]:
+    """Time every run ``repeats`` times, one run of each in turn, so that a burst of outside
+    load hits all approaches alike; keep every timing (wall and this process's CPU time)."""
+    timings = {name: Timings() for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            seconds, value = timed(run)
-            if name not in best or seconds < best[name][0]:
-                best[name] = (seconds, value)
-    return best
+            wall_started, cpu_started = time.perf_counter(), time.process_time()
+            value = run()
+            timings[name].wall.append(time.perf_counter() - wall_started)
+            timings[name].cpu.append(time.process_time() - cpu_started)
+            timings[name].value = value
+    return timings
+
+
+def per_beam(summarizer: Any) -> Any:
+    """The summarizer with one cross-attention copy per beam row (transformers' own layout)."""
+    memory = dataclasses.replace(summarizer.memory, shared_cross_attention=False)
+    return dataclasses.replace(summarizer, memory=memory)
+
+
+def planned_batches(
+    summarizer: Any, lengths: Sequence[int], length: int, beams: int, cap: int
+) -> list[int]:
+    """The batch sizes the handler picks for these articles at batch size ``cap``: the memory
+    model within its budget (4 GiB on CPU), at most ``cap`` inputs."""
+    from summarizer_batching import plan_batches
+
+    extra = summarizer.tokenizer.num_special_tokens_to_add(pair=False)
+    widths = sorted((n + extra for n in lengths), reverse=True)
+    capped = dataclasses.replace(summarizer, batch_size=cap)
+    return [len(batch) for batch in plan_batches(capped, widths, length, beams)]
 
 
 def build_benchmark_summarizer(handler: Any, args: argparse.Namespace) -> Any:
@@ -231,10 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     assert max(lengths) <= summarizer.window_tokens, "throughput articles must fit one window"
     summarization = pipeline("summarization", model=model, tokenizer=tokenizer, device=-1)
 
-    def run_handler(batch_size: int, body: str) -> list[dict[str, Any]]:
-        summarizer.batch_size = batch_size
+    def run_handler(batch_size: int, body: str, shared: bool = True) -> list[dict[str, Any]]:
+        model = summarizer if shared else per_beam(summarizer)
+        model.batch_size = batch_size
         request = handler.input_fn(body, "application/json")
-        return json.loads(handler.output_fn(handler.predict_fn(request, summarizer), None))
+        return json.loads(handler.output_fn(handler.predict_fn(request, model), None))
 
     def run_naive(parameters: dict[str, int]) -> list[str]:
         return [summarization(article, **parameters)[0]["summary_text"] for article in articles]
@@ -243,47 +304,87 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_batch = args.batch_size
     if target_batch not in args.batch_sizes:
         args.batch_sizes.append(target_batch)
+    naive_name = "naive pipeline, 1 article/call"
+    target_name = f"handler, batch {target_batch}"
+    before_name = f"{target_name}, per-beam cross-attn"
     print(
         f"Throughput: {len(articles)} articles of {min(lengths)}-{max(lengths)} tokens "
         f"(mean {statistics.mean(lengths):.0f}); padding at batch {target_batch}: length-sorted "
         f"{padding_share(lengths, target_batch, sort=True):.1%}, request order "
-        f"{padding_share(lengths, target_batch, sort=False):.1%}; fastest of {args.repeats} runs"
+        f"{padding_share(lengths, target_batch, sort=False):.1%}; {args.repeats} interleaved "
+        "runs each: median (min-max) seconds; speed-up = naive median / median"
     )
     print(
-        f"{'beams':>5} {'tokens':>6}  {'approach':<30} {'seconds':>8} {'articles/s':>10} "
-        f"{'speed-up':>8}"
+        f"{'beams':>5} {'tokens':>6}  {'approach':<44} {'wall s (min-max)':>21} "
+        f"{'CPU s':>6} {'articles/s':>10} {'speed-up':>8} {'CPU x':>6}"
     )
     for beams, length in args.scenarios:
         parameters = {"min_length": length, "max_length": length, "num_beams": beams}
         body = json.dumps({"inputs": articles, "parameters": parameters})
+        batches = planned_batches(summarizer, lengths, length, beams, target_batch)
+        per_input = summarizer.memory.input_bytes(max(lengths) + 1, length, beams)
+        print(
+            f"{'':>13}memory model on {summarizer.device.type}: {per_input / 2**20:.1f} MiB per "
+            f"input at most, budget {summarizer.batch_memory_bytes / 2**20:.0f} MiB; batches "
+            f"at cap {target_batch}: {batches}"
+        )
         run_handler(4, json.dumps({"inputs": articles[:4], "parameters": parameters}))
         summarization(articles[0], **parameters)  # warm-up
-        runs: dict[str, Callable[[], Any]] = {
-            "naive pipeline, 1 article/call": lambda p=parameters: run_naive(p)
-        }
+        runs: dict[str, Callable[[], Any]] = {naive_name: lambda p=parameters: run_naive(p)}
         for batch_size in args.batch_sizes:
             runs[f"handler, batch {batch_size}"] = lambda b=batch_size, t=body: run_handler(b, t)
-        best = best_of(args.repeats, runs)
-        naive_s, naive_out = best["naive pipeline, 1 article/call"]
-        handler_out = best[f"handler, batch {target_batch}"][1]
-        same = sum(h["summary_text"] == n for h, n in zip(handler_out, naive_out, strict=True))
-        for name, (seconds, _) in best.items():
-            speedup = naive_s / seconds
+        if beams > 1:
+            runs[before_name] = lambda t=body: run_handler(target_batch, t, shared=False)
+        timings = interleaved(args.repeats, runs)
+        naive = timings[naive_name]
+        naive_wall, naive_cpu = statistics.median(naive.wall), statistics.median(naive.cpu)
+        for name, timing in timings.items():
+            low, median, high = timing.spread()
+            cpu = statistics.median(timing.cpu)
             print(
-                f"{beams:>5} {length:>6}  {name:<30} {seconds:>8.2f} "
-                f"{len(articles) / seconds:>10.2f} {speedup:>7.2f}x"
+                f"{beams:>5} {length:>6}  {name:<44} {median:>7.2f} ({low:>5.2f}-{high:>5.2f}) "
+                f"{cpu:>6.2f} {len(articles) / median:>10.2f} {naive_wall / median:>7.2f}x "
+                f"{naive_cpu / cpu:>5.2f}x"
             )
             throughput.append(
                 {
                     "num_beams": beams,
                     "summary_tokens": length,
                     "approach": name,
-                    "seconds": round(seconds, 3),
-                    "articles_per_s": round(len(articles) / seconds, 3),
-                    "speedup": round(speedup, 2),
+                    "batches": batches if name == target_name else None,
+                    "seconds": [round(value, 3) for value in timing.wall],
+                    "cpu_seconds": [round(value, 3) for value in timing.cpu],
+                    "median_seconds": round(median, 3),
+                    "articles_per_s": round(len(articles) / median, 3),
+                    "speedup_median": round(naive_wall / median, 2),
+                    "speedup_min": round(min(naive.wall) / low, 2),
+                    "speedup_cpu": round(naive_cpu / cpu, 2),
+                    "speedup_per_run": [
+                        round(n / h, 2) for n, h in zip(naive.wall, timing.wall, strict=True)
+                    ],
                 }
             )
-        print(f"{'':>13}summaries identical to the pipeline's: {same}/{len(articles)}")
+        naive_out = naive.value
+        for name in (target_name, before_name):
+            if name in timings:
+                same = sum(
+                    h["summary_text"] == n
+                    for h, n in zip(timings[name].value, naive_out, strict=True)
+                )
+                print(
+                    f"{'':>13}{name}: summaries identical to the pipeline's {same}/{len(articles)}"
+                )
+        if before_name in timings:
+            print(
+                f"{'':>13}sharing cross-attention among beams: per-run speed-up against the "
+                "per-beam layout "
+                + ", ".join(
+                    f"{before / after:.2f}x"
+                    for after, before in zip(
+                        timings[target_name].wall, timings[before_name].wall, strict=True
+                    )
+                )
+            )
 
     beams, length = args.scenarios[0]
     parameters = {"min_length": length, "max_length": length, "num_beams": beams}
@@ -291,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scaling = []
     print(
         f"\nTime against document length: window {summarizer.window_tokens} tokens, batch "
-        f"{target_batch}, {beams} beams, {length}-token summaries; fastest of {args.repeats} runs"
+        f"{target_batch}, {beams} beams, {length}-token summaries; median of {args.repeats} runs"
     )
     print(f"{'length':>7} {'tokens':>7} {'chunks':>7} {'rounds':>7} {'seconds':>8} {'s/window':>9}")
     for multiple in args.multiples:
@@ -300,8 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         body = json.dumps({"inputs": document, "parameters": parameters})
         run_handler(target_batch, body)  # warm-up
-        best = best_of(args.repeats, {"document": lambda t=body: run_handler(target_batch, t)})
-        seconds, (result,) = best["document"]
+        timing = interleaved(
+            args.repeats, {"document": lambda t=body: run_handler(target_batch, t)}
+        )["document"]
+        seconds = statistics.median(timing.wall)
+        (result,) = timing.value
         scaling.append(
             {
                 "multiple": multiple,

@@ -6,7 +6,7 @@ does not depend on cdk-nag; the tests run the AwsSolutions pack over the whole a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from weakref import WeakKeyDictionary
 
 from aws_cdk import Acknowledgment, CfnElement, CfnResource, Stack, Validations
@@ -27,7 +27,29 @@ def _validations(scope: IConstruct) -> Validations:
 
 def acknowledge(scope: IConstruct, finding: str, reason: str) -> None:
     """Acknowledge ``finding`` (e.g. ``AwsSolutions-IAM5[Resource::*]``) on ``scope``'s subtree."""
-    _validations(scope).acknowledge(Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason))
+    acknowledge_all(scope, findings={finding: reason})
+
+
+def acknowledge_all(
+    scope: IConstruct,
+    *,
+    controls: Mapping[str, str] | None = None,
+    findings: Mapping[str, str] | None = None,
+) -> None:
+    """Acknowledge Control Tower ``controls`` (rule -> reason, as ``acknowledge_control``), then
+    cdk-nag ``findings`` (finding -> reason, as ``acknowledge``) on ``scope``'s subtree.
+
+    One jsii round trip for all of them, where each of those functions makes one per finding.
+    """
+    acknowledgments = [
+        Acknowledgment(id=f"cdk-validator-cfnguard::{rule}", reason=reason)
+        for rule, reason in (controls or {}).items()
+    ] + [
+        Acknowledgment(id=f"AwsSolutions::{finding}", reason=reason)
+        for finding, reason in (findings or {}).items()
+    ]
+    if acknowledgments:
+        _validations(scope).acknowledge(*acknowledgments)
 
 
 def arn_placeholder(element: IConstruct) -> str:
@@ -67,9 +89,7 @@ def acknowledge_control(scope: IConstruct, rule: str, reason: str) -> None:
     ``rule`` is the rule name the cfn-guard validator reports, e.g.
     ``s3_bucket_logging_enabled_check`` (CT.S3.PR.2).
     """
-    _validations(scope).acknowledge(
-        Acknowledgment(id=f"cdk-validator-cfnguard::{rule}", reason=reason)
-    )
+    acknowledge_all(scope, controls={rule: reason})
 
 
 def nag_resource(scope: IConstruct, value: str) -> str:
@@ -79,6 +99,13 @@ def nag_resource(scope: IConstruct, value: str) -> str:
     an acknowledgement matches whether the stack is environment-agnostic (``<AWS::AccountId>``)
     or pinned to an account and region (the literal values).
     """
+    (spelled,) = nag_resources(scope, [value])
+    return spelled
+
+
+def nag_resources(scope: IConstruct, values: Sequence[str]) -> list[str]:
+    """Each of ``values`` spelled as ``nag_resource`` does, resolved in one jsii round trip
+    (none more for ``Stack.of`` when ``scope`` is the stack)."""
 
     def spell(part: object) -> str:
         if isinstance(part, str):
@@ -93,4 +120,5 @@ def nag_resource(scope: IConstruct, value: str) -> str:
             return str(separator).join(spell(p) for p in parts)
         raise ValueError(f"cannot spell {part!r} as cdk-nag does")
 
-    return spell(Stack.of(scope).resolve(value))
+    stack = scope if isinstance(scope, Stack) else Stack.of(scope)
+    return [spell(part) for part in stack.resolve(list(values))]

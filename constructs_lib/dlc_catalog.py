@@ -38,6 +38,12 @@ def registries() -> dict[str, str]:
     return table
 
 
+def regions_without_registry() -> list[str]:
+    """Regions where the SDK's catalog has SageMaker images, but no Hugging Face inference DLC."""
+    regions: list[str] = catalog()["regions_without_registry"]
+    return regions
+
+
 def region_problems(name: str, region: str) -> list[str]:
     """A problem when ``region`` has no Hugging Face inference DLC registry in the catalog."""
     if region in registries():

@@ -4,7 +4,9 @@ The registry account differs by region, and aws-cdk-lib's ``FactName.DLC_REPOSIT
 not know several regions the image catalog serves (af-south-1, ap-northeast-3, ca-west-1,
 il-central-1, GovCloud), so the table comes from the SageMaker SDK's own catalog, committed as
 ``huggingface_dlc.json`` (``scripts/refresh_dlc_catalog.py`` regenerates it). In an
-environment-agnostic stack the account becomes a ``Fn::FindInMap`` on ``AWS::Region``.
+environment-agnostic stack the account becomes a ``Fn::FindInMap`` on ``AWS::Region``, and a
+CloudFormation rule refuses a region without a registry by name, with the supported list, before
+anything is created (instead of a mapping error deep in the model's creation).
 
 The catalog itself (versions, tags, regions) is pure Python in ``dlc_catalog``; instance facts
 (GPU or not) come from the one table in ``instance_types``. Both are re-exported here.
@@ -12,14 +14,22 @@ The catalog itself (versions, tags, regions) is pure Python in ``dlc_catalog``; 
 
 from __future__ import annotations
 
+from functools import cache
 from weakref import WeakKeyDictionary
 
-from aws_cdk import CfnMapping, Stack, Token
+from aws_cdk import CfnMapping, CfnRule, CfnRuleAssertion, Fn, Stack, Token
 from constructs import IConstruct
 
 from . import _values as cdk_values
 from ._validation import raise_if_problems
-from .dlc_catalog import DlcVersion, catalog, region_problems, registries, supported_versions
+from .dlc_catalog import (
+    DlcVersion,
+    catalog,
+    region_problems,
+    regions_without_registry,
+    registries,
+    supported_versions,
+)
 from .instance_types import GPU_FAMILIES, instance_family, is_gpu_instance
 
 __all__ = [
@@ -35,6 +45,7 @@ __all__ = [
 ]
 
 _MAPPING_ID = "HuggingFaceDlcRegistry"
+_RULE_ID = "HuggingFaceDlcRegion"
 
 
 # The account per stack, worked out once: each model and repository ARN asks for it.
@@ -46,7 +57,8 @@ def registry_account(scope: IConstruct) -> str:
 
     A concrete region without a registry raises ``ConfigurationError`` naming the region.
     """
-    stack = Stack.of(scope)
+    # A stack is its own Stack.of: given one, no round trip to ask.
+    stack = scope if isinstance(scope, Stack) else Stack.of(scope)
     account = _ACCOUNTS.get(stack)
     if account is None:
         account = _ACCOUNTS[stack] = _registry_account(stack)
@@ -66,9 +78,45 @@ def _registry_account(stack: Stack) -> str:
             _MAPPING_ID,
             mapping={region: {"account": account} for region, account in table.items()},
         )
+        # Rules run when a change set is created, before any resource: a region missing from
+        # the mapping fails there with this message, not at the model with "Unable to get
+        # mapping". (Rules may test pseudo parameters: CloudFormation template Rules syntax,
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/rules-section-structure.html)
+        CfnRule(stack, _RULE_ID, assertions=list(_region_assertions()))
     if not isinstance(mapping, CfnMapping):
         raise TypeError(f"{stack.node.path}/{_MAPPING_ID} is not the DLC registry mapping")
     return mapping.find_in_map(cdk_values.REGION, "account")
+
+
+@cache
+def _region_assertions() -> tuple[CfnRuleAssertion, ...]:
+    """One assertion per region known to lack a registry (it names it), then any other region.
+
+    Made once per process: the expressions are plain intrinsics, valid in every stack.
+    """
+    supported = sorted(registries())
+    deploy_to = f"Deploy to one of the regions with one: {', '.join(supported)}."
+    assertions = [
+        CfnRuleAssertion(
+            assert_=Fn.condition_not(Fn.condition_equals(cdk_values.REGION, region)),
+            assert_description=(
+                f"Region {region} has no Hugging Face inference DLC registry in the image "
+                f"catalog, so this stack cannot pull its model image there. {deploy_to}"
+            ),
+        )
+        for region in regions_without_registry()
+    ]
+    assertions.append(
+        CfnRuleAssertion(
+            assert_=Fn.condition_contains(supported, cdk_values.REGION),
+            assert_description=(
+                "This stack's region has no Hugging Face inference DLC registry in the image "
+                "catalog committed with it (constructs_lib/huggingface_dlc.json; "
+                f"scripts/refresh_dlc_catalog.py updates it). {deploy_to}"
+            ),
+        )
+    )
+    return tuple(assertions)
 
 
 def image_uri(scope: IConstruct, *, version: DlcVersion, instance_type: str) -> str:

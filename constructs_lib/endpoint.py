@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from aws_cdk import CfnResource
+from aws_cdk import CfnResource, Names
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from ._validation import check_int, raise_if_problems
+from ._validation import check_int, is_token, raise_if_problems
 from .endpoint_base import (
     METRICS,
     AsyncEndpointBase,
@@ -24,7 +24,15 @@ from .storage import AsyncInferenceStorage
 
 # Instance families with local NVMe storage reject a volume KMS key on the endpoint config
 # (their instance store is encrypted by the hardware). From the one instance table.
-__all__ = ["LOCAL_STORAGE_FAMILIES", "METRICS", "AsyncEndpoint", "ModelLike"]
+__all__ = [
+    "LOCAL_STORAGE_FAMILIES",
+    "METRICS",
+    "AsyncEndpoint",
+    "ModelLike",
+    "instance_endpoint_name",
+]
+# SageMaker endpoint names: at most 63 letters, digits and inner hyphens.
+ENDPOINT_NAME_LENGTH = 63
 
 
 class ModelLike(Protocol):
@@ -35,6 +43,30 @@ class ModelLike(Protocol):
 
     @property
     def role(self) -> iam.IRole: ...
+
+
+def instance_endpoint_name(scope: Construct, instance_type: str) -> str | None:
+    """A deterministic endpoint name that ends with the instance type (None for a token type).
+
+    SageMaker refuses an endpoint update that changes the instance type of a variant registered
+    with Application Auto Scaling, or removes such a variant, until the variant is deregistered
+    ("Update endpoints that use auto scaling",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). CloudFormation
+    cannot deregister first: a scalable target it replaces or drops is deleted in the clean-up
+    phase, after the endpoint update has already failed (renaming the variant alone fails the
+    same way). With the instance type in the endpoint's name, a new instance type replaces the
+    endpoint instead of updating it: CloudFormation creates the new endpoint, moves the scalable
+    target, policies, alarms, grants and outputs to it, then deregisters the old target and
+    deletes the old endpoint. Derived from the construct path (stack name included, as
+    ``Names.unique_resource_name`` does): no clock, no randomness, the same in a pipeline stage.
+    """
+    if is_token(instance_type):
+        return None
+    suffix = instance_type.removeprefix("ml.").replace(".", "-")
+    base = Names.unique_resource_name(
+        scope, max_length=ENDPOINT_NAME_LENGTH - len(suffix) - 1, separator="-"
+    )
+    return f"{base}-{suffix}"
 
 
 def instance_variant(
@@ -82,8 +114,11 @@ class AsyncEndpoint(AsyncEndpointBase):
     ``max_concurrent_invocations_per_instance`` [None: SageMaker chooses; this app sets 1, since
     the model server serves one request at a time per GPU], ``container_startup_timeout_seconds``
     [600, also the model download timeout], ``variant_name`` [``AllTraffic``], ``endpoint_name``
-    [None: generated, so CloudFormation can replace the endpoint; a literal name is a physical
-    name].
+    [None: derived from the construct path and ending with the instance type, so that a new
+    ``instance_type`` replaces the endpoint, which SageMaker allows under autoscaling, instead of
+    updating it, which it refuses (``instance_endpoint_name``); a literal name cannot be replaced,
+    so changing its instance type under scaling needs the manual procedure of docs/scaling.md].
+    Requests still queued in a replaced endpoint are lost with it: drain it first.
     """
 
     def __init__(
@@ -180,8 +215,8 @@ class AsyncEndpoint(AsyncEndpointBase):
                     s3_failure_path=storage.failure_uri,
                     kms_key_id=None if key is None else key.key_arn,
                     notification_config=sagemaker.CfnEndpointConfig.AsyncInferenceNotificationConfigProperty(
-                        success_topic=notifications.success_topic.topic_arn,
-                        error_topic=notifications.error_topic.topic_arn,
+                        success_topic=notifications.success_topic_arn,
+                        error_topic=notifications.error_topic_arn,
                         include_inference_response_in=(
                             include if include_response_in_notifications else None
                         ),
@@ -196,7 +231,12 @@ class AsyncEndpoint(AsyncEndpointBase):
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
-            endpoint_name=endpoint_name,
+            # References keep reading the name with GetAtt: they then wait for a new endpoint.
+            endpoint_name=(
+                endpoint_name
+                if endpoint_name is not None
+                else instance_endpoint_name(self, instance_type)
+            ),
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
             # An update (new model code, new settings) keeps the instance count that scaling set,
             # instead of resetting it to InitialInstanceCount: an idle endpoint stays at zero.

@@ -18,7 +18,16 @@ import hashlib
 from collections.abc import Mapping
 
 import jsii
-from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Names, Stack, Tags
+from aws_cdk import (
+    Annotations,
+    AspectPriority,
+    Aspects,
+    CfnResource,
+    IAspect,
+    Names,
+    Stack,
+    Tags,
+)
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
@@ -42,8 +51,9 @@ class OrgGuardrails:
     """An aspect that puts a permissions boundary, a path and a name prefix on every IAM role.
 
     Each setting is optional (default ``None``: left as CDK makes it). A role name prefix gives
-    every role a physical name (``prefix`` + a deterministic unique suffix); changing it later
-    replaces the roles. Invalid settings raise ``ConfigurationError`` listing every problem.
+    every unnamed role a physical name (``prefix`` + a deterministic unique suffix); changing it
+    later replaces the roles. A role already named without the prefix keeps its name, with a
+    synthesis warning. Invalid settings raise ``ConfigurationError`` listing every problem.
     """
 
     def __init__(
@@ -72,8 +82,18 @@ class OrgGuardrails:
             if self.role_path:
                 node.path = self.role_path
             # iam.Role leaves an unnamed role's name as a lazy token that resolves to nothing.
-            if self.role_name_prefix and Stack.of(node).resolve(node.role_name) is None:
-                node.role_name = prefixed_role_name(self.role_name_prefix, node)
+            if self.role_name_prefix:
+                name = Stack.of(node).resolve(node.role_name)
+                if name is None:
+                    node.role_name = prefixed_role_name(self.role_name_prefix, node)
+                elif isinstance(name, str) and not name.startswith(self.role_name_prefix):
+                    # A name chosen by its author is kept; say that the organization may refuse it.
+                    Annotations.of(node).add_warning_v2(
+                        "pegasus:role-name-outside-prefix",
+                        f"role name {name!r} does not start with the guardrail prefix "
+                        f"{self.role_name_prefix!r}: a service control policy that requires the "
+                        "prefix refuses it. Name it with the prefix, or leave it unnamed.",
+                    )
         elif isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::IAM::Role":
             # CDK's custom-resource provider roles: not CfnRole, so set the properties directly.
             if self.permissions_boundary_arn:

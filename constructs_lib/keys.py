@@ -23,7 +23,7 @@ def deny_grants_except_for_aws_services() -> iam.PolicyStatement:
     return iam.PolicyStatement(
         sid="AllowGrantsOnlyForAwsResources",
         effect=iam.Effect.DENY,
-        principals=[iam.AnyPrincipal()],
+        principals=[cdk_values.any_principal()],
         actions=["kms:CreateGrant"],
         resources=["*"],
         conditions={

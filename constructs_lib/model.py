@@ -14,7 +14,7 @@ from constructs import Construct, IConstruct
 
 from . import _values as cdk_values
 from . import dlc_image
-from ._nag import acknowledge, checkov_skip, nag_resource
+from ._nag import acknowledge_all, checkov_skip, nag_resources
 from ._validation import is_token, raise_if_problems
 from .endpoint_base import INSTANCE_NAMESPACE
 from .instance_types import instance_type_problems
@@ -174,11 +174,14 @@ class HuggingFaceModel(Construct):
         self.role: iam.IRole = role or iam.Role(
             self,
             "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
             description="SageMaker execution role of the summarization model",
         )
-        self.image_uri = dlc_image.image_uri(self, version=dlc_version, instance_type=instance_type)
-        self._grant_hosting_basics(dlc_version, in_vpc=vpc is not None)
+        stack = Stack.of(self)
+        self.image_uri = dlc_image.image_uri(
+            stack, version=dlc_version, instance_type=instance_type
+        )
+        self._grant_hosting_basics(stack, dlc_version, in_vpc=vpc is not None)
         # The S3 objects the model itself reads, for a gateway endpoint's policy.
         archive_arns: list[str] = []
 
@@ -369,17 +372,22 @@ class HuggingFaceModel(Construct):
             placement[1]: "Interfaces may only be created with security groups of this VPC "
             "(ec2:Vpc condition).",
         }
-        for resource, reason in reasons.items():
-            acknowledge(
-                self.role, f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]", reason
-            )
+        spelled = nag_resources(self, list(reasons))
+        acknowledge_all(
+            self.role,
+            findings={
+                f"AwsSolutions-IAM5[Resource::{resource}]": reason
+                for resource, reason in zip(spelled, reasons.values(), strict=True)
+            },
+        )
 
-    def _grant_hosting_basics(self, dlc_version: dlc_image.DlcVersion, *, in_vpc: bool) -> None:
-        stack = Stack.of(self)
+    def _grant_hosting_basics(
+        self, stack: Stack, dlc_version: dlc_image.DlcVersion, *, in_vpc: bool
+    ) -> None:
         iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            resource_arns=[dlc_image.repository_arn(self, version=dlc_version)],
+            resource_arns=[dlc_image.repository_arn(stack, version=dlc_version)],
         )
         # GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
         iam.Grant.add_to_principal(
@@ -408,14 +416,22 @@ class HuggingFaceModel(Construct):
         )
         if in_vpc:
             reason += " In a VPC, the EC2 Describe* actions SageMaker needs support none either."
-        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", reason)
-        for resource in (log_group_arn, f"{log_group_arn}:log-stream:*"):
-            acknowledge(
-                self.role,
-                f"AwsSolutions-IAM5[Resource::{nag_resource(self, resource)}]",
-                "The endpoint's name is generated after this role's policy exists (the endpoint "
-                "depends on it), so logs are scoped to SageMaker endpoint log groups.",
-            )
+        logs_reason = (
+            "The endpoint's name is generated after this role's policy exists (the endpoint "
+            "depends on it), so logs are scoped to SageMaker endpoint log groups."
+        )
+        acknowledge_all(
+            self.role,
+            findings={
+                "AwsSolutions-IAM5[Resource::*]": reason,
+                **{
+                    f"AwsSolutions-IAM5[Resource::{resource}]": logs_reason
+                    for resource in nag_resources(
+                        stack, [log_group_arn, f"{log_group_arn}:log-stream:*"]
+                    )
+                },
+            },
+        )
         # PutMetricData has no resource-level permissions; the condition pins the namespace. The
         # hosting agent publishes the instance metrics (CPU, memory, GPU, disk) into
         # /aws/sagemaker/Endpoints; the AWS/SageMaker metrics are published by the service itself,

@@ -53,6 +53,21 @@ def _graph(
     )
 
 
+Row = list[cloudwatch.IWidget]
+
+
+def _header(title: str, text: str) -> Row:
+    """A row of one text widget: the header of the rows under it."""
+    return [
+        cloudwatch.TextWidget(
+            markdown=f"## {title}\n{text}",
+            width=24,
+            height=2,
+            background=cloudwatch.TextWidgetBackground.TRANSPARENT,
+        )
+    ]
+
+
 class AsyncEndpointDashboard(Construct):
     """A CloudWatch dashboard for an ``IAsyncEndpoint``: rows for alarms and links, the queue,
     throughput and latency, errors, and instances, each under a text header.
@@ -82,16 +97,24 @@ class AsyncEndpointDashboard(Construct):
         raise_if_problems("AsyncEndpointDashboard", dashboard_name_problems(dashboard_name))
         super().__init__(scope, construct_id)
         self.endpoint = endpoint
+        # The rows are given to the dashboard when it is made: one jsii round trip, where
+        # Dashboard.add_widgets would be one per row (the dashboard body is the same).
+        rows = [
+            *self._top_rows(list(alarms)),
+            *self._queue_rows(stuck_queue_threshold_seconds),
+            *self._throughput_rows(),
+            *self._errors_rows(),
+            *self._instances_rows(),
+        ]
         # "Default" is left out of logical ids, so the dashboard resource keeps the id it had
         # when the monitoring construct made it directly (no replacement on upgrade).
         self.dashboard = cloudwatch.Dashboard(
-            self, "Default", dashboard_name=dashboard_name, default_interval=cdk_values.hours(6)
+            self,
+            "Default",
+            dashboard_name=dashboard_name,
+            default_interval=cdk_values.hours(6),
+            widgets=rows,
         )
-        self._top_row(list(alarms))
-        self._queue_row(stuck_queue_threshold_seconds)
-        self._throughput_row()
-        self._errors_row()
-        self._instances_row()
 
     def add_section(
         self,
@@ -102,7 +125,7 @@ class AsyncEndpointDashboard(Construct):
     ) -> None:
         """Add a row for another part of the service: a header (``title``, ``text``), an alarm
         status widget when ``alarms`` are given (default: none), then ``widgets``."""
-        self._header(title, text)
+        self.dashboard.add_widgets(*_header(title, text))
         if alarms:
             self.dashboard.add_widgets(
                 cloudwatch.AlarmStatusWidget(
@@ -111,17 +134,7 @@ class AsyncEndpointDashboard(Construct):
             )
         self.dashboard.add_widgets(*widgets)
 
-    def _header(self, title: str, text: str) -> None:
-        self.dashboard.add_widgets(
-            cloudwatch.TextWidget(
-                markdown=f"## {title}\n{text}",
-                width=24,
-                height=2,
-                background=cloudwatch.TextWidgetBackground.TRANSPARENT,
-            )
-        )
-
-    def _top_row(self, alarms: list[cloudwatch.IAlarm]) -> None:
+    def _top_rows(self, alarms: list[cloudwatch.IAlarm]) -> list[Row]:
         name = self.endpoint.endpoint_name
         links = (
             f"### Endpoint `{name}`\n"
@@ -130,20 +143,25 @@ class AsyncEndpointDashboard(Construct):
             "The links are for the commercial partition (console.aws.amazon.com)."
         )
         if not alarms:
-            self._header("Endpoint", "Logs and console of the endpoint.")
-            self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=links, width=24, height=5))
-            return
-        self._header(
-            "Alarms",
-            "Each alarm notifies the operations topic when it fires and when it resolves. "
-            "Runbook: docs/observability.md in the repository.",
-        )
-        self.dashboard.add_widgets(
-            cloudwatch.TextWidget(markdown=links, width=8, height=5),
-            cloudwatch.AlarmStatusWidget(title="Alarm status", alarms=alarms, width=16, height=5),
-        )
+            return [
+                _header("Endpoint", "Logs and console of the endpoint."),
+                [cloudwatch.TextWidget(markdown=links, width=24, height=5)],
+            ]
+        return [
+            _header(
+                "Alarms",
+                "Each alarm notifies the operations topic when it fires and when it resolves. "
+                "Runbook: docs/observability.md in the repository.",
+            ),
+            [
+                cloudwatch.TextWidget(markdown=links, width=8, height=5),
+                cloudwatch.AlarmStatusWidget(
+                    title="Alarm status", alarms=alarms, width=16, height=5
+                ),
+            ],
+        ]
 
-    def _queue_row(self, stuck_queue_threshold_seconds: int | None) -> None:
+    def _queue_rows(self, stuck_queue_threshold_seconds: int | None) -> list[Row]:
         e = self.endpoint
         annotations = (
             None
@@ -154,102 +172,116 @@ class AsyncEndpointDashboard(Construct):
                 )
             ]
         )
-        self._header(
-            "Queue",
-            "Requests waiting or in progress. A backlog with no capacity should end within a "
-            "cold start (7-9 min); a growing age means the queue is not draining.",
-        )
-        self.dashboard.add_widgets(
-            _graph(
-                "Backlog (requests)",
-                [e.metric_approximate_backlog_size(label="ApproximateBacklogSize")],
-                "requests",
+        return [
+            _header(
+                "Queue",
+                "Requests waiting or in progress. A backlog with no capacity should end within a "
+                "cold start (7-9 min); a growing age means the queue is not draining.",
             ),
-            _graph(
-                "Backlog per instance (scaling target)",
-                [
-                    e.metric_approximate_backlog_size_per_instance(
-                        label="ApproximateBacklogSizePerInstance"
-                    )
-                ],
-                "requests / instance",
-            ),
-            _graph(
-                "Age of oldest request",
-                [e.metric_approximate_age_of_oldest_request(label="ApproximateAgeOfOldestRequest")],
-                "seconds",
-                annotations=annotations,
-            ),
-            _graph(
-                "Backlog without capacity (0/1)",
-                [e.metric_has_backlog_without_capacity(label="HasBacklogWithoutCapacity")],
-                "0 or 1",
-            ),
-        )
+            [
+                _graph(
+                    "Backlog (requests)",
+                    [e.metric_approximate_backlog_size(label="ApproximateBacklogSize")],
+                    "requests",
+                ),
+                _graph(
+                    "Backlog per instance (scaling target)",
+                    [
+                        e.metric_approximate_backlog_size_per_instance(
+                            label="ApproximateBacklogSizePerInstance"
+                        )
+                    ],
+                    "requests / instance",
+                ),
+                _graph(
+                    "Age of oldest request",
+                    [
+                        e.metric_approximate_age_of_oldest_request(
+                            label="ApproximateAgeOfOldestRequest"
+                        )
+                    ],
+                    "seconds",
+                    annotations=annotations,
+                ),
+                _graph(
+                    "Backlog without capacity (0/1)",
+                    [e.metric_has_backlog_without_capacity(label="HasBacklogWithoutCapacity")],
+                    "0 or 1",
+                ),
+            ],
+        ]
 
-    def _throughput_row(self) -> None:
+    def _throughput_rows(self) -> list[Row]:
         e = self.endpoint
-        self._header(
-            "Throughput and latency",
-            "Completed requests and where their time went: waiting in the queue, in the model, "
-            "end to end.",
-        )
-        self.dashboard.add_widgets(
-            _graph(
-                "Invocations processed",
-                [e.metric_invocations_processed(label="InvocationsProcesssed")],
-                "requests / minute",
+        return [
+            _header(
+                "Throughput and latency",
+                "Completed requests and where their time went: waiting in the queue, in the model, "
+                "end to end.",
             ),
-            _graph(
-                "Total processing time",
-                [e.metric_total_processing_time(label="TotalProcessingTime")],
-                "milliseconds",
-            ),
-            _graph(
-                "Time in backlog", [e.metric_time_in_backlog(label="TimeInBacklog")], "milliseconds"
-            ),
-            _graph("Model latency", [e.metric_model_latency(label="ModelLatency")], "microseconds"),
-        )
+            [
+                _graph(
+                    "Invocations processed",
+                    [e.metric_invocations_processed(label="InvocationsProcesssed")],
+                    "requests / minute",
+                ),
+                _graph(
+                    "Total processing time",
+                    [e.metric_total_processing_time(label="TotalProcessingTime")],
+                    "milliseconds",
+                ),
+                _graph(
+                    "Time in backlog",
+                    [e.metric_time_in_backlog(label="TimeInBacklog")],
+                    "milliseconds",
+                ),
+                _graph(
+                    "Model latency", [e.metric_model_latency(label="ModelLatency")], "microseconds"
+                ),
+            ],
+        ]
 
-    def _errors_row(self) -> None:
+    def _errors_rows(self) -> list[Row]:
         e = self.endpoint
-        self._header(
-            "Errors",
-            "Failed, expired and undelivered requests per minute. Error notifications and the "
-            "failures/ prefix hold the reason of each failed request.",
-        )
-        self.dashboard.add_widgets(
-            _graph(
-                "Invocation failures and model errors",
-                [
-                    e.metric_invocation_failures(label="InvocationFailures"),
-                    e.metric("Invocation4XXErrors", label="Invocation4XXErrors"),
-                    e.metric("Invocation5XXErrors", label="Invocation5XXErrors"),
-                ],
-                "requests",
-                width=8,
+        return [
+            _header(
+                "Errors",
+                "Failed, expired and undelivered requests per minute. Error notifications and the "
+                "failures/ prefix hold the reason of each failed request.",
             ),
-            _graph(
-                "S3 transfer failures",
-                [
-                    e.metric_request_download_failures(label="RequestDownloadFailures"),
-                    e.metric_response_upload_failures(label="ResponseUploadFailures"),
-                ],
-                "requests",
-                width=8,
-            ),
-            _graph(
-                "Notification failures and expired requests",
-                [
-                    e.metric_notification_failures(label="NotificationFailures"),
-                    e.metric("ExpiredRequests", label="ExpiredRequests"),
-                ],
-                "requests",
-                width=8,
-            ),
-        )
+            [
+                _graph(
+                    "Invocation failures and model errors",
+                    [
+                        e.metric_invocation_failures(label="InvocationFailures"),
+                        e.metric("Invocation4XXErrors", label="Invocation4XXErrors"),
+                        e.metric("Invocation5XXErrors", label="Invocation5XXErrors"),
+                    ],
+                    "requests",
+                    width=8,
+                ),
+                _graph(
+                    "S3 transfer failures",
+                    [
+                        e.metric_request_download_failures(label="RequestDownloadFailures"),
+                        e.metric_response_upload_failures(label="ResponseUploadFailures"),
+                    ],
+                    "requests",
+                    width=8,
+                ),
+                _graph(
+                    "Notification failures and expired requests",
+                    [
+                        e.metric_notification_failures(label="NotificationFailures"),
+                        e.metric("ExpiredRequests", label="ExpiredRequests"),
+                    ],
+                    "requests",
+                    width=8,
+                ),
+            ],
+        ]
 
-    def _instances_row(self) -> None:
+    def _instances_rows(self) -> list[Row]:
         e = self.endpoint
         minute = cdk_values.minutes(1)
         # Instance count: each instance reports CPUUtilization once a minute, so the sample
@@ -264,28 +296,30 @@ class AsyncEndpointDashboard(Construct):
             label="Instances in service",
             period=minute,
         )
-        self._header(
-            "Instances",
-            "Per-instance averages from /aws/sagemaker/Endpoints. CPU and GPU utilization are "
-            "summed over cores and GPUs, so they can exceed 100%.",
-        )
-        self.dashboard.add_widgets(
-            _graph("Instances in service", [instances], "instances"),
-            _graph(
-                "CPU and memory",
-                [
-                    e.metric("CPUUtilization", label="CPUUtilization"),
-                    e.metric("MemoryUtilization", label="MemoryUtilization"),
-                ],
-                "percent",
+        return [
+            _header(
+                "Instances",
+                "Per-instance averages from /aws/sagemaker/Endpoints. CPU and GPU utilization are "
+                "summed over cores and GPUs, so they can exceed 100%.",
             ),
-            _graph(
-                "GPU and GPU memory",
-                [
-                    e.metric("GPUUtilization", label="GPUUtilization"),
-                    e.metric("GPUMemoryUtilization", label="GPUMemoryUtilization"),
-                ],
-                "percent",
-            ),
-            _graph("Disk", [e.metric("DiskUtilization", label="DiskUtilization")], "percent"),
-        )
+            [
+                _graph("Instances in service", [instances], "instances"),
+                _graph(
+                    "CPU and memory",
+                    [
+                        e.metric("CPUUtilization", label="CPUUtilization"),
+                        e.metric("MemoryUtilization", label="MemoryUtilization"),
+                    ],
+                    "percent",
+                ),
+                _graph(
+                    "GPU and GPU memory",
+                    [
+                        e.metric("GPUUtilization", label="GPUUtilization"),
+                        e.metric("GPUMemoryUtilization", label="GPUMemoryUtilization"),
+                    ],
+                    "percent",
+                ),
+                _graph("Disk", [e.metric("DiskUtilization", label="DiskUtilization")], "percent"),
+            ],
+        ]

@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from . import _values as cdk_values
 from ._validation import raise_if_problems
 from .emails import EMAIL_PATTERN, email_problems
 from .keys import customer_key
@@ -74,7 +75,7 @@ class EncryptedTopic(Construct):
         that AWS documents to send those keys to SNS *and* KMS: a condition the request does not
         carry silently drops every message (EventBridge, for one, does not send them to KMS).
         """
-        service_principal = iam.ServicePrincipal(service)
+        service_principal = cdk_values.service_principal(service)
         principal: iam.IPrincipal = service_principal
         if source_arn is not None:
             principal = service_principal.with_conditions(
@@ -124,6 +125,8 @@ class AsyncNotifications(Construct):
         raise_if_problems("AsyncNotifications", problems)
         # Kept so an endpoint can refuse to embed results in messages that go out as e-mail.
         self.emails: tuple[str, ...] = tuple(emails)
+        # Asked for by grants, subscriptions, the endpoint and outputs: fetched once (jsii).
+        self._topic_arns: tuple[str, str] | None = None
 
         self.success: EncryptedTopic | None = None
         self.error: EncryptedTopic | None = None
@@ -160,7 +163,18 @@ class AsyncNotifications(Construct):
 
     @property
     def topic_arns(self) -> list[str]:
-        return [self._success_topic.topic_arn, self._error_topic.topic_arn]
+        """The success and error topics' ARNs (tokens until deploy for created topics)."""
+        if self._topic_arns is None:
+            self._topic_arns = (self._success_topic.topic_arn, self._error_topic.topic_arn)
+        return list(self._topic_arns)
+
+    @property
+    def success_topic_arn(self) -> str:
+        return self.topic_arns[0]
+
+    @property
+    def error_topic_arn(self) -> str:
+        return self.topic_arns[1]
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Publish to both topics (what a SageMaker execution role needs), with the key."""

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from . import _values as cdk_values
 from ._nag import (
-    acknowledge,
+    acknowledge_all,
     acknowledge_control,
     arn_placeholder,
     checkov_skip,
@@ -52,10 +52,12 @@ class AsyncInferenceStorage(Construct):
     deletion stay the bucket owner's, so retention days and a removal policy are refused with an
     existing bucket, and ``add_prefix`` only registers a prefix (its expiry is the owner's).
 
-    Attributes: ``bucket`` (``s3.IBucket``); ``encryption_key`` (``kms.IKey``, None for an
-    existing bucket given without a key); ``key`` (the same, but raising ``ConfigurationError``
-    when there is none, for callers that cannot work without one); ``access_logs_bucket`` (None
-    with an existing bucket); ``existing`` (True with an existing bucket).
+    Attributes: ``bucket`` (``s3.IBucket``); ``input_retention_days`` and
+    ``result_retention_days`` (None with an existing bucket); ``encryption_key`` (``kms.IKey``,
+    None for an existing bucket given without a key); ``key`` (the same, but raising
+    ``ConfigurationError`` when there is none, for callers that cannot work without one);
+    ``access_logs_bucket`` (None with an existing bucket); ``existing`` (True with an existing
+    bucket).
     """
 
     def __init__(
@@ -114,12 +116,16 @@ class AsyncInferenceStorage(Construct):
         self.input_prefix = input_prefix
         self.output_prefix = output_prefix
         self.failure_prefix = failure_prefix
+        # Days before inputs and results expire; None for an existing bucket (its owner's).
+        self.input_retention_days: int | None = input_retention_days
+        self.result_retention_days: int | None = result_retention_days
         # Every prefix with a lifecycle rule; add_prefix keeps new ones from overlapping these.
         self.prefixes: list[str] = [input_prefix, output_prefix, failure_prefix]
         self.existing = existing_bucket is not None
         # Asked for by every grant and output: each would be a jsii round trip.
         self._bucket_name: str | None = None
-        self._objects_arns: dict[str, str] = {}
+        self._bucket_arn: str | None = None
+        self._cfn_data_bucket: s3.CfnBucket | None = None
         if existing_bucket is not None:
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: kms.IKey | None = existing_key
@@ -177,11 +183,13 @@ class AsyncInferenceStorage(Construct):
             "Inputs, summaries and failures are transient customer content that must expire "
             "after their retention (and be deletable in dev); Object Lock would keep them longer.",
         )
-        acknowledge_control(
-            bucket,
-            "s3_event_notifications_enabled_check",
-            "Uploads under inputs/ notify the data path's queue through CDK's bucket-notifications "
-            "custom resource, which this template-level rule cannot see.",
+        # Read once: the grants' acknowledgements name it too (arn_placeholder).
+        self._cfn_data_bucket = _cfn_bucket(bucket)
+        # Object-level events go to EventBridge natively (AWS Control Tower's CT.S3.PR.4 reads
+        # the bucket's own NotificationConfiguration): free without rules, so an organization
+        # can watch the bucket. The data path adds its queue here too (data_path/delivery.py).
+        self._cfn_data_bucket.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
 
         if destroy:
@@ -218,6 +226,13 @@ class AsyncInferenceStorage(Construct):
         return self._bucket_name
 
     @property
+    def bucket_arn(self) -> str:
+        """The data bucket's ARN (a token until deploy), asked of the CDK once."""
+        if self._bucket_arn is None:
+            self._bucket_arn = self.bucket.bucket_arn
+        return self._bucket_arn
+
+    @property
     def input_uri(self) -> str:
         return self.s3_uri(self.input_prefix)
 
@@ -231,10 +246,8 @@ class AsyncInferenceStorage(Construct):
 
     def objects_arn(self, prefix: str) -> str:
         """ARN of every object under ``prefix``."""
-        arn = self._objects_arns.get(prefix)
-        if arn is None:
-            arn = self._objects_arns[prefix] = self.bucket.arn_for_objects(f"{prefix}*")
-        return arn
+        # What Bucket.arn_for_objects returns (``<bucket ARN>/<pattern>``), without a round trip.
+        return f"{self.bucket_arn}/{prefix}*"
 
     def grant_read_inputs(self, grantee: iam.IGrantable) -> iam.Grant:
         """``s3:GetObject`` under the input prefix, and decrypting with the key."""
@@ -308,11 +321,18 @@ class AsyncInferenceStorage(Construct):
         object_actions = ["s3:GetObject", "s3:GetObjectVersion"] if versions else ["s3:GetObject"]
         return self._grant(grantee, object_actions, list(prefixes), ["kms:Decrypt"])
 
-    def grant_write_prefixes(self, grantee: iam.IGrantable, *prefixes: str) -> iam.Grant:
-        """Upload under each of ``prefixes`` (multipart included) and encrypt with the key.
+    def grant_write_prefixes(
+        self, grantee: iam.IGrantable, *prefixes: str, multipart: bool = True
+    ) -> iam.Grant:
+        """Upload under each of ``prefixes`` and encrypt with the key.
 
-        ``kms:Decrypt`` is part of it: S3 needs it to complete multipart uploads.
+        With ``multipart`` [True] multipart uploads too: ``s3:AbortMultipartUpload``, and
+        ``kms:Decrypt``, which S3 needs to complete them. Without it, single ``PutObject``
+        calls only: ``s3:PutObject`` and ``kms:GenerateDataKey`` (S3 User Guide, "Protecting
+        data with SSE-KMS"), for callers that never upload in parts.
         """
+        if not multipart:
+            return self._grant(grantee, ["s3:PutObject"], list(prefixes), ["kms:GenerateDataKey"])
         return self._grant(
             grantee,
             ["s3:PutObject", "s3:AbortMultipartUpload"],
@@ -337,18 +357,18 @@ class AsyncInferenceStorage(Construct):
         if self.encryption_key is not None:
             grant = grant.combine(self.encryption_key.grant(grantee, *key_actions))
         if isinstance(grantee, Construct):
+            findings: dict[str, str] = {}
             for prefix in prefixes:
                 # A created bucket appears as <Data.Arn>; an imported one as its ARN literal.
                 resource = (
                     nag_resource(self, self.objects_arn(prefix))
                     if self.existing
-                    else f"{arn_placeholder(self.bucket)}/{prefix}*"
+                    else f"{arn_placeholder(self._cfn_data_bucket or self.bucket)}/{prefix}*"
                 )
-                acknowledge(
-                    grantee,
-                    f"AwsSolutions-IAM5[Resource::{resource}]",
-                    f"Object keys are chosen per request; access is limited to {prefix}.",
+                findings[f"AwsSolutions-IAM5[Resource::{resource}]"] = (
+                    f"Object keys are chosen per request; access is limited to {prefix}."
                 )
+            acknowledge_all(grantee, findings=findings)
         return grant
 
 
@@ -385,29 +405,29 @@ def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: i
         ],
         removal_policy=RemovalPolicy.RETAIN,
     )
+    cfn = _cfn_bucket(bucket)
     # Object-level events go to EventBridge (free without rules), so an organization can
     # watch its log buckets; natively, without CDK's notifications custom resource.
-    _cfn_bucket(bucket).add_property_override(
+    cfn.add_property_override(
         "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
     )
-    for rule, reason in (
-        (
-            "s3_bucket_logging_enabled_check",
-            "This is the access-log bucket itself; logging it would log its own logging.",
-        ),
-        (
-            "s3_bucket_default_encryption_kms_check",
-            "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS.",
-        ),
-        (
-            "s3_bucket_object_lock_enabled_check",
-            "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
-            "Guide, Configuring S3 Object Lock).",
-        ),
-    ):
-        acknowledge_control(bucket, rule, reason)
-    checkov_skip(
+    acknowledge_all(
         bucket,
+        controls={
+            "s3_bucket_logging_enabled_check": (
+                "This is the access-log bucket itself; logging it would log its own logging."
+            ),
+            "s3_bucket_default_encryption_kms_check": (
+                "S3 server access logs can only be delivered to an SSE-S3 bucket, not SSE-KMS."
+            ),
+            "s3_bucket_object_lock_enabled_check": (
+                "S3 cannot deliver server access logs to a bucket with Object Lock (S3 User "
+                "Guide, Configuring S3 Object Lock)."
+            ),
+        },
+    )
+    checkov_skip(
+        cfn,
         "CKV_AWS_18",
         "This is the access-log bucket; logging it into itself would log forever.",
     )

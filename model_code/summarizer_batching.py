@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
+from summarizer_beams import shared_cross_attention
 from summarizer_loading import Summarizer
 
 LOGGER = logging.getLogger(__name__)
@@ -91,8 +92,11 @@ def run_batch(
 ) -> list[str]:
     """One generate call; on an out-of-memory error, retry the two halves apart."""
     input_ids, attention_mask = _pad(summarizer, rows)
+    _, beams = effective_lengths(summarizer, generation)
+    # The memory model sized this batch for one cross-attention copy per input, or per beam.
+    sharing = beams if summarizer.memory.shared_cross_attention else 1
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), shared_cross_attention(summarizer.model, sharing):
             extra: dict[str, Any] = {}
             if summarizer.unpadded_encoder:
                 extra["encoder_outputs"] = _encode_unpadded(summarizer, rows)

@@ -20,6 +20,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from summarizer_beams import supports_shared_cross_attention
 from summarizer_memory import MIB, MemoryModel, batch_memory_budget
 from summarizer_settings import (
     DEFAULT_BATCH_SIZE,
@@ -127,7 +128,9 @@ def build_summarizer(
         max_input_tokens=max_input,
         window_tokens=window,
         chunk_overlap=chunk_overlap,
-        memory=MemoryModel.of(model),
+        # Beam search shares cross-attention where the model allows (summarizer_beams); the
+        # memory model both sizes batches that way and tells run_batch to do it.
+        memory=MemoryModel.of(model, shared_cross_attention=supports_shared_cross_attention(model)),
         batch_memory_bytes=batch_memory_budget(model.device),
         batch_size=batch_size,
         max_rounds=max_rounds,

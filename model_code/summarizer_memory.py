@@ -43,16 +43,22 @@ def _config_int(config: Any, *names: str) -> int:
 class MemoryModel:
     """Peak bytes of an encoder-decoder ``generate`` call, from the model's dimensions.
 
-    Per beam row (rows = inputs x beams), with ``S`` encoder tokens, ``L`` generated tokens,
-    ``d`` = d_model, ``n`` decoder layers, ``V`` vocabulary entries and ``b`` bytes per element:
+    A call has two phases whose transients do not coexist: encoding (the encoder's activations
+    are freed before decoding starts) and decoding (the caches grow to their size at the last
+    step). Per input, with ``S`` encoder tokens, ``L`` generated tokens, ``K`` beams, ``d`` =
+    d_model, ``n`` decoder layers, ``h`` encoder heads, ``V`` vocabulary entries and ``b``
+    bytes per element:
 
-    * encoder output, copied once per beam by ``generate``: ``b*d*S``
-    * cross-attention keys and values of every decoder layer: ``2*n*b*d*S``
-    * self-attention keys and values of the generated tokens: ``2*n*b*d*L``
-    * the last step's logits plus two float32 score rows: ``V*(b + 8)``
+    * encoding: one encoder layer's activations ``b*S*(4*d + ffn)``, the eager attention's
+      scores and probabilities ``2*b*h*S^2`` (PEGASUS has no SDPA attention in transformers
+      4.51) and the encoder output ``b*d*S``;
+    * decoding, per beam row: the encoder output that ``generate`` copies once per beam
+      ``b*d*S``, self-attention keys and values ``2*n*b*d*L``, the last step's logits plus two
+      float32 score rows ``V*(b + 8)``; and the cross-attention keys and values of every
+      decoder layer ``2*n*b*d*S``, once per input when ``shared_cross_attention`` (see
+      ``summarizer_beams``), else once per beam row.
 
-    plus, per input, the transient activations of one encoder layer (SDPA attention does not
-    materialize the S x S matrix): ``b*S*(4*d + ffn)``.
+    An input costs the larger of the two phases.
     """
 
     d_model: int
@@ -60,9 +66,13 @@ class MemoryModel:
     ffn_dim: int
     vocab_size: int
     element_bytes: int
+    encoder_heads: int
+    # Whether beam search keeps one copy of the cross-attention cache per input (the handler's
+    # default where the model supports it) or one per beam row (transformers' own code).
+    shared_cross_attention: bool = False
 
     @classmethod
-    def of(cls, model: Any) -> MemoryModel:
+    def of(cls, model: Any, *, shared_cross_attention: bool = False) -> MemoryModel:
         """Read the dimensions of a loaded model (its config and the dtype of its weights)."""
         config = model.config
         return cls(
@@ -71,21 +81,45 @@ class MemoryModel:
             ffn_dim=_config_int(config, "encoder_ffn_dim", "d_ff", "intermediate_size"),
             vocab_size=_config_int(config, "vocab_size"),
             element_bytes=torch.empty((), dtype=model.dtype).element_size(),
+            encoder_heads=_config_int(
+                config, "encoder_attention_heads", "num_attention_heads", "num_heads"
+            ),
+            shared_cross_attention=shared_cross_attention,
         )
+
+    def cross_attention_bytes(self, input_tokens: int) -> int:
+        """Cross-attention keys and values of every decoder layer for one copy of an input."""
+        return 2 * self.decoder_layers * self.element_bytes * self.d_model * input_tokens
 
     def row_bytes(self, input_tokens: int, output_tokens: int) -> int:
         """Bytes one beam row holds while decoding (it grows to this at the last step)."""
         b, d, n = self.element_bytes, self.d_model, self.decoder_layers
         encoder_output = b * d * input_tokens
-        cross_attention = 2 * n * b * d * input_tokens
         self_attention = 2 * n * b * d * output_tokens
         scores = self.vocab_size * (b + 2 * _FLOAT32_BYTES)
-        return encoder_output + cross_attention + self_attention + scores
+        cross = 0 if self.shared_cross_attention else self.cross_attention_bytes(input_tokens)
+        return encoder_output + cross + self_attention + scores
+
+    def encoding_bytes(self, input_tokens: int) -> int:
+        """Bytes one input needs while the encoder runs."""
+        b, s = self.element_bytes, input_tokens
+        activations = b * s * (4 * self.d_model + self.ffn_dim)
+        attention = 2 * b * self.encoder_heads * s * s
+        return activations + attention + b * self.d_model * s
+
+    def decoding_bytes(self, input_tokens: int, output_tokens: int, beams: int) -> int:
+        """Bytes one input holds at the last decoding step."""
+        rows = beams * self.row_bytes(input_tokens, output_tokens)
+        if self.shared_cross_attention:
+            rows += self.cross_attention_bytes(input_tokens)
+        return rows
 
     def input_bytes(self, input_tokens: int, output_tokens: int, beams: int) -> int:
-        """Bytes one input of a batch costs: its beam rows plus its encoder activations."""
-        encoder = self.element_bytes * input_tokens * (4 * self.d_model + self.ffn_dim)
-        return beams * self.row_bytes(input_tokens, output_tokens) + encoder
+        """Bytes one input of a batch costs: the larger of its two phases."""
+        return max(
+            self.encoding_bytes(input_tokens),
+            self.decoding_bytes(input_tokens, output_tokens, beams),
+        )
 
     def batch_bytes(self, inputs: int, input_tokens: int, output_tokens: int, beams: int) -> int:
         """Bytes of a batch of ``inputs`` inputs padded to ``input_tokens`` tokens."""

@@ -23,7 +23,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib._validation import ConfigurationError, check_int
-from constructs_lib.data_path.settings import DataPathSettings
+from constructs_lib.data_path.settings import (
+    POWERTOOLS_SSM_REGIONS,
+    DataPathSettings,
+    layer_architecture_problems,
+    partition_of,
+    powertools_layer_problems,
+)
 from constructs_lib.dlc_catalog import DlcVersion, region_problems
 from constructs_lib.emails import email_problems
 from constructs_lib.guardrail_settings import GuardrailSettings
@@ -50,6 +56,8 @@ ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 ACCOUNT = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 REMOVAL_POLICIES = ("retain", "destroy")
+# The data path's functions run on arm64 (DataPath's default, which the stack keeps).
+DATA_PATH_ARCHITECTURE = "arm64"
 # S3 lifecycle expiration Days is an Integer (32 bits) in the S3 API; nothing larger is valid.
 MAX_LIFECYCLE_DAYS = 2**31 - 1
 
@@ -152,7 +160,14 @@ class AppConfig:
             maximum=3600,
         )
         for field in ("input_retention_days", "result_retention_days"):
-            check_int(problems, field, getattr(self, field), minimum=1, maximum=MAX_LIFECYCLE_DAYS)
+            days = getattr(self, field)
+            check_int(problems, field, days, minimum=1, maximum=MAX_LIFECYCLE_DAYS)
+            if self.data_path.enabled and _is_int(days) and days == 1:
+                problems.append(
+                    f"{field}: must be at least 2 with the data path on: its dead-letter "
+                    "queues keep messages a day less than the documents, request bodies and "
+                    "results they name, so that a redrive still finds them (got 1)"
+                )
         if self.removal_policy not in REMOVAL_POLICIES:
             problems.append(
                 f"removal_policy: must be one of {', '.join(REMOVAL_POLICIES)} "
@@ -168,8 +183,35 @@ class AppConfig:
         problems += [f"scaling.{p}" for p in self.scaling.problems()]
         problems += [f"monitoring.{p}" for p in self.monitoring.problems()]
         problems += [f"data_path.{p}" for p in self.data_path.problems()]
+        problems += self._powertools_problems()
         problems += [f"guardrails.{p}" for p in self.guardrails.problems()]
         return problems
+
+    def _powertools_problems(self) -> list[str]:
+        """The Powertools layer against the pinned region: its region, partition, architecture,
+        and whether Powertools' public SSM parameter exists there at all."""
+        path = self.data_path
+        if not path.enabled or path.powertools != "layer":
+            return []
+        arn = path.powertools_layer_arn
+        if arn is not None:
+            key = "data_path.powertools_layer_arn"
+            region_problems = powertools_layer_problems(key, arn, region=self.region)
+            shape_problems = powertools_layer_problems(key, arn)
+            return [p for p in region_problems if p not in shape_problems] + (
+                layer_architecture_problems(key, arn, DATA_PATH_ARCHITECTURE)
+            )
+        if self.region is None or not REGION.match(self.region):
+            return []
+        partition = partition_of(self.region)
+        if partition == "aws":
+            return []
+        return [
+            f"data_path.powertools_layer_arn: required in {self.region} (partition {partition}): "
+            "Powertools publishes its public SSM parameter in commercial regions only; give the "
+            "ARN of its layer in that region (its documentation lists those of cn-north-1 and "
+            "the GovCloud regions) or set data_path.powertools to 'bundled' (got null)"
+        ]
 
     def _model_problems(self) -> list[str]:
         problems = model_id_problems("model_id", self.model_id)
@@ -200,7 +242,28 @@ class AppConfig:
         return problems
 
     def warnings(self) -> list[str]:
-        """Valid but risky choices, reported as synth warnings (production model source)."""
+        """Valid but risky choices, reported as synth warnings (Powertools' SSM parameter in an
+        unlisted region, production model source)."""
+        found: list[str] = []
+        path = self.data_path
+        if (
+            path.enabled
+            and path.powertools == "layer"
+            and path.powertools_layer_arn is None
+            and self.region is not None
+            and partition_of(self.region) == "aws"
+            and self.region not in POWERTOOLS_SSM_REGIONS
+        ):
+            found.append(
+                f"data_path: Powertools is not known to publish its public SSM parameter in "
+                f"{self.region} (it lists {len(POWERTOOLS_SSM_REGIONS)} regions), so the deploy "
+                "may fail to resolve /aws/service/powertools/...: set "
+                "data_path.powertools_layer_arn to its layer in that region, or "
+                "data_path.powertools to 'bundled'"
+            )
+        return found + self._model_warnings()
+
+    def _model_warnings(self) -> list[str]:
         if not self.production:
             return []
         if self.model_data_uri is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from constructs_lib._validation import ConfigurationError, check_int
+from constructs_lib.guardrail_settings import ROLE_NAME_LIMIT, GuardrailSettings
 from constructs_lib.model_source import is_commit_sha, kms_key_arn_problems, model_id_problems
 from constructs_lib.notifications import email_problems
 from constructs_lib.settings_io import build
@@ -120,6 +121,7 @@ class PipelineSettings:
     notification_emails: tuple[str, ...] = ()
     log_retention_days: int = 365
     stage_model: StageModelSettings | None = None
+    guardrails: GuardrailSettings = dataclasses.field(default_factory=GuardrailSettings)
     # Where the section came from: None for cdk.json, else the repository path of its JSON file.
     # The synth step passes it again, so the pipeline rebuilds itself from the same file.
     config_file: str | None = None
@@ -131,6 +133,19 @@ class PipelineSettings:
     @property
     def uses_connection(self) -> bool:
         return self.connection_arn is not None
+
+    def smoke_role_name(self, environment: str, prefix: str | None = None) -> str:
+        """Physical name of an environment's smoke-test role (in the environment's account).
+
+        ``prefix`` is that environment's ``guardrails.role_name_prefix``: the role lives in its
+        stack, under its guardrails.
+        """
+        return f"{prefix or ''}{self.pipeline_name}-smoke-{environment}"
+
+    def smoke_runner_role_name(self, environment: str) -> str:
+        """Physical name of the CodeBuild role that runs an environment's smoke test."""
+        prefix = self.guardrails.role_name_prefix or ""
+        return f"{prefix}{self.pipeline_name}-smoke-runner-{environment}"
 
     def problems(self, environments: Mapping[str, Any]) -> list[str]:
         """Value and cross-field checks; ``environments`` maps known names to their AppConfig."""
@@ -166,6 +181,7 @@ class PipelineSettings:
                     f"notification_topic_arn (got {list(self.notification_emails)!r})"
                 )
         problems += email_problems("notification_emails", self.notification_emails)
+        problems += [f"guardrails.{p}" for p in self.guardrails.problems()]
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(
                 "log_retention_days: must be one of "
@@ -251,6 +267,7 @@ class PipelineSettings:
                     "already; each environment appears once"
                 )
             seen.add(stage.environment)
+            problems += self._role_name_problems(path, stage, environments)
             for field, pattern, example in (
                 ("account", ACCOUNT, "a 12-digit AWS account id"),
                 ("region", REGION, "like 'us-east-1'"),
@@ -280,6 +297,24 @@ class PipelineSettings:
                     "(the pipeline's own region) to compare with (got None)"
                 )
         return problems
+
+    def _role_name_problems(
+        self, path: str, stage: PipelineStageSettings, environments: Mapping[str, Any]
+    ) -> list[str]:
+        """The smoke roles' physical names must fit IAM's limit, guardrail prefixes included."""
+        config = environments.get(stage.environment)
+        guardrails = getattr(config, "guardrails", None)
+        prefix = getattr(guardrails, "role_name_prefix", None)
+        names = {
+            "smoke role": self.smoke_role_name(stage.environment, prefix),
+            "smoke runner role": self.smoke_runner_role_name(stage.environment),
+        }
+        return [
+            f"{path}.environment: the {what} name {name!r} is {len(name)} characters, more than "
+            f"IAM's {ROLE_NAME_LIMIT}; shorten pipeline_name or the guardrails.role_name_prefix"
+            for what, name in names.items()
+            if len(name) > ROLE_NAME_LIMIT
+        ]
 
     def stage_account(
         self, stage: PipelineStageSettings, environments: Mapping[str, Any]

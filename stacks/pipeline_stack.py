@@ -9,7 +9,10 @@ configuration has a ``pipeline`` section (see stacks/pipeline_config.py).
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,25 +28,43 @@ from constructs import Construct
 
 from constructs_lib._nag import acknowledge, arn_placeholder
 from constructs_lib.client.smoke_outputs import OUTPUT_ENV
+from constructs_lib.guardrails import apply_org_guardrails
 from constructs_lib.keys import customer_key
 from constructs_lib.notifications import EncryptedTopic
 from constructs_lib.storage import access_log_bucket
 
 from .config import AppConfig
 from .pipeline_config import PipelineSettings, PipelineStageSettings, StageModelSettings
-from .pipeline_stage import (
-    StackFactory,
-    SummarizerStage,
-    smoke_role_name,
-    smoke_runner_role_name,
-)
+from .pipeline_stage import StackFactory, SummarizerStage, role_arn
 
-# Pinned: a curated image with Python 3.11 and Node 20 (the versions the README asks for).
+# Pinned: a curated image and its runtimes. Python 3.11 is the version the README asks for. Node
+# 24 (active LTS until 2028-04-30) rather than 20, past its end of life on 2026-04-30: the
+# image's runtimes are 18, 20, 22 and 24 (CodeBuild "Available runtimes",
+# https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html), and jsii 1.142
+# supports 22 and 24. A workstation may stay on Node 20: nothing here needs a newer one.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
-RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "20"}
-# The CLI that self-mutation installs; aws-cdk@latest (3.x) cannot read aws-cdk-lib 2.275's
-# cloud assembly, so it must match package.json.
-CDK_CLI_VERSION = "2.1148.1"
+RUNTIME_VERSIONS = {"python": "3.11", "nodejs": "24"}
+PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"
+
+
+def pinned_tool(name: str) -> str:
+    """The exact version of ``name`` that package.json pins, the one place tools are pinned.
+
+    The pipeline installs the same CDK CLI for self-mutation (aws-cdk@latest, 3.x, cannot read
+    aws-cdk-lib 2.275's cloud assembly) and the same cdk-assets for the asset steps (CDK
+    Pipelines' default is cdk-assets@latest, whatever npm serves that day).
+    """
+    pins: dict[str, str] = json.loads(PACKAGE_JSON.read_text())["devDependencies"]
+    version = pins[name]
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise ValueError(
+            f"package.json: {name} must be pinned to an exact version (got {version!r})"
+        )
+    return version
+
+
+CDK_CLI_VERSION = pinned_tool("aws-cdk")
+CDK_ASSETS_VERSION = pinned_tool("cdk-assets")
 # Only the CPU build of torch: the PyPI default for Linux pulls several GB of CUDA libraries
 # into a build host without a GPU. requirements-model.txt pins torch==2.13.0, which +cpu satisfies.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -76,6 +97,17 @@ class PipelineStack(Stack):
         kwargs.setdefault("description", "Delivery pipeline of the PEGASUS summarizer")
         super().__init__(scope, construct_id, **kwargs)
         self.settings = settings
+        # Every role CDK Pipelines makes here (pipeline, CodeBuild projects, action roles,
+        # self-mutation, asset publishing, event rules) and the smoke runners. Aspects do not
+        # cross into the stages: each environment's stack carries its own guardrails.
+        guardrails = settings.guardrails
+        apply_org_guardrails(
+            self,
+            permissions_boundary_arn=guardrails.permissions_boundary_arn,
+            role_path=guardrails.role_path,
+            role_name_prefix=guardrails.role_name_prefix,
+            tags=guardrails.tags,
+        )
         self.stack_factory = stack_factory
         self.artifact_bucket = self._artifact_bucket()
         self.log_group = logs.LogGroup(
@@ -97,6 +129,7 @@ class PipelineStack(Stack):
             cross_account_keys=settings.cross_account(environments),
             self_mutation=True,
             cli_version=CDK_CLI_VERSION,
+            cdk_assets_cli_version=CDK_ASSETS_VERSION,
             docker_enabled_for_synth=False,
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(
@@ -196,7 +229,8 @@ class PipelineStack(Stack):
         runner = iam.Role(
             self,
             f"SmokeRunner-{stage.environment}",
-            role_name=smoke_runner_role_name(settings, stage.environment),
+            role_name=settings.smoke_runner_role_name(stage.environment),
+            path=settings.guardrails.role_path,
             description=f"Runs the smoke test of {config.stack_name}",
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
         )
@@ -212,12 +246,12 @@ class PipelineStack(Stack):
         )
         self.stages.append(deployed)
         self.smoke_runners.append(runner)
-        smoke_role_arn = self.format_arn(
-            service="iam",
-            region="",
-            account=account or self.account,
-            resource="role",
-            resource_name=smoke_role_name(settings, stage.environment),
+        # The role the stage creates, under that environment's guardrails (path and prefix).
+        smoke_role_arn = role_arn(
+            self.partition,
+            account or self.account,
+            config.guardrails.role_path,
+            settings.smoke_role_name(stage.environment, config.guardrails.role_name_prefix),
         )
         runner.add_to_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[smoke_role_arn])

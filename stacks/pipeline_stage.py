@@ -26,14 +26,15 @@ SMOKE_PREFIX = f"{REQUEST_PREFIX}smoke/"
 StackFactory = Callable[[Construct, AppConfig, cdk.Environment], SummarizationStack]
 
 
-def smoke_role_name(settings: PipelineSettings, environment: str) -> str:
-    """Physical name of an environment's smoke-test role (in the environment's account)."""
-    return f"{settings.pipeline_name}-smoke-{environment}"
+def role_arn(partition: str, account: str, path: str | None, name: str) -> str:
+    """The ARN of role ``name`` under ``path`` (default ``/``) in ``account``.
 
-
-def smoke_runner_role_name(settings: PipelineSettings, environment: str) -> str:
-    """Physical name of the CodeBuild role that runs an environment's smoke test."""
-    return f"{settings.pipeline_name}-smoke-runner-{environment}"
+    A role's ARN carries its path (``arn:aws:iam::123456789012:role/division/name``: IAM
+    identifiers, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html),
+    so a role placed under a guardrail path must be named with it, both where it is assumed and
+    where ``aws:PrincipalArn`` is compared with it.
+    """
+    return f"arn:{partition}:iam::{account}:role{path or '/'}{name}"
 
 
 class SmokeTestAccess(Construct):
@@ -42,7 +43,9 @@ class SmokeTestAccess(Construct):
     Added to the environment's SummarizationStack by the pipeline stage only (a workstation's
     stacks do not have it), because only this stack can name its endpoint, bucket, key and
     table exactly. Trusted by one principal: the pipeline's smoke runner role for this
-    environment (``runner_role_name`` in ``pipeline_account``, default: this stack's account).
+    environment (``runner_role_name`` under ``runner_role_path`` in ``pipeline_account``,
+    default: this stack's account). ``role_path`` places the role itself (the environment's
+    ``guardrails.role_path``, which its guardrails would give it anyway).
     """
 
     def __init__(
@@ -54,16 +57,19 @@ class SmokeTestAccess(Construct):
         role_name: str,
         runner_role_name: str,
         pipeline_account: str | None,
+        role_path: str | None = None,
+        runner_role_path: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         storage = stack.storage
         # Built from names, not the runner's token: a stage cannot reference the pipeline stack.
         account = pipeline_account or cdk.Aws.ACCOUNT_ID
-        runner_arn = f"arn:{cdk.Aws.PARTITION}:iam::{account}:role/{runner_role_name}"
+        runner_arn = role_arn(cdk.Aws.PARTITION, account, runner_role_path, runner_role_name)
         self.role = iam.Role(
             self,
             "Role",
             role_name=role_name,
+            path=role_path,
             description="Assumed by the delivery pipeline's smoke test of this environment",
             assumed_by=iam.AccountPrincipal(account).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": runner_arn}}
@@ -136,8 +142,10 @@ class SummarizerStage(cdk.Stage):
             self.stack,
             "SmokeTestAccess",
             stack=self.stack,
-            role_name=smoke_role_name(settings, config.name),
-            runner_role_name=smoke_runner_role_name(settings, config.name),
+            role_name=settings.smoke_role_name(config.name, config.guardrails.role_name_prefix),
+            role_path=config.guardrails.role_path,
+            runner_role_name=settings.smoke_runner_role_name(config.name),
+            runner_role_path=settings.guardrails.role_path,
             pipeline_account=settings.account,
         )
         self.outputs = {

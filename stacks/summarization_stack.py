@@ -55,7 +55,13 @@ class SummarizationStack(Stack):
         )
         removal_policy = config.cdk_removal_policy
         for warning in config.warnings():
-            Annotations.of(self).add_warning_v2("summarizer:production-model-source", warning)
+            # One id per kind of warning, so each can be acknowledged on its own.
+            kind = (
+                "powertools-layer"
+                if warning.startswith("data_path:")
+                else "production-model-source"
+            )
+            Annotations.of(self).add_warning_v2(f"summarizer:{kind}", warning)
 
         self.storage = AsyncInferenceStorage(
             self,
@@ -135,7 +141,9 @@ class SummarizationStack(Stack):
             self.monitoring.add_section(
                 "Data path",
                 "Uploads under inputs/ queue for the dispatcher; outcomes queue for the recorder. "
-                "Anything in a DLQ failed repeatedly and is kept 14 days.",
+                "Anything in a DLQ failed repeatedly; it is kept "
+                f"{self.data_path.dead_letter_retention_days} days (a day less than the "
+                "documents it names): redrive it before then.",
                 self.data_path.alarms.widgets(),
                 self.data_path.alarms.alarms,
             )
@@ -145,8 +153,8 @@ class SummarizationStack(Stack):
             "InputLocation": (self.storage.input_uri, "Upload articles under this prefix"),
             "OutputLocation": (self.storage.output_uri, "Summaries are written here"),
             "FailureLocation": (self.storage.failure_uri, "Errors are written here"),
-            "SuccessTopicArn": (self.notifications.success_topic.topic_arn, "Success events"),
-            "ErrorTopicArn": (self.notifications.error_topic.topic_arn, "Error events"),
+            "SuccessTopicArn": (self.notifications.success_topic_arn, "Success events"),
+            "ErrorTopicArn": (self.notifications.error_topic_arn, "Error events"),
             "AccessLogsBucketName": (
                 self.storage.access_logs_bucket.bucket_name,
                 "Access logs; kept when the stack is deleted, each log expires on its own",
@@ -158,9 +166,13 @@ class SummarizationStack(Stack):
             outputs |= {
                 "DataBucketName": (self.storage.bucket_name, "The data bucket"),
                 "InputPrefix": (self.storage.input_prefix, "Uploads here are summarized"),
-                "RequestPrefix": (path.request_prefix, "Request bodies sent to the endpoint"),
+                "RequestPrefix": (path.request_prefix, "The dispatcher's request bodies"),
+                "DirectRequestPrefix": (
+                    path.direct_request_prefix,
+                    "Where direct InvokeEndpointAsync callers put request bodies",
+                ),
                 "JobsTableName": (path.jobs.table_name, "One item per summarization job"),
-                "DispatchQueueUrl": (path.dispatch_queue.queue_url, "Re-dispatch messages"),
+                "DispatchQueueUrl": (path.dispatch.queue_url, "Re-dispatch messages"),
                 "AthenaWorkGroup": (catalog.workgroup_name, "Athena workgroup for the dataset"),
                 "GlueDatabase": (catalog.database_name, "Glue database of the dataset"),
                 "GlueTable": (catalog.table_name, "Glue table of the curated summaries"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -125,3 +125,49 @@ def endpoint_in(
         instance_type=instance_type,
         **endpoint_options,
     )
+
+
+# A governed account's configuration: prod (retained, so no auto-delete provider) with the
+# data path's functions in existing subnets (README, Compliance).
+GOVERNED_VPC = {
+    "subnet_ids": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+    "security_group_ids": ["sg-0123456789abcdef0"],
+}
+
+
+class Governed(NamedTuple):
+    template: Any
+    report: dict[str, Any]
+    template_file: Path
+
+
+@pytest.fixture(scope="session")
+def governed(tmp_path_factory: pytest.TempPathFactory) -> Governed:
+    """prod with ``data_path.vpc``, synthesized under the AWS Control Tower rules: its
+    template, the cfn-guard plugin's report and the template file."""
+    import contextlib
+
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+    from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
+
+    from app import build_app, context_of
+    from stacks.config import load_configs
+
+    outdir = tmp_path_factory.mktemp("governed")
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "prod",
+        "summarizer.data_path.vpc": json.dumps(GOVERNED_VPC),
+    }
+    app = cdk.App(context=context, outdir=str(outdir))
+    build_app(app, load_configs(context_of(app)))
+    cdk.Validations.of(app).add_plugins(CfnGuardValidator(control_tower_rules_enabled=True))
+    # Synthesis raises on unacknowledged findings (the production warning among them).
+    with contextlib.suppress(Exception):
+        app.synth()
+    reports = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    (report,) = [r for r in reports if r["pluginName"] == "cdk-validator-cfnguard"]
+    template_file = outdir / "PegasusSummarizer-prod.template.json"
+    template = Template.from_json(json.loads(template_file.read_text()))
+    return Governed(template, dict(report), template_file)

@@ -278,7 +278,11 @@ def notification(
     else:
         body["failureReason"] = failure_reason
         if failure_location:
-            body["failureLocation"] = failure_location
+            # Where SageMaker's "Check prediction results" page puts the locations.
+            body["responseParameters"] = {
+                "contentType": "text/plain; charset=utf-8",
+                "failureLocation": failure_location,
+            }
     return body
 
 

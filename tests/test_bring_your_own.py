@@ -392,3 +392,14 @@ def test_the_data_path_runs_on_an_existing_bucket_and_its_prefixes_expire_nowher
         "AWS::DynamoDB::Table",
         {"SSESpecification": Match.object_like({"KMSMasterKeyId": LAKE_KEY})},
     )
+
+
+def test_on_an_existing_bucket_dead_letters_keep_the_longest_sqs_allows(
+    byo_data_path: Any,
+) -> None:
+    """The bucket's lifecycle is its owner's, unknown here: the DLQs keep 14 days, and the
+    README asks the owner to keep inputs/, requests/ and results/ 15 days or more."""
+    gated, _ = byo_data_path
+    queues = gated.template("ByoDataPath").find_resources("AWS::SQS::Queue").values()
+    retention = sorted(q["Properties"]["MessageRetentionPeriod"] for q in queues)
+    assert retention == [4 * 86_400, 4 * 86_400, 14 * 86_400, 14 * 86_400]

@@ -3,6 +3,7 @@ exit codes and messages, and that it never imports the CDK."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
@@ -217,7 +218,7 @@ def test_status_get_failures_and_retry_of_a_submission(world: World, docs: Path)
     assert cli(world, "failures")[1] == out
 
     code, _, err = cli(world, "retry", submission)
-    assert (code, err) == (0, f"re-dispatched 1 failed job(s) of {submission}\n")
+    assert (code, err) == (0, f"re-dispatched 1 failed or overdue job(s) of {submission}\n")
     assert world.dispatch_messages() == [
         {"action": "dispatch", "job_ids": [failed_job], "single": True}
     ]
@@ -349,8 +350,9 @@ def test_submit_texts_and_invoke_direct(world: World) -> None:
     ]
     direct = client.invoke_direct(json.dumps({"inputs": "x"}), "application/json")
     assert jobs.JOB_ID_PATTERN.match(direct.inference_id)
-    assert direct.input_location == f"s3://{BUCKET}/requests/direct-{direct.inference_id}.json"
-    assert world.text(f"requests/direct-{direct.inference_id}.json") == '{"inputs": "x"}'
+    # Under requests/direct/, the only part of requests/ a client may write.
+    assert direct.input_location == f"s3://{BUCKET}/requests/direct/{direct.inference_id}.json"
+    assert world.text(f"requests/direct/{direct.inference_id}.json") == '{"inputs": "x"}'
     assert direct.output_location.startswith("s3://")
 
 
@@ -387,3 +389,193 @@ def test_the_client_never_imports_the_cdk() -> None:
     assert result.returncode == 0, result.stderr
     assert "usage: summarizer" in result.stdout
     assert result.stdout.splitlines()[-1] == "LOADED []"
+
+
+# --- hardening: hostile keys, direct retries, local checks first --------------------------------
+
+
+def test_get_into_a_folder_never_writes_outside_it(world: World, tmp_path: Path) -> None:
+    submission = "20261201T182900Z-abcdef"
+    outside = tmp_path / "outside"
+    hostile = {
+        "escape": "../../escape.txt",
+        "absolute": f"{outside}/abs.txt",  # after the submission's '/': an empty segment
+        "dot": "./dot.txt",
+        "double": "a//b.txt",
+    }
+    for name, rest in hostile.items():
+        world.s3.put_object(
+            Bucket=BUCKET, Key=f"inputs/{submission}/{rest}", Body=f"{name} text".encode()
+        )
+    world.s3.put_object(Bucket=BUCKET, Key=f"inputs/{submission}/ok/fine.txt", Body=b"Fine text")
+    run_pipeline(world, submission)
+    target = tmp_path / "out" / "here"
+
+    code, _, err = cli(world, "get", submission, "-o", str(target))
+
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == ["out/here/ok/fine.txt.summary.txt"]
+    assert code == 2
+    lines = err.splitlines()
+    assert f"wrote {target / 'ok' / 'fine.txt.summary.txt'}" in lines
+    escape = world_job(world, submission, hostile["escape"])
+    assert (
+        f"summarizer: not written: '../../escape.txt' ({escape}): its document key has '..', "
+        f"which could write outside {target}"
+    ) in lines
+    absolute = world_job(world, submission, hostile["absolute"])
+    assert (
+        f"summarizer: not written: '{outside}/abs.txt' ({absolute}): its document key has an "
+        f"empty segment ('//' or a leading '/'), which could write outside {target}"
+    ) in lines
+    assert lines[-1].startswith(
+        f"summarizer: error: 4 summary file(s) not written because their document keys would "
+        f"leave {target}; print them with: summarizer get JOB_ID ("
+    )
+
+
+def world_job(world: World, submission: str, rest: str) -> str:
+    key = f"inputs/{submission}/{rest}"
+    etag = world.s3.head_object(Bucket=BUCKET, Key=key)["ETag"].strip('"')
+    return jobs.job_id(BUCKET, key, etag)
+
+
+def test_a_symbolic_link_inside_the_folder_does_not_lead_outside(
+    world: World, tmp_path: Path
+) -> None:
+    submission = "20261201T182900Z-abcdef"
+    world.s3.put_object(Bucket=BUCKET, Key=f"inputs/{submission}/link/a.txt", Body=b"Link text")
+    run_pipeline(world, submission)
+    target = tmp_path / "out"
+    target.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (target / "link").symlink_to(tmp_path / "elsewhere")
+
+    code, _, err = cli(world, "get", submission, "-o", str(target))
+
+    assert code == 2
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    assert f"{target / 'link' / 'a.txt.summary.txt'} resolves outside {target}" in err
+
+
+def test_retrying_a_direct_request_is_refused_with_how_to_send_it_again(world: World) -> None:
+    direct = "d" * 32
+    key = f"requests/direct-{direct}.json"
+    world.dynamodb.put_item(
+        TableName="pegasus-jobs",
+        Item=jobs.to_item(
+            {
+                "job_id": direct,
+                "status": "failed",
+                "attempt": 1,
+                "inference_id": direct,
+                "source_bucket": BUCKET,
+                "source_key": key,
+                "failure_reason": "ClientError: bad request",
+            }
+        ),
+    )
+
+    code, _, err = cli(world, "retry", direct)
+
+    assert code == 2
+    assert err == (
+        f"summarizer: error: job {direct} is a direct request (its input is s3://{BUCKET}/"
+        f"{key}), not a document uploaded under inputs/: the dispatcher reads only that "
+        "prefix, so it cannot retry it; send the request again with invoke_direct (or "
+        "InvokeEndpointAsync)\n"
+    )
+    assert world.dispatch_messages() == []
+
+
+def no_aws(args: Any) -> SummarizerClient:
+    raise AssertionError("no AWS client may be built before the local arguments are checked")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["submit", "/no/such/path"], "no such file or folder: /no/such/path"),
+        (
+            ["submit", "--submission-id", "today", "{docs}"],
+            "submission id 'today' must look like 20261201T183000Z-1a2b3c (UTC time and 6 hex "
+            "characters)",
+        ),
+        (
+            ["submit", "--timeout", "5", "{docs}"],
+            "--timeout needs --wait (it bounds the wait for the jobs)",
+        ),
+        (
+            ["failures", "0" * 32],
+            f"'{'0' * 32}' is not a submission id (like 20261201T183000Z-1a2b3c)",
+        ),
+        (["get", "0" * 32, "-o", "{docs}/a.txt"], "-o {docs}/a.txt: exists and is not a folder"),
+    ],
+)
+def test_local_arguments_are_checked_before_any_aws_call(
+    docs: Path, argv: list[str], message: str
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    argv = [a.format(docs=docs) for a in argv]
+    code = run(["--env", "dev", *argv], factory=no_aws, out=out, err=err)
+    assert (code, out.getvalue()) == (2, "")
+    assert err.getvalue() == f"summarizer: error: {message.format(docs=docs)}\n"
+
+
+def test_submit_of_a_missing_path_without_credentials_names_the_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    err = io.StringIO()
+    assert run(["--env", "dev", "--region", REGION, "submit", "/no/such/path"], err=err) == 2
+    assert err.getvalue() == "summarizer: error: no such file or folder: /no/such/path\n"
+
+
+def test_an_overdue_job_is_shown_and_retried(world: World, docs: Path) -> None:
+    """Sent, but still queued after SageMaker can no longer answer: its notification was lost.
+    Without retry picking it up it would stay queued until its TTL."""
+    submission = client_for(world).submit_paths([docs / "a.txt"])
+    (job,) = submission.job_ids
+    keys = world.keys(f"inputs/{submission.submission_id}/")
+    etag = world.s3.head_object(Bucket=BUCKET, Key=keys[0])["ETag"].strip('"')
+    world.dispatcher().process([sqs_record(s3_event(keys[0], etag=etag), "m")])
+    overdue_at = world.job(job)["overdue_at"]
+
+    def at(moment: dt.datetime, command: str = "retry") -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+
+        def factory(args: Any) -> SummarizerClient:
+            client = client_for(world)
+            client.clock = lambda: moment
+            return client
+
+        code = run(
+            ["--env", "test", command, submission.submission_id], factory=factory, err=err, out=out
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    assert (
+        at(NOW)[2]
+        == f"nothing to retry: {submission.submission_id} has no failed or overdue jobs\n"
+    )
+    assert world.dispatch_messages() == []
+
+    later = jobs.parse_iso(overdue_at) + dt.timedelta(seconds=1)
+    code, out, _ = at(later, "status")
+    assert (code, out.splitlines()[1]) == (
+        3,
+        f"overdue  {job}  a.txt  no outcome since 2026-12-01T18:30:00.000Z: summarizer retry "
+        "sends it again",
+    )
+    assert (
+        at(later)[2] == f"re-dispatched 1 failed or overdue job(s) of {submission.submission_id}\n"
+    )
+    (message,) = world.dispatch_messages()
+    world.clock[0] = later
+    outcome = world.dispatcher().process([sqs_record(message, "retry")])
+    assert [r["job_ids"] for r in outcome.requests] == [[job]]
+    assert world.job(job)["attempt"] == 2

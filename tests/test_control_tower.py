@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, cdk_json_context
+from tests.conftest import ROOT, Governed, cdk_json_context
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,45 @@ def test_the_readme_lists_every_acknowledged_control_with_its_reason(
         assert len(violation["reason"]) > 40, violation
     assert acknowledged, "the report should show the acknowledged controls"
     assert set(_readme_table()) == acknowledged
+
+
+def _governed_table() -> dict[str, str]:
+    """control -> the settings it needs, from the README's "In a governed account" table."""
+    rows: dict[str, str] = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        match = re.match(r"^\| (CT\.[A-Z0-9.]+) \| ([^|]+) \|$", line)
+        if match:
+            rows[match.group(1)] = match.group(2).strip()
+    return rows
+
+
+def _controls(report: dict[str, Any], kind: str) -> set[str]:
+    return {_control(v["description"]) for v in report.get(kind, [])}
+
+
+def test_a_governed_account_can_turn_on_each_control_the_readme_names(
+    guard_report: dict[str, Any], governed: Governed
+) -> None:
+    """With the settings of each row (prod, retained, data_path.vpc), the control holds without
+    a single acknowledgement, as a CloudFormation hook would evaluate it; a row saying "any
+    settings" holds in the default app too."""
+    report = governed.report
+    table = _governed_table()
+    assert set(table) == {"CT.S3.PR.4", "CT.LAMBDA.PR.3"}
+    flagged = _controls(report, "violations") | _controls(report, "suppressedViolations")
+    assert sorted(set(table) & flagged) == []
+    everywhere = [c for c, settings in table.items() if settings == "any settings"]
+    default = _controls(guard_report, "violations") | _controls(
+        guard_report, "suppressedViolations"
+    )
+    assert everywhere and sorted(set(everywhere) & default) == []
+
+
+def test_every_control_the_default_app_acknowledges_is_either_unavoidable_or_in_the_table(
+    guard_report: dict[str, Any], governed: Governed
+) -> None:
+    """No control that settings can satisfy is missing from the governed table."""
+    report = governed.report
+    acknowledged = _controls(guard_report, "suppressedViolations")
+    still = _controls(report, "suppressedViolations") | _controls(report, "violations")
+    assert sorted(acknowledged - still) == sorted(set(_governed_table()) - {"CT.S3.PR.4"})

@@ -7,6 +7,7 @@ queue it reads), never through logical ids.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ import pytest
 from aws_cdk.assertions import Match
 
 from constructs_lib._validation import ConfigurationError
-from tests.conftest import cdk_json_context, construct_app, endpoint_in, only, synthesize
+from constructs_lib.data_path.settings import DataPathSettings
+from tests.conftest import (
+    Governed,
+    cdk_json_context,
+    construct_app,
+    endpoint_in,
+    only,
+    synthesize,
+)
 
 DISPATCHER = "runtime.dispatcher.handler"
 RECORDER = "runtime.recorder.handler"
@@ -99,25 +108,84 @@ def storage_key_id(template: Any) -> str:
 # --- queues ------------------------------------------------------------------------------------
 
 
+DAY = 86_400
+
+
 @pytest.mark.parametrize(
     ("handler", "visibility"),
     # 6 x the function timeout (+ the batching window): 6 x 120 + 20 and 6 x 60.
     [(DISPATCHER, 740), (RECORDER, 360)],
 )
 def test_each_work_queue_is_encrypted_and_redrives_to_its_own_dlq(
-    dev: Any, handler: str, visibility: int
+    prod: Any, handler: str, visibility: int
 ) -> None:
-    _, queue = queue_of(dev, handler)
+    _, queue = queue_of(prod, handler)
     props = queue["Properties"]
     assert props["VisibilityTimeout"] == visibility
-    assert props["MessageRetentionPeriod"] == 4 * 86_400
+    assert props["MessageRetentionPeriod"] == 4 * DAY
     assert props["RedrivePolicy"]["maxReceiveCount"] == 5
-    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [data_key_id(dev), "Arn"]}
-    dlq_id = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    dlq = resources(dev)[dlq_id]["Properties"]
-    # The DLQ keeps longer than its source: expiry counts from the first enqueue.
-    assert dlq["MessageRetentionPeriod"] == 14 * 86_400
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [data_key_id(prod), "Arn"]}
+    dlq = dead_letter_queue(prod, handler)["Properties"]
+    # prod keeps inputs and requests 7 days: its dead letters 6, at least as long as the
+    # source queue (a dead letter's expiry counts from its first enqueue).
+    assert dlq["MessageRetentionPeriod"] == 6 * DAY
     assert dlq["KmsMasterKeyId"] == props["KmsMasterKeyId"]
+
+
+def dead_letter_queue(template: Any, handler: str) -> dict[str, Any]:
+    _, queue = queue_of(template, handler)
+    dlq_id = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    found: dict[str, Any] = resources(template)[dlq_id]
+    return found
+
+
+def test_a_dead_letter_queue_keeping_less_than_its_source_is_refused() -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib.data_path import WorkQueue
+
+    stack = cdk.Stack(construct_app(), "Queues")
+    with pytest.raises(ConfigurationError) as error:
+        WorkQueue(
+            stack,
+            "Queue",
+            key=cdk.aws_kms.Key(stack, "Key"),
+            visibility_timeout=cdk.Duration.minutes(1),
+            max_receive_count=3,
+            retention=cdk.Duration.days(4),
+            dead_letter_retention=cdk.Duration.days(2),
+        )
+    assert error.value.problems == (
+        "dead_letter_retention: must be 60 s to 14 days (SQS's limits) and at least retention "
+        "(345600 s), since a dead letter's expiry counts from its first enqueue (got 172800 s)",
+    )
+
+
+def lifecycle_days(template: Any) -> dict[str, int]:
+    """Prefix -> days before its objects expire, from the data bucket's lifecycle rules."""
+    _, bucket = only(template, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    return {rule["Prefix"]: rule["ExpirationInDays"] for rule in rules}
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+@pytest.mark.parametrize("handler", [DISPATCHER, RECORDER])
+def test_a_dead_letter_never_outlives_what_it_names(
+    dev: Any, prod: Any, environment: str, handler: str
+) -> None:
+    """A dispatch dead letter names a document (inputs/), a record dead letter a request body
+    (requests/) and an output (results/): each is kept a day less than those, so a redrive
+    within the DLQ's retention finds them, with a day to spare for processing."""
+    template = {"dev": dev, "prod": prod}[environment]
+    days = lifecycle_days(template)
+    named = min(days["inputs/"], days["requests/"], days["results/"])
+    dlq = dead_letter_queue(template, handler)["Properties"]
+    assert dlq["MessageRetentionPeriod"] == min(14, named - 1) * DAY
+    _, queue = queue_of(template, handler)
+    assert queue["Properties"]["MessageRetentionPeriod"] <= dlq["MessageRetentionPeriod"]
+    # dev keeps inputs and requests 3 days: dead letters 2.
+    if environment == "dev":
+        assert dlq["MessageRetentionPeriod"] == 2 * DAY
 
 
 def test_the_data_path_key_rotates(dev: Any) -> None:
@@ -150,28 +218,60 @@ def test_every_queue_refuses_plain_http(dev: Any) -> None:
         )
 
 
-def test_uploads_under_inputs_notify_the_dispatch_queue(dev: Any) -> None:
+def data_bucket(template: Any) -> tuple[str, dict[str, Any]]:
+    return only(template, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+
+
+def test_uploads_under_inputs_notify_the_dispatch_queue_from_the_bucket_itself(dev: Any) -> None:
+    """The notification is the bucket's own configuration, which AWS Control Tower's
+    CT.S3.PR.4 reads, not aws-cdk-lib's custom resource (and its Lambda outside any VPC)."""
     queue_id, _ = queue_of(dev, DISPATCHER)
-    _, notifications = only(dev, "Custom::S3BucketNotifications")
-    assert notifications["Properties"]["NotificationConfiguration"] == {
+    _, bucket = data_bucket(dev)
+    assert bucket["Properties"]["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True},
         "QueueConfigurations": [
             {
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "inputs/"}]}},
-                "QueueArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "Event": "s3:ObjectCreated:*",
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "inputs/"}]}},
+                "Queue": {"Fn::GetAtt": [queue_id, "Arn"]},
             }
-        ]
+        ],
     }
     # S3 validates the destination with a test event: the queue policy must exist first.
     (policy_id,) = dev.find_resources(
         "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": queue_id}]}}
     )
-    assert policy_id in notifications["DependsOn"]
+    assert policy_id in bucket["DependsOn"]
+    assert not dev.find_resources("Custom::S3BucketNotifications")
+    handlers = dev.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "index.handler"}}
+    )
+    assert not [h for h in handlers if h.startswith("BucketNotificationsHandler")]
+
+
+# The stack id's uuid (arn:...:stack/<name>/<uuid>): new on every create of the stack.
+STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+
+
+def test_the_data_bucket_name_fits_s3s_63_characters_whatever_the_stack_name() -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib.data_path.delivery import stack_scoped_bucket_name
+
+    stack = cdk.Stack(construct_app(), "A-Very-Long-Stack-Name-For-A-Team-With-Many-Words")
+    name = stack.resolve(stack_scoped_bucket_name(stack))
+    # 26 characters of the stack name (lower case, no trailing '-'), '-', the 36-char uuid.
+    assert name == {"Fn::Join": ["", ["a-very-long-stack-name-for-", STACK_UUID]]}
 
 
 def test_only_this_bucket_in_this_account_may_send_to_the_dispatch_queue(dev: Any) -> None:
+    """The bucket's name is known before it exists (the stack's name and id), so the queue
+    policy can name it without waiting for the bucket, which waits for the policy."""
     queue_id, _ = queue_of(dev, DISPATCHER)
-    bucket_id, _ = only(dev, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+    _, bucket = data_bucket(dev)
+    assert bucket["Properties"]["BucketName"] == {
+        "Fn::Join": ["", ["pegasussummarizer-dev-", STACK_UUID]]
+    }
     _, policy = only(dev, "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": queue_id}]}})
     allows = [
         s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
@@ -180,7 +280,19 @@ def test_only_this_bucket_in_this_account_may_send_to_the_dispatch_queue(dev: An
         {
             "Action": "sqs:SendMessage",
             "Condition": {
-                "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]}},
+                "ArnLike": {
+                    "aws:SourceArn": {
+                        "Fn::Join": [
+                            "",
+                            [
+                                "arn:",
+                                {"Ref": "AWS::Partition"},
+                                ":s3:::pegasussummarizer-dev-",
+                                STACK_UUID,
+                            ],
+                        ]
+                    }
+                },
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
             },
             "Effect": "Allow",
@@ -221,6 +333,47 @@ def test_recorder_queue_gets_both_topics_raw(dev: Any) -> None:
         "AWS::SNS::Topic", {"Properties": {"DisplayName": Match.string_like_regexp("^Summaries")}}
     )
     assert {s["Properties"]["TopicArn"]["Ref"] for s in subscriptions.values()} == set(topics)
+
+
+def test_a_notification_sns_cannot_deliver_lands_in_the_alarmed_record_dlq(dev: Any) -> None:
+    """SNS gives up on an SQS endpoint after its retries; without a redrive policy the
+    notification, and its job's outcome, would be dropped."""
+    queue_id, queue = queue_of(dev, RECORDER)
+    dlq_id = queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    dlq = resources(dev)[dlq_id]
+    subscriptions = dev.find_resources(
+        "AWS::SNS::Subscription", {"Properties": {"Endpoint": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    )
+    assert len(subscriptions) == 2
+    for subscription in subscriptions.values():
+        assert subscription["Properties"]["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}
+        }
+    # The DLQ admits SNS for the two result topics only; it shares the record queue's key,
+    # whose policy already lets SNS encrypt for those topics.
+    (policy_id, policy) = only(
+        dev, "AWS::SQS::QueuePolicy", {"Properties": {"Queues": [{"Ref": dlq_id}]}}
+    )
+    (allow,) = [
+        st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Effect"] == "Allow"
+    ]
+    topics = dev.find_resources(
+        "AWS::SNS::Topic", {"Properties": {"DisplayName": Match.string_like_regexp("^Summaries")}}
+    )
+    assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert {t["Ref"] for t in allow["Condition"]["ArnEquals"]["aws:SourceArn"]} == set(topics)
+    assert dlq["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [data_key_id(dev), "Arn"]}
+    for subscription in subscriptions.values():
+        assert policy_id in subscription["DependsOn"]
+    # The record dead-letter alarm watches this very queue.
+    (alarm,) = [
+        a
+        for a in _data_path_alarms(dev).values()
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
+        in a["Properties"].get("Dimensions", [])
+    ]
+    assert alarm["Properties"]["Threshold"] == 1
 
 
 def test_services_may_use_the_data_path_key_for_exactly_what_they_deliver(dev: Any) -> None:
@@ -272,6 +425,7 @@ RECORDER_ENV = {
     "DATA_BUCKET",
     "CURATED_PREFIX",
     "DISPATCH_QUEUE_URL",
+    "REQUEST_PREFIX",
     "JOB_TTL_DAYS",
     "MODEL_ID",
     "MODEL_REVISION",
@@ -282,16 +436,13 @@ RECORDER_ENV = {
 
 
 @pytest.mark.parametrize(
-    ("handler", "names", "reserved"), [(DISPATCHER, DISPATCHER_ENV, 2), (RECORDER, RECORDER_ENV, 5)]
+    ("handler", "names"), [(DISPATCHER, DISPATCHER_ENV), (RECORDER, RECORDER_ENV)]
 )
-def test_functions_follow_the_contract(
-    dev: Any, handler: str, names: set[str], reserved: int
-) -> None:
+def test_functions_follow_the_contract(dev: Any, handler: str, names: set[str]) -> None:
     _, fn = function(dev, handler)
     props = fn["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
-    assert props["ReservedConcurrentExecutions"] == reserved
     assert set(props["Environment"]["Variables"]) == names
     # X-Ray is off unless data_path.tracing says otherwise.
     assert "TracingConfig" not in props
@@ -328,6 +479,8 @@ def test_recorder_writes_the_curated_dataset_and_redispatches_to_the_dispatch_qu
     env = fn["Properties"]["Environment"]["Variables"]
     queue_id, _ = queue_of(dev, DISPATCHER)
     assert env["CURATED_PREFIX"] == "curated/summaries/"
+    # Only bodies at requests/<inference id>.jsonl (the dispatcher's) name trusted job ids.
+    assert env["REQUEST_PREFIX"] == "requests/"
     assert env["DISPATCH_QUEUE_URL"] == {"Ref": queue_id}
 
 
@@ -344,12 +497,25 @@ def test_functions_load_the_public_powertools_layer_of_the_pinned_version(dev: A
         assert fn["Properties"]["Layers"] == [{"Ref": name}]
 
 
+@pytest.mark.parametrize(("handler", "cap"), [(DISPATCHER, 2), (RECORDER, 5)])
+def test_by_default_nothing_is_reserved_and_each_poller_is_capped(
+    dev: Any, prod: Any, handler: str, cap: int
+) -> None:
+    """A new account's concurrency limit is 10 and Lambda keeps 100 (or all of it) unreserved:
+    any reservation would roll the stack back there. The event sources' maximum concurrency
+    reserves nothing and still bounds the dispatchers and recorders."""
+    for template in (dev, prod):
+        _, fn = function(template, handler)
+        assert "ReservedConcurrentExecutions" not in fn["Properties"]
+        assert event_source(template, handler)["ScalingConfig"] == {"MaximumConcurrency": cap}
+
+
 def test_dispatcher_batches_documents_with_partial_batch_responses(dev: Any) -> None:
     assert event_source(dev, DISPATCHER) | {"EventSourceArn": None, "FunctionName": None} == {
         "BatchSize": 32,
         "MaximumBatchingWindowInSeconds": 20,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # The poller stops at the reserved concurrency instead of being throttled by it.
+        # At most two dispatchers at once: fewer, larger groups for the endpoint.
         "ScalingConfig": {"MaximumConcurrency": 2},
         "EventSourceArn": None,
         "FunctionName": None,
@@ -395,8 +561,10 @@ def test_dispatcher_reads_inputs_writes_requests_and_invokes_this_endpoint(dev: 
         "s3:GetObject": {"/inputs/*"},
         # An S3 event names the version it is about; reading that version is its own action.
         "s3:GetObjectVersion": {"/inputs/*"},
+        # One PutObject per request body: no multipart upload to abort.
         "s3:PutObject": {"/requests/*"},
-        "s3:AbortMultipartUpload": {"/requests/*"},
+        # On the bucket, not on objects (see the listing test below).
+        "s3:ListBucket": set(),
     }
     endpoint_id, _ = only(dev, "AWS::SageMaker::Endpoint")
     (invoke,) = [s for s in statements_of(dev, DISPATCHER) if "sagemaker" in str(s["Action"])]
@@ -405,46 +573,107 @@ def test_dispatcher_reads_inputs_writes_requests_and_invokes_this_endpoint(dev: 
 
 
 def test_recorder_reads_outcomes_and_requests_and_writes_the_dataset(dev: Any) -> None:
+    # The failure location is recorded from the notification, never read: no failures/.
     assert grants(dev, RECORDER) == {
-        "s3:GetObject": {"/results/*", "/failures/*", "/requests/*"},
+        "s3:GetObject": {"/results/*", "/requests/*"},
         "s3:PutObject": {"/curated/summaries/*"},
-        "s3:AbortMultipartUpload": {"/curated/summaries/*"},
+        "s3:ListBucket": set(),
     }
 
 
-@pytest.mark.parametrize("handler", [DISPATCHER, RECORDER])
-def test_both_functions_record_jobs_and_send_to_the_dispatch_queue(dev: Any, handler: str) -> None:
+@pytest.mark.parametrize(
+    ("handler", "table_actions", "sends"),
+    [
+        (DISPATCHER, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], False),
+        # The recorder reads a request's jobs in batches and re-dispatches failed groups.
+        (
+            RECORDER,
+            [
+                "dynamodb:BatchGetItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
+            True,
+        ),
+    ],
+)
+def test_both_functions_record_jobs_and_only_the_recorder_sends_to_the_dispatch_queue(
+    dev: Any, handler: str, table_actions: list[str], sends: bool
+) -> None:
     table_id, _ = only(dev, "AWS::DynamoDB::Table")
     queue_id, _ = queue_of(dev, DISPATCHER)
     statements = statements_of(dev, handler)
     (table,) = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}]
-    assert sorted(actions(table)) == [
-        "dynamodb:BatchGetItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-    ]
-    sends = [
-        s
+    assert sorted(actions(table)) == table_actions
+    on_dispatch_queue = {
+        a
         for s in statements
-        if "sqs:SendMessage" in actions(s) and s["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    ]
-    assert len(sends) == 1
-    keys = {
-        s["Resource"]["Fn::GetAtt"][0]: sorted(actions(s))
-        for s in statements
-        if actions(s)[0].startswith("kms:")
+        if s["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        for a in actions(s)
     }
+    consumes = {"sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"}
+    assert on_dispatch_queue == ({"sqs:SendMessage"} if sends else consumes)
+    keys: dict[str, set[str]] = {}
+    for s in statements:
+        if actions(s)[0].startswith("kms:"):
+            keys.setdefault(s["Resource"]["Fn::GetAtt"][0], set()).update(actions(s))
     assert keys == {
-        # The table and the documents are on the storage key, messages on the data path key.
-        storage_key_id(dev): [
+        # The table and the documents are on the storage key, messages on the data path key:
+        # the dispatcher only reads its queue (Decrypt), the recorder also sends.
+        storage_key_id(dev): {
             "kms:Decrypt",
             "kms:DescribeKey",
             "kms:Encrypt",
             "kms:GenerateDataKey",
-        ],
-        data_key_id(dev): ["kms:Decrypt", "kms:GenerateDataKey"],
+        },
+        data_key_id(dev): {"kms:Decrypt", "kms:GenerateDataKey"} if sends else {"kms:Decrypt"},
     }
+
+
+@pytest.mark.parametrize(
+    ("handler", "prefixes"),
+    [(DISPATCHER, ["inputs/*"]), (RECORDER, ["requests/*", "results/*"])],
+)
+def test_each_function_may_list_exactly_the_prefixes_it_reads(
+    dev: Any, handler: str, prefixes: list[str]
+) -> None:
+    """Without s3:ListBucket S3 answers a missing object with 403, so an expired object would
+    read as a permission mistake; the listing stays within what the function reads."""
+    bucket_id, _ = only(dev, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
+    (listing,) = [s for s in statements_of(dev, handler) if "s3:ListBucket" in actions(s)]
+    assert listing == {
+        "Action": "s3:ListBucket",
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [bucket_id, "Arn"]},
+        "Condition": {"StringLike": {"s3:prefix": prefixes}},
+    }
+
+
+def test_only_the_recorder_queries_and_only_the_status_index(dev: Any) -> None:
+    table_id, _ = only(dev, "AWS::DynamoDB::Table")
+    (query,) = [s for s in statements_of(dev, RECORDER) if "dynamodb:Query" in actions(s)]
+    assert query["Action"] == "dynamodb:Query"
+    assert query["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/by-status"]]
+    }
+    assert not [s for s in statements_of(dev, DISPATCHER) if "dynamodb:Query" in actions(s)]
+
+
+def test_access_denied_alarms_watch_each_functions_own_metric(dev: Any) -> None:
+    denied = [
+        alarm["Properties"]
+        for alarm in _data_path_alarms(dev).values()
+        if alarm["Properties"]["MetricName"] == "AccessDenied"
+    ]
+    assert sorted(
+        (p["Namespace"], p["Dimensions"][0]["Value"], p["ComparisonOperator"]) for p in denied
+    ) == [
+        ("PegasusSummarizer-dev", "dispatcher", "GreaterThanOrEqualToThreshold"),
+        ("PegasusSummarizer-dev", "recorder", "GreaterThanOrEqualToThreshold"),
+    ]
+    assert {p["Dimensions"][0]["Name"] for p in denied} == {"service"}
+    assert {p["Period"] for p in denied} == {300}
 
 
 def test_the_endpoint_reads_requests_as_well_as_inputs(dev: Any) -> None:
@@ -570,10 +799,23 @@ def test_glue_table_reads_curated_json_lines_by_projected_date(dev: Any) -> None
     ]
 
 
+# The first 8 hex of the stack id's uuid (arn:...:stack/<name>/<uuid>): new on every create.
+STACK_ID_PREFIX = {
+    "Fn::Select": [
+        0,
+        {"Fn::Split": ["-", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]},
+    ]
+}
+
+
+def workgroup_name(stack_name: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", [f"{stack_name}-summaries-", STACK_ID_PREFIX]]}
+
+
 def test_athena_workgroup_enforces_encrypted_results_and_a_scan_cutoff(dev: Any) -> None:
     bucket_id, _ = only(dev, "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": {}}})
     _, workgroup = only(dev, "AWS::Athena::WorkGroup")
-    assert workgroup["Properties"]["Name"] == "PegasusSummarizer-dev-summaries"
+    assert workgroup["Properties"]["Name"] == workgroup_name("PegasusSummarizer-dev")
     assert workgroup["Properties"]["WorkGroupConfiguration"] == {
         "EnforceWorkGroupConfiguration": True,
         "PublishCloudWatchMetricsEnabled": True,
@@ -586,6 +828,24 @@ def test_athena_workgroup_enforces_encrypted_results_and_a_scan_cutoff(dev: Any)
             },
         },
     }
+
+
+def test_a_stack_deleted_and_created_again_collides_with_nothing_it_left(
+    prod: Any, dev: Any
+) -> None:
+    """Disaster recovery, or a first create rolled back: the prod workgroup survives its stack
+    (with its saved queries) and the next create names its own after the new stack id; the
+    Glue definitions hold no data and are deleted with the stack, freeing their names."""
+    _, workgroup = only(prod, "AWS::Athena::WorkGroup")
+    assert workgroup["DeletionPolicy"] == "Retain"
+    assert workgroup["Properties"]["Name"] == workgroup_name("PegasusSummarizer-prod")
+    for kind in ("AWS::Glue::Database", "AWS::Glue::Table"):
+        _, definition = only(prod, kind)
+        assert definition.get("DeletionPolicy", "Delete") == "Delete", kind
+    # dev deletes its workgroup, saved queries included, with the stack.
+    _, workgroup = only(dev, "AWS::Athena::WorkGroup")
+    assert workgroup["DeletionPolicy"] == "Delete"
+    assert workgroup["Properties"]["RecursiveDeleteOption"] is True
 
 
 # --- operations and outputs --------------------------------------------------------------------
@@ -602,7 +862,7 @@ def test_dead_letters_stuck_queues_errors_and_throttles_page_the_operations_topi
     dev: Any,
 ) -> None:
     alarms = _data_path_alarms(dev)
-    assert len(alarms) == 8
+    assert len(alarms) == 10
     ops_topic, _ = only(
         dev, "AWS::SNS::Topic", {"Properties": {"DisplayName": "Summarization endpoint alarms"}}
     )
@@ -622,6 +882,7 @@ def test_dead_letters_stuck_queues_errors_and_throttles_page_the_operations_topi
         ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", 900): 2,
         ("AWS/Lambda", "Errors", "Sum", 1): 2,
         ("AWS/Lambda", "Throttles", "Sum", 1): 2,
+        ("PegasusSummarizer-dev", "AccessDenied", "Sum", 1): 2,
     }
 
 
@@ -657,7 +918,7 @@ def test_dashboard_shows_the_data_path_with_the_functions_own_metrics(dev: Any) 
     }
     assert "## Data path" in widgets
     assert "Data path: alarm status" in widgets
-    assert len(widgets["Data path: alarm status"]["properties"]["alarms"]) == 8
+    assert len(widgets["Data path: alarm status"]["properties"]["alarms"]) == 10
     for title in ("Queued messages", "Oldest message", "Dead letters"):
         assert {m[0] for m in widgets[title]["properties"]["metrics"]} == {"AWS/SQS"}
     grouping = widgets["Documents per request (grouping)"]["properties"]
@@ -694,9 +955,10 @@ def test_outputs_name_the_data_path_resources(dev: Any) -> None:
         "DataBucketName": {"Ref": bucket_id},
         "InputPrefix": "inputs/",
         "RequestPrefix": "requests/",
+        "DirectRequestPrefix": "requests/direct/",
         "JobsTableName": {"Ref": table_id},
         "DispatchQueueUrl": {"Ref": queue_id},
-        "AthenaWorkGroup": "PegasusSummarizer-dev-summaries",
+        "AthenaWorkGroup": workgroup_name("PegasusSummarizer-dev"),
         "GlueDatabase": "pegasussummarizer_dev",
         "GlueTable": "summaries",
     }
@@ -840,10 +1102,7 @@ def test_an_overlapping_prefix_is_refused(code_dir: Path) -> None:
             "batchng_window_seconds",
             "5",
             "[dev] data_path.batchng_window_seconds: unknown key (known: "
-            "batching_window_seconds, dispatcher_reserved_concurrency, enabled, "
-            "invocation_timeout_seconds, job_ttl_days, large_document_bytes, "
-            "max_documents_per_request, max_receive_count, max_request_bytes, "
-            "recorder_reserved_concurrency, request_ttl_seconds, tracing)",
+            f"{', '.join(sorted(f.name for f in dataclasses.fields(DataPathSettings)))})",
         ),
     ],
 )
@@ -885,7 +1144,12 @@ def bare(code_dir: Path) -> Any:
         stack,
         "DataPath",
         endpoint=endpoint,
-        settings=DataPathSettings(tracing=True, dispatcher_reserved_concurrency=1),
+        settings=DataPathSettings(
+            tracing=True,
+            dispatcher_reserved_concurrency=1,
+            dispatcher_max_concurrency=None,
+            recorder_reserved_concurrency=5,
+        ),
         model_id="google/pegasus-xsum",
         model_revision="abc123",
         architecture=lambda_.Architecture.X86_64,
@@ -917,12 +1181,79 @@ def test_tracing_turns_on_xray_for_both_functions(bare: Any) -> None:
         assert xray and all(s["Resource"] == "*" for s in xray)
 
 
-def test_a_reserved_concurrency_of_one_leaves_the_poller_unbounded(bare: Any) -> None:
-    # Lambda's MaximumConcurrency accepts 2 to 1000; with 1 the reservation alone limits it.
-    mapping = event_source(bare, DISPATCHER)
-    assert "ScalingConfig" not in mapping
-    _, fn = function(bare, DISPATCHER)
-    assert fn["Properties"]["ReservedConcurrentExecutions"] == 1
+@pytest.mark.parametrize(("handler", "reserved", "cap"), [(DISPATCHER, 1, None), (RECORDER, 5, 5)])
+def test_a_large_account_reserves_concurrency_up_to_the_pollers_cap(
+    bare: Any, handler: str, reserved: int, cap: int | None
+) -> None:
+    # Lambda's MaximumConcurrency accepts 2 to 1,000; with 1 the reservation alone limits it.
+    _, fn = function(bare, handler)
+    assert fn["Properties"]["ReservedConcurrentExecutions"] == reserved
+    mapping = event_source(bare, handler)
+    if cap is None:
+        assert "ScalingConfig" not in mapping
+    else:
+        assert mapping["ScalingConfig"] == {"MaximumConcurrency": cap}
+
+
+@pytest.mark.parametrize(
+    ("settings", "problems"),
+    [
+        (
+            {"dispatcher_reserved_concurrency": 0, "recorder_max_concurrency": 1},
+            [
+                "dispatcher_reserved_concurrency: must be at least 1 (got 0)",
+                "recorder_max_concurrency: must be at least 2 (got 1)",
+            ],
+        ),
+        (
+            {"dispatcher_reserved_concurrency": 1},
+            [
+                "dispatcher_max_concurrency: must be null when dispatcher_reserved_concurrency "
+                "is 1: an SQS event source's maximum concurrency is at least 2, so the "
+                "reservation alone limits the poller (got 2)"
+            ],
+        ),
+        (
+            {"recorder_reserved_concurrency": 3, "recorder_max_concurrency": 10},
+            [
+                "recorder_max_concurrency: must be at most recorder_reserved_concurrency (3): "
+                "Lambda throttles what the poller invokes beyond the reservation (got 10)"
+            ],
+        ),
+        (
+            {"dispatcher_max_concurrency": 1_001},
+            ["dispatcher_max_concurrency: must be at most 1000 (got 1001)"],
+        ),
+    ],
+)
+def test_bad_concurrency_settings_name_the_key_the_value_and_what_is_allowed(
+    settings: dict[str, Any], problems: list[str]
+) -> None:
+    from stacks.config import load_configs
+
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "dev",
+        **{f"summarizer.data_path.{k}": str(v) for k, v in settings.items()},
+    }
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == tuple(f"[dev] data_path.{p}" for p in problems)
+
+
+def test_null_concurrency_settings_are_accepted() -> None:
+    from stacks.config import load_configs
+
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "prod",
+        "summarizer.data_path.dispatcher_max_concurrency": "null",
+        "summarizer.data_path.recorder_reserved_concurrency": "5",
+    }
+    (config,) = load_configs(context)
+    assert config.data_path.dispatcher_max_concurrency is None
+    assert config.data_path.dispatcher_reserved_concurrency is None
+    assert config.data_path.recorder_reserved_concurrency == 5
 
 
 def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:
@@ -945,7 +1276,8 @@ def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:
         "sagemaker:InvokeEndpointAsync",
         "sqs:SendMessage",
     ]
-    assert by_action["s3:PutObject"] == {"/inputs/*", "/requests/*"}
+    # Direct requests go to requests/direct/; the rest of requests/ is the dispatcher's.
+    assert by_action["s3:PutObject"] == {"/inputs/*", "/requests/direct/*"}
     assert by_action["s3:GetObject"] == {"/results/*", "/failures/*", "/curated/summaries/*"}
     (query,) = [s for s in statements if "dynamodb:Query" in actions(s)]
     indexes = [
@@ -959,7 +1291,7 @@ def test_client_grant_covers_the_cli_and_nothing_more(bare: Any) -> None:
 def test_analyst_grant_runs_queries_in_the_workgroup_only(bare: Any) -> None:
     statements = role_statements(bare, "Analyst")
     (athena,) = [s for s in statements if str(s["Action"]).count("athena:")]
-    assert athena["Resource"]["Fn::Join"][1][-1] == ":workgroup/Bare-summaries"
+    assert athena["Resource"]["Fn::Join"][1][-2:] == [":workgroup/Bare-summaries-", STACK_ID_PREFIX]
     (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
     assert listing["Condition"] == {
         "StringLike": {"s3:prefix": ["curated/summaries/*", "athena-results/*"]}
@@ -975,14 +1307,14 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
     code_dir: Path, tmp_path: Path
 ) -> None:
     """The library's own acknowledgements cover what the app's default configuration does not
-    exercise: X-Ray's wildcard, the client's and the analyst's grants."""
+    exercise: X-Ray's and the VPC's wildcards, the client's and the analyst's grants."""
     import json
 
     import aws_cdk as cdk
     from aws_cdk import aws_iam as iam
     from cdk_nag import AwsSolutionsChecks
 
-    from constructs_lib.data_path import DataPath, DataPathSettings
+    from constructs_lib.data_path import DataPath, DataPathSettings, DataPathVpc
 
     app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path))
     stack = cdk.Stack(app, "Nagged")
@@ -991,7 +1323,12 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
         stack,
         "DataPath",
         endpoint=endpoint,
-        settings=DataPathSettings(tracing=True),
+        settings=DataPathSettings(
+            tracing=True,
+            vpc=DataPathVpc(
+                subnet_ids=("subnet-0123456789abcdef0",), security_group_ids=("sg-01234567",)
+            ),
+        ),
         model_id="google/pegasus-large",
         removal_policy=cdk.RemovalPolicy.DESTROY,
     )
@@ -1018,7 +1355,8 @@ def test_cdk_nag_finds_nothing_unacknowledged_in_a_traced_data_path_with_grants(
         "Nagged/DataPath/Dispatcher/Role/DefaultPolicy/Resource",
         "Nagged/DataPath/Recorder/Role/DefaultPolicy/Resource",
     ]
-    assert all(reason.startswith("xray:PutTraceSegments") for reason in xray.values())
+    assert all("xray:PutTraceSegments" in reason for reason in xray.values())
+    assert all("ec2:DescribeNetworkInterfaces" in reason for reason in xray.values())
 
 
 def test_a_bad_retention_names_the_argument(code_dir: Path) -> None:
@@ -1040,5 +1378,335 @@ def test_a_bad_retention_names_the_argument(code_dir: Path) -> None:
     assert error.value.problems == (
         "memory_size: must be at least 128 (got 64)",
         "request_retention_days: must be at least 1 (got 0)",
+        "retention: the data path needs requests, inputs and results kept at least 2 days, so "
+        "that its dead-letter queues (which keep messages a day less than the objects they "
+        "name) can hold a message at all (got request_retention_days=0, the storage's "
+        "input_retention_days=7 and result_retention_days=30)",
         "athena_results_retention_days: must be at least 1 (got -1)",
+    )
+
+
+@pytest.mark.parametrize("field", ["input_retention_days", "result_retention_days"])
+def test_a_one_day_retention_is_refused_with_the_data_path_on(field: str) -> None:
+    from stacks.config import load_configs
+
+    context = {**cdk_json_context(), "summarizer.environment": "dev", f"summarizer.{field}": "1"}
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == (
+        f"[dev] {field}: must be at least 2 with the data path on: its dead-letter queues keep "
+        "messages a day less than the documents, request bodies and results they name, so "
+        "that a redrive still finds them (got 1)",
+    )
+    # Without the data path there are no dead letters to keep.
+    (config,) = load_configs({**context, "summarizer.data_path.enabled": "false"})
+    assert getattr(config, field) == 1
+
+
+# --- in a VPC (data_path.vpc) ------------------------------------------------------------------
+
+
+def ec2_arn(resource: str) -> dict[str, Any]:
+    """``arn:<partition>:ec2:<region>:<account>:<resource>`` as the template joins it."""
+    prefix = ["arn:", {"Ref": "AWS::Partition"}, ":ec2:", {"Ref": "AWS::Region"}, ":"]
+    return {"Fn::Join": ["", [*prefix, {"Ref": "AWS::AccountId"}, f":{resource}"]]}
+
+
+def test_in_a_vpc_both_functions_use_the_given_subnets_and_security_groups(
+    governed: Governed,
+) -> None:
+    from tests.conftest import GOVERNED_VPC
+
+    template = governed.template
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(template, handler)
+        assert fn["Properties"]["VpcConfig"] == {
+            "SubnetIds": GOVERNED_VPC["subnet_ids"],
+            "SecurityGroupIds": GOVERNED_VPC["security_group_ids"],
+        }
+        ec2 = {
+            tuple(sorted(actions(s))): (
+                sorted(s["Resource"], key=str) if isinstance(s["Resource"], list) else s["Resource"]
+            )
+            for s in statements_of(template, handler)
+            if actions(s)[0].startswith("ec2:")
+        }
+        # Lambda's guide for VPC functions: AWSLambdaVPCAccessExecutionRole's actions, scoped.
+        assert ec2 == {
+            ("ec2:CreateNetworkInterface",): sorted(
+                [
+                    ec2_arn("network-interface/*"),
+                    ec2_arn("subnet/subnet-0123456789abcdef0"),
+                    ec2_arn("subnet/subnet-0fedcba9876543210"),
+                    ec2_arn("security-group/sg-0123456789abcdef0"),
+                ],
+                key=str,
+            ),
+            (
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:DeleteNetworkInterface",
+                "ec2:UnassignPrivateIpAddresses",
+            ): ec2_arn("network-interface/*"),
+            # These two support no resource-level permissions.
+            ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"): "*",
+        }
+        # Without a managed policy (AWSLambdaVPCAccessExecutionRole grants these on "*").
+        role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert "ManagedPolicyArns" not in resources(template)[role_id]["Properties"]
+
+
+def test_outside_a_vpc_the_roles_get_no_ec2_permission(dev: Any) -> None:
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(dev, handler)
+        assert "VpcConfig" not in fn["Properties"]
+        assert not [s for s in statements_of(dev, handler) if "ec2:" in str(s["Action"])]
+
+
+@pytest.mark.parametrize(
+    ("vpc", "problems"),
+    [
+        (
+            {},
+            [
+                "subnet_ids: must list 1 to 16 distinct ids, Lambda's limits (got [])",
+                "security_group_ids: must list 1 to 5 distinct ids, Lambda's limits (got [])",
+            ],
+        ),
+        (
+            {"subnet_ids": ["subnet-12345678", "vpc-12345678"], "security_group_ids": ["sg-1"]},
+            [
+                "subnet_ids: 'vpc-12345678' is not an id like 'subnet-0123456789abcdef0'",
+                "security_group_ids: 'sg-1' is not an id like 'sg-0123456789abcdef0'",
+            ],
+        ),
+        (
+            {
+                "subnet_ids": ["subnet-12345678", "subnet-12345678"],
+                "security_group_ids": [f"sg-1234567{i}" for i in range(6)],
+            },
+            [
+                "subnet_ids: must list 1 to 16 distinct ids, Lambda's limits (got "
+                "['subnet-12345678', 'subnet-12345678'])",
+                "security_group_ids: must list 1 to 5 distinct ids, Lambda's limits (got "
+                "['sg-12345670', 'sg-12345671', 'sg-12345672', 'sg-12345673', 'sg-12345674', "
+                "'sg-12345675'])",
+            ],
+        ),
+        ({"subnets": []}, ["subnets: unknown key (known: security_group_ids, subnet_ids)"]),
+    ],
+)
+def test_bad_vpc_settings_name_the_key_the_value_and_what_is_allowed(
+    vpc: dict[str, Any], problems: list[str]
+) -> None:
+    import json
+
+    from stacks.config import load_configs
+
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "dev",
+        "summarizer.data_path.vpc": json.dumps(vpc),
+    }
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == tuple(f"[dev] data_path.vpc.{p}" for p in problems)
+
+
+# --- Powertools: the public layer by SSM parameter, a given layer, or bundled -----------------
+
+CHINA_LAYER = (
+    "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:37"
+)
+
+
+def _stack_template(context: dict[str, Any], outdir: Path, environment: str) -> Any:
+    assembly = synthesize(context, outdir)
+    return assembly, _template_of(assembly.get_stack_by_name(f"PegasusSummarizer-{environment}"))
+
+
+@pytest.fixture(scope="module")
+def china(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """prod pinned to cn-north-1 with Powertools' China layer (no SSM parameter there)."""
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "prod",
+        "summarizer.region": "cn-north-1",
+        "summarizer.data_path.powertools_layer_arn": CHINA_LAYER,
+    }
+    _, template = _stack_template(context, tmp_path_factory.mktemp("china"), "prod")
+    return template
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    """dev with ``data_path.powertools: bundled``: (assembly, template)."""
+    context = {
+        **cdk_json_context(),
+        "summarizer.environment": "dev",
+        "summarizer.data_path.powertools": "bundled",
+    }
+    return _stack_template(context, tmp_path_factory.mktemp("bundled"), "dev")
+
+
+def test_a_given_layer_arn_replaces_the_ssm_parameter(china: Any) -> None:
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(china, handler)
+        assert fn["Properties"]["Layers"] == [CHINA_LAYER]
+    parameters = china.to_json().get("Parameters", {})
+    assert not [p for p in parameters.values() if "powertools" in str(p.get("Default"))]
+
+
+def test_bundled_powertools_ships_in_the_code_instead_of_a_layer(bundled: tuple[Any, Any]) -> None:
+    import aws_lambda_powertools.shared.version as powertools
+
+    assembly, template = bundled
+    for handler in (DISPATCHER, RECORDER):
+        _, fn = function(template, handler)
+        assert "Layers" not in fn["Properties"]
+    _, fn = function(template, DISPATCHER)
+    key = fn["Properties"]["Code"]["S3Key"]
+    folder = Path(assembly.directory) / f"asset.{key.removesuffix('.zip')}"
+    top = sorted({p.relative_to(folder).parts[0] for p in folder.rglob("*") if p.is_file()})
+    # Powertools and what it requires without extras, as installed (pure Python), and the
+    # runtime package; no caches.
+    assert top == [
+        "aws_lambda_powertools",
+        f"aws_lambda_powertools-{powertools.VERSION}.dist-info",
+        "jmespath",
+        *[t for t in top if t.startswith("jmespath-")],
+        "runtime",
+        *[t for t in top if t.startswith("typing_extensions-")],
+        "typing_extensions.py",
+    ]
+    assert (folder / "aws_lambda_powertools" / "shared" / "version.py").is_file()
+    assert not [p for p in folder.rglob("*") if "__pycache__" in p.parts or p.suffix == ".pyc"]
+    parameters = template.to_json().get("Parameters", {})
+    assert not [p for p in parameters.values() if "powertools" in str(p.get("Default"))]
+
+
+def test_bundling_refuses_another_installed_powertools(monkeypatch: pytest.MonkeyPatch) -> None:
+    from constructs_lib.data_path import functions
+
+    monkeypatch.setattr(functions, "POWERTOOLS_VERSION", "9.9.9")
+    functions.bundled_files.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError) as error:
+            functions.bundled_files()
+    finally:
+        functions.bundled_files.cache_clear()
+    (problem,) = error.value.problems
+    assert problem.startswith(
+        "powertools: 'bundled' packages the installed aws-lambda-powertools, which must be "
+        "9.9.9, the version the runtime is tested with (installed: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "problems"),
+    [
+        (
+            {"powertools": "docker"},
+            ["data_path.powertools: must be one of layer, bundled (got 'docker')"],
+        ),
+        (
+            {"powertools_layer_arn": "arn:aws:lambda:eu-west-1:017000801446:layer:Powertools"},
+            [
+                "data_path.powertools_layer_arn: must be a Lambda layer version ARN like "
+                "'arn:aws:lambda:eu-west-1:017000801446:layer:"
+                "AWSLambdaPowertoolsPythonV3-python312-arm64:27' (got "
+                "'arn:aws:lambda:eu-west-1:017000801446:layer:Powertools')"
+            ],
+        ),
+        (
+            {"powertools_layer_arn": CHINA_LAYER.replace("arn:aws-cn:", "arn:aws:")},
+            [
+                "data_path.powertools_layer_arn: region cn-north-1 is in partition aws-cn, not "
+                f"aws (got {CHINA_LAYER.replace('arn:aws-cn:', 'arn:aws:')!r})"
+            ],
+        ),
+        (
+            {"powertools": "bundled", "powertools_layer_arn": CHINA_LAYER},
+            [
+                "data_path.powertools_layer_arn: only applies with powertools 'layer'; 'bundled' "
+                f"puts Powertools in the functions' code (got {CHINA_LAYER!r})"
+            ],
+        ),
+        (
+            {"powertools_layer_arn": CHINA_LAYER.replace("arm64", "x86_64")},
+            [
+                "data_path.powertools_layer_arn: the functions run Python 3.12 on arm64; use "
+                "Powertools' ...-python312-arm64 layer (got "
+                f"{CHINA_LAYER.replace('arm64', 'x86_64')!r})"
+            ],
+        ),
+        (
+            {"region": "eu-west-1", "powertools_layer_arn": CHINA_LAYER},
+            [
+                "data_path.powertools_layer_arn: must be a layer in the stack's region "
+                f"eu-west-1, as Lambda requires (got {CHINA_LAYER!r})"
+            ],
+        ),
+        (
+            {"region": "us-gov-west-1"},
+            [
+                "data_path.powertools_layer_arn: required in us-gov-west-1 (partition "
+                "aws-us-gov): Powertools publishes its public SSM parameter in commercial "
+                "regions only; give the ARN of its layer in that region (its documentation "
+                "lists those of cn-north-1 and the GovCloud regions) or set "
+                "data_path.powertools to 'bundled' (got null)"
+            ],
+        ),
+    ],
+)
+def test_bad_powertools_settings_name_the_key_the_value_and_what_is_allowed(
+    settings: dict[str, str], problems: list[str]
+) -> None:
+    from stacks.config import load_configs
+
+    context: dict[str, Any] = {**cdk_json_context(), "summarizer.environment": "dev"}
+    for key, value in settings.items():
+        prefix = "summarizer." if key == "region" else "summarizer.data_path."
+        context[prefix + key] = value
+    with pytest.raises(ConfigurationError) as error:
+        load_configs(context)
+    assert error.value.problems == tuple(f"[dev] {p}" for p in problems)
+
+
+def test_bundled_or_an_arn_is_all_a_region_without_the_parameter_needs() -> None:
+    from stacks.config import load_configs
+
+    base = {**cdk_json_context(), "summarizer.environment": "dev"}
+    (gov,) = load_configs(
+        {**base, "summarizer.region": "us-gov-west-1", "summarizer.data_path.powertools": "bundled"}
+    )
+    assert gov.warnings() == []
+    # A commercial region Powertools' SSM workflow does not list: a warning, not an error (the
+    # parameter may have been added since), naming the two ways out.
+    (bahrain,) = load_configs({**base, "summarizer.region": "me-south-1"})
+    (warning,) = bahrain.warnings()
+    assert warning.startswith(
+        "data_path: Powertools is not known to publish its public SSM parameter in me-south-1"
+    )
+    assert "data_path.powertools_layer_arn" in warning and "'bundled'" in warning
+    (ireland,) = load_configs({**base, "summarizer.region": "eu-west-1"})
+    assert ireland.warnings() == []
+
+
+def test_the_construct_checks_a_layer_against_its_architecture(code_dir: Path) -> None:
+    from constructs_lib.data_path import DataPath, DataPathSettings
+
+    endpoint = _endpoint(code_dir)
+    with pytest.raises(ConfigurationError) as error:
+        DataPath(
+            endpoint,
+            "DataPath",
+            endpoint=endpoint,
+            settings=DataPathSettings(powertools="bundled"),
+            model_id="google/pegasus-large",
+            powertools_layer_arn=LAYER_ARN,
+        )
+    assert error.value.problems == (
+        f"powertools_layer_arn: only applies with settings.powertools 'layer' (got {LAYER_ARN!r})",
+        "powertools_layer_arn: the functions run Python 3.12 on arm64; use Powertools' "
+        f"...-python312-arm64 layer (got {LAYER_ARN!r})",
     )

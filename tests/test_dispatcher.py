@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -192,13 +193,53 @@ def test_an_unreadable_document_fails_alone_and_its_neighbours_go_on(
     assert world.metrics.total("DocumentsUnreadable") == 1
 
 
-def test_a_deleted_document_is_recorded_failed(world: World) -> None:
+def test_a_redriven_event_whose_document_expired_records_the_job_failed_with_the_reason(
+    world: World,
+) -> None:
+    """A DLQ redrive after the inputs/ lifecycle rule removed the object: the job must say so,
+    not stay unexplained (nor read as a summary failure)."""
+    endpoint = Recording(world.sagemaker)
     job, event = world.upload("inputs/s/gone.txt", "text")
     world.s3.delete_object(Bucket=BUCKET, Key="inputs/s/gone.txt")
-    outcome = world.dispatcher().process([sqs_record(event, "m")])
+    world.clock[0] = NOW + dt.timedelta(days=9)
+
+    outcome = world.dispatcher(endpoint).process([sqs_record(event, "m", receive_count=2)])
+
     assert outcome.failed_messages == []
-    assert world.job(job)["failure_reason"].startswith(
-        f"document s3://{BUCKET}/inputs/s/gone.txt can no longer be read as uploaded (NoSuchKey"
+    assert outcome.unreadable == [job]
+    assert endpoint.calls == []
+    record = world.job(job)
+    assert record["status"] == "failed"
+    assert record["failure_reason"] == (
+        f"input object s3://{BUCKET}/inputs/s/gone.txt no longer exists (NoSuchKey: The "
+        "specified key does not exist.): it was deleted, or it expired under the bucket's "
+        "lifecycle rule for inputs/ (uploaded at 2026-12-01T18:29:00.000Z, 9.0 days before "
+        "this attempt: a late or redriven message?); upload it again to summarize it"
+    )
+    assert world.metrics.total("DocumentsGone") == 1
+
+
+def test_a_redispatched_job_whose_document_expired_is_recorded_failed(world: World) -> None:
+    ids, records = upload_batch(world, ["a.txt"])
+    dispatcher = world.dispatcher()
+    dispatcher.process(records)
+    world.dynamodb.update_item(
+        TableName="pegasus-jobs",
+        Key={"job_id": {"S": ids[0]}},
+        UpdateExpression="SET #s = :f",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":f": {"S": "failed"}},
+    )
+    world.s3.delete_object(Bucket=BUCKET, Key="inputs/20261201T182900Z-abcdef/a.txt")
+    (message,) = jobs.dispatch_messages(ids)
+
+    outcome = dispatcher.process([sqs_record(message, "retry")])
+
+    assert (outcome.failed_messages, outcome.requests) == ([], [])
+    record = world.job(ids[0])
+    assert (record["status"], record["attempt"]) == ("failed", 2)
+    assert record["failure_reason"].startswith(
+        f"input object s3://{BUCKET}/inputs/20261201T182900Z-abcdef/a.txt no longer exists"
     )
 
 
@@ -314,7 +355,9 @@ def test_bad_messages_are_reported_back_with_their_reason(
     assert world.metrics.total("BadMessages") == 1
 
 
-def stubbed_endpoint(errors: list[tuple[str, int]], succeed: bool = True) -> tuple[Any, Stubber]:
+def stubbed_endpoint(
+    errors: list[tuple[str, int]], succeed: bool = True, failure_location: str | None = None
+) -> tuple[Any, Stubber]:
     client = boto3.client("sagemaker-runtime", region_name=REGION)
     stubber = Stubber(client)
     for code, status in errors:
@@ -325,9 +368,12 @@ def stubbed_endpoint(errors: list[tuple[str, int]], succeed: bool = True) -> tup
             http_status_code=status,
         )
     if succeed:
+        response = {"InferenceId": "x", "OutputLocation": "s3://b/results/x.out"}
+        if failure_location:
+            response["FailureLocation"] = failure_location
         stubber.add_response(
             "invoke_endpoint_async",
-            {"InferenceId": "x", "OutputLocation": "s3://b/results/x.out"},
+            response,
             {
                 "EndpointName": ENDPOINT,
                 "InputLocation": ANY,
@@ -602,3 +648,176 @@ def test_a_read_that_keeps_failing_is_retried_then_recorded_failed(
         f"could not read document s3://{BUCKET}/inputs/s/a.txt after 5 tries: SlowDown: "
         "Please reduce your request rate."
     )
+
+
+# --- hardening: copies, sizes, permissions, failure locations, direct jobs --------------------
+
+
+def test_the_same_event_twice_in_one_batch_sends_the_document_once(world: World) -> None:
+    ids, records = upload_batch(world, ["a.txt", "b.txt"])
+    batch = [records[0], sqs_record(records[0]["body"], "m0-copy"), records[1]]
+    refusing, _ = stubbed_endpoint([("ValidationError", 400)], succeed=False)
+
+    # Not sent: both copies are reported, SQS delivers both again, the claims keep it to one.
+    assert world.dispatcher(refusing).process(batch).failed_messages == ["m0", "m0-copy", "m1"]
+
+    endpoint = Recording(world.sagemaker)
+    outcome = world.dispatcher(endpoint).process(batch)
+
+    assert outcome.failed_messages == []
+    (call,) = endpoint.calls
+    assert [line["id"] for line in lines_of(world, call["InputLocation"])] == ids
+    assert call["InferenceId"] == jobs.inference_id(ids, 1)
+    assert world.metrics.total("DocumentsDispatched") == 2
+
+
+def test_a_document_larger_than_the_request_size_limit_is_refused_before_sending(
+    world: World,
+) -> None:
+    endpoint = Recording(world.sagemaker)
+    ids, records = upload_batch(world, ["small.txt"])
+    big, big_event = world.upload("inputs/s/big.txt", "x" * 1_500)
+
+    outcome = world.dispatcher(endpoint, max_request_bytes=1_000).process(
+        [*records, sqs_record(big_event, "big")]
+    )
+
+    assert outcome.failed_messages == []
+    assert outcome.unreadable == [big]
+    (call,) = endpoint.calls
+    assert [line["id"] for line in lines_of(world, call["InputLocation"])] == ids
+    record = world.job(big)
+    assert (record["status"], record["failure_reason"]) == (
+        "failed",
+        f"document s3://{BUCKET}/inputs/s/big.txt is 1,500 bytes, more than the endpoint's "
+        "request-size limit of 1,000 bytes (data_path.max_request_bytes): split it into "
+        "smaller documents",
+    )
+    assert world.keys("requests/") == [call["InputLocation"].split("/", 3)[3]]
+    assert world.metrics.total("DocumentsTooLarge") == 1
+
+
+def test_a_document_whose_escaped_line_exceeds_the_limit_is_refused_too(world: World) -> None:
+    endpoint = Recording(world.sagemaker)
+    job, event = world.upload("inputs/s/quotes.txt", '"' * 900)
+
+    outcome = world.dispatcher(endpoint, max_request_bytes=1_000).process([sqs_record(event, "m")])
+
+    assert (outcome.unreadable, endpoint.calls) == ([job], [])
+    assert world.job(job)["failure_reason"] == (
+        f"document s3://{BUCKET}/inputs/s/quotes.txt becomes a request line of 1,857 bytes "
+        "(its text JSON-escaped), more than the endpoint's request-size limit of 1,000 bytes "
+        "(data_path.max_request_bytes): split it into smaller documents"
+    )
+
+
+class DeniedS3:
+    """moto's S3, except that reading objects is refused as IAM or a key policy refuses it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError(
+            {
+                "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            },
+            "GetObject",
+        )
+
+
+@pytest.mark.parametrize("receive_count", [1, 5])
+def test_access_denied_is_retried_counted_and_recorded_only_on_the_last_receive(
+    world: World, receive_count: int
+) -> None:
+    """With s3:ListBucket a missing object is 404, so a 403 is a permission mistake: retried
+    (someone fixes the policy), alarmed, and the job explained once the message gives up."""
+    job, event = world.upload("inputs/s/a.txt", "text")
+    dispatcher = world.dispatcher()
+    dispatcher.s3 = DeniedS3(world.s3)
+
+    outcome = dispatcher.process([sqs_record(event, "m", receive_count)])
+
+    assert outcome.failed_messages == ["m"]
+    assert outcome.unreadable == ([job] if receive_count == 5 else [])
+    assert world.metrics.total("AccessDenied") == 1
+    if receive_count < 5:
+        assert world.job(job) == {}
+        return
+    assert world.job(job)["failure_reason"] == (
+        f"could not read document s3://{BUCKET}/inputs/s/a.txt after 5 tries: AccessDenied: "
+        "Access Denied"
+    )
+
+
+def test_an_invocation_refused_for_access_is_counted(world: World) -> None:
+    client, _ = stubbed_endpoint([("AccessDeniedException", 400)], succeed=False)
+    _, records = upload_batch(world, ["a.txt"])
+    outcome = world.dispatcher(client).process(records)
+    assert outcome.failed_messages == ["m0"]
+    assert world.metrics.total("AccessDenied") == 1
+
+
+def test_the_failure_location_of_the_invocation_is_kept_on_the_job(world: World) -> None:
+    location = f"s3://{BUCKET}/failures/x-error.out"
+    client, _ = stubbed_endpoint([], failure_location=location)
+    ids, records = upload_batch(world, ["a.txt"])
+
+    world.dispatcher(client).process(records)
+
+    record = world.job(ids[0])
+    assert (record["status"], record["failure_location"]) == ("queued", location)
+
+
+def test_a_direct_request_cannot_be_redispatched(world: World) -> None:
+    direct = "d" * 32
+    world.dynamodb.put_item(
+        TableName="pegasus-jobs",
+        Item=jobs.to_item(
+            {
+                "job_id": direct,
+                "status": "failed",
+                "attempt": 1,
+                "inference_id": direct,
+                "source_bucket": BUCKET,
+                "source_key": f"requests/direct-{direct}.json",
+            }
+        ),
+    )
+    (message,) = jobs.dispatch_messages([direct])
+
+    outcome = world.dispatcher().process([sqs_record(message, "retry")])
+
+    assert outcome.failed_messages == ["retry"]
+    assert outcome.bad_messages == {
+        "retry": f"re-dispatch of direct request(s) {direct}: they were sent straight to the "
+        "endpoint, not uploaded under inputs/, and the dispatcher reads only that prefix; send "
+        "them again with InvokeEndpointAsync"
+    }
+    assert world.job(direct)["status"] == "failed"
+
+
+def test_a_job_whose_outcome_can_no_longer_arrive_may_be_sent_again(world: World) -> None:
+    """Sent and still queued after RequestTTLSeconds + InvocationTimeoutSeconds (+ 15 minutes
+    for the notification): its notification was lost, so it is no longer in flight."""
+    endpoint = Recording(world.sagemaker)
+    ids, records = upload_batch(world, ["a.txt"])
+    dispatcher = world.dispatcher(endpoint)
+    dispatcher.process(records)
+    record = world.job(ids[0])
+    assert record["overdue_at"] == "2026-12-02T01:00:00.000Z"  # 18:30 + 6 h + 15 min + 15 min
+    (message,) = jobs.dispatch_messages(ids)
+
+    assert dispatcher.process([sqs_record(message, "early")]).requests == []
+
+    world.clock[0] = jobs.parse_iso(record["overdue_at"])
+    outcome = dispatcher.process([sqs_record(message, "late")])
+
+    assert [r["job_ids"] for r in outcome.requests] == [ids]
+    assert world.job(ids[0])["attempt"] == 2

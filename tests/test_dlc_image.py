@@ -108,6 +108,89 @@ def test_environment_agnostic_stack_maps_every_catalog_region(dev: Any) -> None:
     assert "763104351884" not in json.dumps(model["Properties"]["PrimaryContainer"]["Image"])
 
 
+def check_rules(rules: dict[str, Any], region: str) -> str | None:
+    """What CloudFormation says when it checks ``rules`` in ``region``: the first failed
+    assertion's description, or None when every assertion holds."""
+
+    def truth(node: Any) -> Any:
+        if isinstance(node, str | bool):
+            return node
+        if isinstance(node, list):
+            return [truth(item) for item in node]
+        ((function, args),) = node.items()
+        if function == "Ref":
+            assert args == "AWS::Region", args
+            return region
+        values = truth(args)
+        if function == "Fn::Not":
+            return not values[0]
+        if function == "Fn::Equals":
+            return values[0] == values[1]
+        if function == "Fn::Contains":
+            return values[1] in values[0]
+        raise AssertionError(f"unexpected rule function {function}")
+
+    for rule in rules.values():
+        if "RuleCondition" in rule and not truth(rule["RuleCondition"]):
+            continue
+        for assertion in rule["Assertions"]:
+            if not truth(assertion["Assert"]):
+                return str(assertion["AssertDescription"])
+    return None
+
+
+def dlc_rules(template: Any) -> dict[str, Any]:
+    rules: dict[str, Any] = template.to_json()["Rules"]
+    # CDK's own bootstrap check reads a parameter, not the region: not ours to evaluate.
+    return {name: rule for name, rule in rules.items() if name != "CheckBootstrapVersion"}
+
+
+def test_an_agnostic_stack_refuses_a_region_without_registry_before_creating_anything(
+    dev: Any,
+) -> None:
+    from constructs_lib.dlc_catalog import regions_without_registry
+
+    rules = dlc_rules(dev)
+    supported = sorted(catalog()["registries"])
+    listed = f"Deploy to one of the regions with one: {', '.join(supported)}."
+    for region in supported:
+        assert check_rules(rules, region) is None, region
+    assert regions_without_registry()  # the SDK's SageMaker regions without this image
+    for region in regions_without_registry():
+        assert check_rules(rules, region) == (
+            f"Region {region} has no Hugging Face inference DLC registry in the image catalog, "
+            f"so this stack cannot pull its model image there. {listed}"
+        )
+    # A region newer than the committed catalog: not nameable, but still refused clearly.
+    assert check_rules(rules, "xx-newest-1") == (
+        "This stack's region has no Hugging Face inference DLC registry in the image catalog "
+        "committed with it (constructs_lib/huggingface_dlc.json; scripts/refresh_dlc_catalog.py "
+        f"updates it). {listed}"
+    )
+
+
+def test_the_committed_catalog_is_what_the_refresh_script_writes_today() -> None:
+    import importlib.util
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "refresh_dlc_catalog", ROOT / "scripts" / "refresh_dlc_catalog.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    fresh = script.build_table()
+    committed = catalog()
+    # Named first, so a region the SDK gained reads as such, not as a wall of JSON.
+    assert sorted(set(fresh["registries"]) - set(committed["registries"])) == []
+    assert (
+        sorted(set(script.sagemaker_image_regions()) - set(committed["registries"]))
+        == (committed["regions_without_registry"])
+    )
+    assert script.render(fresh) == (ROOT / "constructs_lib" / "huggingface_dlc.json").read_text()
+
+
 def test_cpu_instance_gets_the_cpu_image() -> None:
     version = DlcVersion(transformers="4.51.3", pytorch="2.6.0")
     assert version.tag(gpu=False) == "2.6.0-transformers4.51.3-cpu-py312-ubuntu22.04"

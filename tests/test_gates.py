@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, cdk_json_context, synthesize
+from tests.conftest import ROOT, Governed, cdk_json_context, synthesize
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
@@ -148,3 +148,17 @@ def test_with_staged_weights_and_network_isolation_checkov_skips_nothing_on_the_
     assert model["Properties"]["EnableNetworkIsolation"] is True
     # Nothing left to excuse on the model: CKV_AWS_370 passes instead of being skipped.
     assert "checkov" not in model.get("Metadata", {})
+
+
+def test_a_governed_configuration_passes_cfn_lint_and_checkov(governed: Governed) -> None:
+    """prod with the data path's functions in a VPC (tests/conftest.py)."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    findings = [
+        f"{match.rule.id} {match.message} (line {match.linenumber})"
+        for match in lint_file(governed.template_file, ManualArgs())
+    ]
+    assert findings == []
+    failed, unexplained = checkov_findings([governed.template_file])
+    assert failed == []
+    assert unexplained == []

@@ -72,6 +72,33 @@ def test_role_names_are_deterministic(code_dir: Path, governed: Any) -> None:
         assert role["Properties"]["RoleName"] == first[logical_id]["Properties"]["RoleName"]
 
 
+def test_a_role_named_outside_the_prefix_keeps_its_name_and_is_reported() -> None:
+    from aws_cdk import Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Annotations, Match, Template
+
+    from constructs_lib.guardrails import apply_org_guardrails
+
+    stack = Stack(construct_app(), "Named")
+    principal = iam.ServicePrincipal("codebuild.amazonaws.com")
+    iam.Role(stack, "Legacy", role_name="legacy-runner", assumed_by=principal)
+    iam.Role(stack, "Conforming", role_name=f"{PREFIX}runner", assumed_by=principal)
+    apply_org_guardrails(stack, role_name_prefix=PREFIX, role_path="/workloads/")
+    names = {
+        role["Properties"]["RoleName"]
+        for role in Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    }
+    assert names == {"legacy-runner", f"{PREFIX}runner"}
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("guardrail prefix")
+    )
+    assert [w.entry.data for w in warnings] == [
+        "role name 'legacy-runner' does not start with the guardrail prefix 'acme-': a service "
+        "control policy that requires the prefix refuses it. Name it with the prefix, or leave it "
+        "unnamed. [ack: pegasus:role-name-outside-prefix]"
+    ]
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

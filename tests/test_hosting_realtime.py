@@ -179,12 +179,16 @@ def test_blue_green_canary_rolls_back_on_the_endpoints_own_alarms(built: Any) ->
     assert latency["Properties"]["Threshold"] == 2_000_000  # microseconds
 
 
-def test_an_endpoint_without_guardrails_has_no_name_and_no_deployment_config(built: Any) -> None:
+def test_an_endpoint_without_guardrails_is_named_after_its_instance_type_only(built: Any) -> None:
     endpoints = built.template.find_resources("AWS::SageMaker::Endpoint")
     plain = [e for e in endpoints.values() if "DeploymentConfig" not in e["Properties"]]
     assert len(plain) == 1
-    assert "EndpointName" not in plain[0]["Properties"]
+    # Named so that a new instance type replaces it (tests/test_instance_type_change.py); its
+    # users still read the name with GetAtt.
+    assert plain[0]["Properties"]["EndpointName"].endswith("-m5-xlarge")
+    assert built.plain.endpoint_name != plain[0]["Properties"]["EndpointName"]
     assert plain[0]["Properties"]["RetainAllVariantProperties"] is True
+    assert built.guarded_name.endswith("-g5-xlarge")
 
 
 def test_target_tracking_on_the_predefined_invocations_metric(built: Any) -> None:

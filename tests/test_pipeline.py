@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from constructs_lib import ConfigurationError
+from constructs_lib.guardrail_settings import GuardrailSettings
 from tests.conftest import cdk_json_context
 from tests.test_gates import ACCEPTED
 
@@ -160,7 +162,7 @@ def test_build_runs_make_test_before_synthesizing_the_same_configuration(pipelin
     project = project_running(pipeline, "make test")
     spec = build_spec(project)
     assert spec["phases"]["build"]["commands"] == ["make test", f"make synth PIPELINE={EXAMPLE}"]
-    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "20"}
+    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.11", "nodejs": "24"}
     assert spec["cache"]["paths"] == ["/root/.cache/pip/**/*", "/root/.npm/**/*"]
     environment = project["Properties"]["Environment"]
     assert environment["Image"] == "aws/codebuild/standard:7.0"
@@ -170,9 +172,45 @@ def test_build_runs_make_test_before_synthesizing_the_same_configuration(pipelin
     assert project["Properties"]["Cache"]["Type"] == "S3"
 
 
+def package_pins() -> dict[str, str]:
+    from tests.conftest import ROOT
+
+    pins: dict[str, str] = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    return pins
+
+
 def test_self_mutation_installs_the_pinned_cdk_cli(pipeline: Any) -> None:
     project = project_running(pipeline, "cdk -a")
+    assert package_pins()["aws-cdk"] == "2.1148.1"
     assert "npm install -g aws-cdk@2.1148.1" in build_spec(project)["phases"]["install"]["commands"]
+
+
+def test_asset_steps_install_the_cdk_assets_that_package_json_pins(pipeline: Any) -> None:
+    pinned = package_pins()["cdk-assets"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", pinned)
+    publishers = [
+        p
+        for p in projects(pipeline)
+        if build_spec(p)["phases"]["build"]["commands"][0].startswith("cdk-assets ")
+    ]
+    assert publishers
+    for project in publishers:
+        assert build_spec(project)["phases"]["install"]["commands"] == [
+            f"npm install -g cdk-assets@{pinned}"
+        ]
+    # Nothing the pipeline runs is whatever npm serves that day.
+    for project in projects(pipeline):
+        assert "@latest" not in project["Properties"]["Source"]["BuildSpec"]
+
+
+def test_every_build_runs_on_a_node_still_supported(pipeline: Any) -> None:
+    # Node 20 reached its end of life on 2026-04-30; aws/codebuild/standard:7.0 has 22 and 24.
+    for project in projects(pipeline):
+        assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+        assert build_spec(project)["phases"]["install"]["runtime-versions"] == {
+            "python": "3.11",
+            "nodejs": "24",
+        }
 
 
 def test_every_build_logs_to_one_retained_log_group(pipeline: Any) -> None:
@@ -606,9 +644,9 @@ def test_types_and_unknown_keys_are_refused_by_name() -> None:
     section = {**example(), "stages": "dev", "smoke_timeout": 25, "trigger_on_push": "yes"}
     assert problems_of(section) == (
         "pipeline.smoke_timeout: unknown key (known: account, branch, connection_arn, "
-        "log_retention_days, notification_emails, notification_topic_arn, pipeline_name, region, "
-        "repository, smoke_timeout_minutes, source_bucket, source_key, stage_model, stages, "
-        "trigger_on_push)",
+        "guardrails, log_retention_days, notification_emails, notification_topic_arn, "
+        "pipeline_name, region, repository, smoke_timeout_minutes, source_bucket, source_key, "
+        "stage_model, stages, trigger_on_push)",
         "pipeline.trigger_on_push: must be bool (got 'yes')",
         "pipeline.stages: must be a list (got 'dev')",
     )
@@ -656,6 +694,36 @@ def test_cross_account_stages_need_the_pipelines_own_account_and_agree_with_the_
     )
     settings = load_pipeline_settings({**section, "account": "111111111111"}, environments())
     assert settings.cross_account(environments())
+
+
+def test_pipeline_guardrails_are_validated_and_fit_the_smoke_role_names() -> None:
+    bad = {**example(), "guardrails": {"role_path": "delivery", "tags": {"aws:x": "y"}}}
+    assert problems_of(bad) == (
+        "pipeline.guardrails.role_path: must start and end with '/', printable ASCII without "
+        "spaces, at most 512 characters, e.g. '/workloads/' (got 'delivery')",
+        "pipeline.guardrails.tags: key 'aws:x' must be 1 to 128 letters, digits, spaces or "
+        "'+-=._:/@' and must not start with 'aws:'",
+    )
+    # The smoke roles carry the prefixes: their names must still fit IAM's 64 characters.
+    long_prefix = "p" * 32
+    section = {
+        **example(),
+        "pipeline_name": "N" * 30,
+        "guardrails": {"role_name_prefix": long_prefix},
+    }
+    envs = environments(prod={"guardrails": GuardrailSettings(role_name_prefix="e" * 30)})
+    runner = f"{long_prefix}{'N' * 30}-smoke-runner-dev"
+    assert problems_of(section, envs) == (
+        f"pipeline.stages[0].environment: the smoke runner role name {runner!r} is "
+        f"{len(runner)} characters, more than IAM's 64; shorten pipeline_name or the "
+        "guardrails.role_name_prefix",
+        f"pipeline.stages[1].environment: the smoke role name '{'e' * 30}{'N' * 30}-smoke-prod' "
+        "is 71 characters, more than IAM's 64; shorten pipeline_name or the "
+        "guardrails.role_name_prefix",
+        f"pipeline.stages[1].environment: the smoke runner role name "
+        f"'{long_prefix}{'N' * 30}-smoke-runner-prod' is 80 characters, more than IAM's 64; "
+        "shorten pipeline_name or the guardrails.role_name_prefix",
+    )
 
 
 def test_topic_and_emails_exclude_each_other() -> None:
@@ -723,6 +791,19 @@ VARIANT = {
         "revision": "a" * 40,
         "kms_key_arn": STAGING_KEY,
     },
+    # A governed organization: the pipeline's own roles under its guardrails...
+    "guardrails": {
+        "permissions_boundary_arn": "arn:aws:iam::111111111111:policy/delivery-boundary",
+        "role_path": "/delivery/",
+        "role_name_prefix": "cicd-",
+        "tags": {"cost-center": "platform"},
+    },
+}
+# ... and prod's under its own (dev has none).
+PROD_GUARDRAILS = {
+    "permissions_boundary_arn": "arn:aws:iam::222222222222:policy/workload-boundary",
+    "role_path": "/workloads/summarizer/",
+    "role_name_prefix": "acme-",
 }
 
 
@@ -731,6 +812,7 @@ def variant_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("variant.out")
     context = cdk_json_context()
     context["summarizer"]["pipeline"] = VARIANT
+    context["summarizer"]["environments"]["prod"]["guardrails"] = PROD_GUARDRAILS
     synthesize_pipeline(context, directory)
     return directory
 
@@ -798,20 +880,15 @@ def test_variant_smoke_test_of_another_account_assumes_the_role_there(
 ) -> None:
     from aws_cdk.assertions import Template
 
+    smoke_role = (
+        "arn:aws:iam::222222222222:role/workloads/summarizer/acme-PegasusSummarizer-smoke-prod"
+    )
     variant.has_resource_properties(
         "AWS::IAM::Policy",
         {
             "PolicyDocument": {
                 "Statement": cdk_match().array_with(
-                    [
-                        {
-                            "Action": "sts:AssumeRole",
-                            "Effect": "Allow",
-                            "Resource": (
-                                "arn:aws:iam::222222222222:role/PegasusSummarizer-smoke-prod"
-                            ),
-                        }
-                    ]
+                    [{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": smoke_role}]
                 )
             }
         },
@@ -820,7 +897,8 @@ def test_variant_smoke_test_of_another_account_assumes_the_role_there(
     prod.has_resource_properties(
         "AWS::IAM::Role",
         {
-            "RoleName": "PegasusSummarizer-smoke-prod",
+            "RoleName": "acme-PegasusSummarizer-smoke-prod",
+            "Path": "/workloads/summarizer/",
             "AssumeRolePolicyDocument": {
                 "Statement": [
                     cdk_match().object_like(
@@ -833,8 +911,8 @@ def test_variant_smoke_test_of_another_account_assumes_the_role_there(
                                             [
                                                 "arn:",
                                                 {"Ref": "AWS::Partition"},
-                                                ":iam::111111111111:role/"
-                                                "PegasusSummarizer-smoke-runner-prod",
+                                                ":iam::111111111111:role/delivery/"
+                                                "cicd-PegasusSummarizer-smoke-runner-prod",
                                             ],
                                         ]
                                     }
@@ -846,6 +924,77 @@ def test_variant_smoke_test_of_another_account_assumes_the_role_there(
             },
         },
     )
+
+
+def _arn_of(role: dict[str, Any], account: str) -> str:
+    """The ARN IAM gives a role: its path is part of it."""
+    properties = role["Properties"]
+    return f"arn:aws:iam::{account}:role{properties.get('Path', '/')}{properties['RoleName']}"
+
+
+@pytest.mark.parametrize(
+    ("environment", "account"), [("dev", "111111111111"), ("prod", "222222222222")]
+)
+def test_variant_smoke_roles_are_assumed_by_the_arns_iam_gives_them(
+    variant: Any, variant_outdir: Path, environment: str, account: str
+) -> None:
+    """Under guardrail paths and prefixes, the runner and the smoke role still find each other."""
+    (stage_template,) = variant_outdir.glob(f"assembly-*-{environment}/*.template.json")
+    stage_resources = json.loads(stage_template.read_text())["Resources"]
+    (smoke_role,) = [
+        r
+        for r in stage_resources.values()
+        if r["Type"] == "AWS::IAM::Role" and "-smoke-" in str(r["Properties"].get("RoleName"))
+    ]
+    project = project_running(variant, f"make smoke ENV={environment}")
+    (runner_arn,) = [
+        v["Value"]
+        for v in project["Properties"]["Environment"]["EnvironmentVariables"]
+        if v["Name"] == "SMOKE_ROLE_ARN"
+    ]
+    # What the step passes to the client is the role the stage created.
+    assert runner_arn == _arn_of(smoke_role, account)
+    runners = variant.find_resources(
+        "AWS::IAM::Role",
+        {"Properties": {"RoleName": f"cicd-PegasusSummarizer-smoke-runner-{environment}"}},
+    )
+    ((runner_id, runner),) = runners.items()
+    (policy,) = variant.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": runner_id}]}}
+    ).values()
+    assert {"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": runner_arn} in policy[
+        "Properties"
+    ]["PolicyDocument"]["Statement"]
+    # And the smoke role trusts the runner by the runner's real ARN.
+    (trust,) = smoke_role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    principal_arn = trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert principal_arn == {
+        "Fn::Join": [
+            "",
+            ["arn:", {"Ref": "AWS::Partition"}, _arn_of(runner, "111111111111")[len("arn:aws") :]],
+        ]
+    }
+
+
+def test_variant_every_role_of_the_pipeline_stack_is_governed(variant: Any) -> None:
+    roles = variant.find_resources("AWS::IAM::Role")
+    # CDK Pipelines' own roles: pipeline, source/approval action roles, CodeBuild projects,
+    # self-mutation, asset publishing; and the smoke runners.
+    assert len(roles) >= 9
+    for logical_id, role in roles.items():
+        properties = role["Properties"]
+        assert (
+            properties.get("PermissionsBoundary")
+            == VARIANT["guardrails"]["permissions_boundary_arn"]
+        ), logical_id
+        assert properties.get("Path") == "/delivery/", logical_id
+        assert properties["RoleName"].startswith("cicd-"), logical_id
+        assert len(properties["RoleName"]) <= 64, logical_id
+    for kind in ("AWS::CodePipeline::Pipeline", "AWS::CodeBuild::Project", "AWS::S3::Bucket"):
+        for logical_id, resource in variant.find_resources(kind).items():
+            assert {"Key": "cost-center", "Value": "platform"} in resource["Properties"]["Tags"], (
+                logical_id
+            )
 
 
 def test_variant_notifies_the_given_topic_and_makes_none_of_its_own(variant: Any) -> None:
@@ -979,3 +1128,32 @@ def test_synthesis_needs_nothing_but_the_cdk() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
+
+
+# No cdk-assets on npm reads the asset manifests aws-cdk-lib 2.275 writes (cloud assembly schema
+# 55; the newest release, 4.7.3, stops at 54: "Cloud assembly schema version mismatch", the break
+# of aws/aws-cdk#32744). Strict: pinning a release that reads them turns this into a failure
+# that says to remove the mark.
+@pytest.mark.xfail(
+    strict=True,
+    reason="cdk-assets 4.7.3 reads cloud assembly schema up to 54; aws-cdk-lib 2.275 writes 55",
+)
+def test_the_pinned_cdk_assets_reads_the_asset_manifests_the_pipeline_publishes(
+    outdir: Path,
+) -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    tool = ROOT / "node_modules" / "cdk-assets" / "bin" / "cdk-assets.js"
+    if not tool.exists():
+        pytest.skip("node_modules has no cdk-assets: run npm ci (package.json pins it)")
+    (manifest, *_) = sorted(outdir.glob("assembly-*-dev/*.assets.json"))
+    result = subprocess.run(
+        ["node", str(tool), "--path", str(manifest), "ls"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -24,6 +24,7 @@ from tests.datapath_support import (
     World,
     mocked_world,
     notification,
+    s3_event,
     sqs_record,
 )
 
@@ -382,3 +383,253 @@ def test_the_lambda_handler_reports_only_the_bad_messages(
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert world.job(ids[0])["status"] == jobs.STATUS_SUCCEEDED
+
+
+# --- hardening: gone bodies and outputs, missing records, failure locations, access ----------
+
+
+def delete_records(world: World, ids: list[str]) -> None:
+    for job in ids:
+        world.dynamodb.delete_item(TableName=TABLE, Key={"job_id": {"S": job}})
+
+
+def test_the_failure_location_of_the_invocation_stays_when_the_notification_has_none(
+    world: World,
+) -> None:
+    ids, inference = dispatched(world, count=1)
+    # moto's InvokeEndpointAsync answers with a FailureLocation of its own making.
+    location = world.job(ids[0])["failure_location"]
+    assert location.startswith("s3://")
+
+    world.recorder().record(json.dumps(notification(inference, completed=False)))
+
+    record = world.job(ids[0])
+    assert (record["status"], record["failure_location"]) == ("failed", location)
+
+
+def test_a_redriven_success_whose_request_body_expired_records_each_job_from_its_line(
+    world: World,
+) -> None:
+    ids, inference = dispatched(world)
+    lines = [summary(ids[0], 0), summary(ids[2], 2)]
+    output = write_output(world, inference, lines)
+    world.s3.delete_object(Bucket=BUCKET, Key=f"requests/{inference}.jsonl")
+    world.clock[0] = world.clock[0].replace(day=12)
+
+    result = world.recorder().record(json.dumps(notification(inference, output_location=output)))
+
+    assert not result.direct
+    assert world.job(inference) == {}
+    assert (sorted(result.succeeded), result.failed) == (sorted([ids[0], ids[2]]), [ids[1]])
+    assert world.job(ids[2])["output_line"] == 2
+    assert world.job(ids[1])["failure_reason"] == (
+        "the endpoint's response has no line with this document's id, and its request body "
+        f"s3://{BUCKET}/requests/{inference}.jsonl no longer exists (NoSuchKey: The specified "
+        "key does not exist.: the bucket's lifecycle rule expires requests/), so its lines "
+        "cannot be matched by position"
+    )
+    assert world.metrics.total("RequestBodiesGone") == 1
+
+
+def test_a_redriven_group_failure_whose_request_body_expired_redispatches_the_waiting_jobs(
+    world: World,
+) -> None:
+    ids, inference = dispatched(world, count=2)
+    world.s3.delete_object(Bucket=BUCKET, Key=f"requests/{inference}.jsonl")
+
+    result = world.recorder().record(json.dumps(notification(inference, completed=False)))
+
+    assert (sorted(result.redispatched), result.direct) == (sorted(ids), False)
+    (message,) = world.dispatch_messages()
+    assert sorted(message["job_ids"]) == sorted(ids)
+
+
+def test_a_redriven_single_failure_whose_request_body_expired_is_recorded_failed(
+    world: World,
+) -> None:
+    ids, inference = dispatched(world, count=1)
+    world.s3.delete_object(Bucket=BUCKET, Key=f"requests/{inference}.jsonl")
+
+    result = world.recorder().record(
+        json.dumps(notification(inference, completed=False, failure_reason="ModelError: boom"))
+    )
+
+    assert (result.failed, result.direct) == (ids, False)
+    assert world.job(ids[0])["failure_reason"] == "ModelError: boom"
+    assert world.job(inference) == {}
+
+
+def test_when_body_and_output_expired_the_waiting_jobs_fail_with_the_reason(world: World) -> None:
+    ids, inference = dispatched(world, count=2)
+    world.s3.delete_object(Bucket=BUCKET, Key=f"requests/{inference}.jsonl")
+    output = f"s3://{BUCKET}/results/{inference}.out"
+
+    result = world.recorder().record(json.dumps(notification(inference, output_location=output)))
+
+    assert sorted(result.failed) == sorted(ids)
+    record = world.job(ids[0])
+    assert record["status"] == "failed"
+    assert record["failure_reason"] == (
+        f"the endpoint's output {output} no longer exists (NoSuchKey: The specified key does "
+        "not exist.: the bucket's lifecycle rule expires results/); the request finished at "
+        "2026-12-01T18:40:00.000Z"
+    )
+
+
+def test_an_outcome_nothing_waits_for_any_more_changes_nothing(world: World) -> None:
+    ids, inference = dispatched(world, count=1)
+    output = write_output(world, inference, [summary(ids[0], 0)])
+    body = json.dumps(notification(inference, output_location=output))
+    recorder = world.recorder()
+    recorder.record(body)
+    settled = world.job(ids[0])
+    world.s3.delete_object(Bucket=BUCKET, Key=f"requests/{inference}.jsonl")
+
+    again = recorder.record(body)
+
+    assert (again.succeeded, again.failed, again.direct) == ([], [], False)
+    assert world.job(ids[0]) == settled
+    assert world.job(inference) == {}
+
+
+def test_missing_records_of_a_dispatched_request_are_recreated_never_filed_as_direct(
+    world: World,
+) -> None:
+    ids, inference = dispatched(world, count=2)
+    output = write_output(world, inference, [summary(job, i) for i, job in enumerate(ids)])
+    delete_records(world, ids)
+
+    result = world.recorder().record(json.dumps(notification(inference, output_location=output)))
+
+    assert (result.direct, result.succeeded, result.recreated) == (False, ids, ids)
+    assert world.job(inference) == {}
+    record = world.job(ids[1])
+    assert {k: record[k] for k in ("status", "attempt", "inference_id", "output_line")} == {
+        "status": "succeeded",
+        "attempt": 1,
+        "inference_id": inference,
+        "output_line": 2,
+    }
+    assert record["recreated"] == (
+        f"the job record was missing when the outcome of request {inference} arrived; "
+        f"re-created from its request body s3://{BUCKET}/requests/{inference}.jsonl (the "
+        "source document is unknown)"
+    )
+    assert world.metrics.total("JobRecordsRecreated") == 2
+    # The dispatcher does not send a redelivered upload of these documents again.
+    key = "inputs/20261201T182900Z-abcdef/doc0.txt"
+    etag = world.s3.head_object(Bucket=BUCKET, Key=key)["ETag"]
+    again = world.dispatcher().process([sqs_record(s3_event(key, etag=etag), "late")])
+    assert (again.requests, again.skipped) == ([], [ids[0]])
+
+
+def test_recreated_jobs_of_a_failed_group_are_failed_not_redispatched(world: World) -> None:
+    ids, inference = dispatched(world, count=2)
+    delete_records(world, ids)
+
+    result = world.recorder().record(
+        json.dumps(notification(inference, completed=False, failure_reason="ModelError: boom"))
+    )
+
+    assert (sorted(result.failed), result.redispatched) == (sorted(ids), [])
+    assert world.dispatch_messages() == []
+    assert world.job(ids[0])["failure_reason"] == (
+        "ModelError: boom (in a request of 2 documents; not re-dispatched: the job record was "
+        "re-created without its source document)"
+    )
+
+
+def test_a_body_naming_job_ids_that_are_not_this_request_goes_to_the_dlq(world: World) -> None:
+    inference = "e" * 32
+    strangers = ["a" * 32, "b" * 32]
+    body = "".join(json.dumps({"id": job, "inputs": "x"}) + "\n" for job in strangers)
+    world.s3.put_object(Bucket=BUCKET, Key=f"requests/{inference}.jsonl", Body=body.encode())
+    output = write_output(world, inference, [summary(job, 0) for job in strangers])
+
+    with pytest.raises(MessageError) as raised:
+        world.recorder().record(json.dumps(notification(inference, output_location=output)))
+
+    assert str(raised.value) == (
+        f"request body s3://{BUCKET}/requests/{inference}.jsonl names job ids that have no "
+        f"records and do not make up inference id {inference}: it is not the body of this "
+        "request (replaced?), and a body that names job ids is never recorded as a direct "
+        "request"
+    )
+    assert world.job(inference) == {}
+
+
+class DeniedReads:
+    """moto's S3, except that reading objects is refused (an IAM or key-policy mistake)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        raise ClientError(
+            {
+                "Error": {"Code": "AccessDenied", "Message": "Access Denied"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            },
+            "GetObject",
+        )
+
+
+def test_access_denied_is_retried_and_counted_never_read_as_a_missing_body(world: World) -> None:
+    from botocore.exceptions import ClientError
+
+    ids, inference = dispatched(world, count=1)
+    output = write_output(world, inference, [summary(ids[0], 0)])
+    recorder = world.recorder()
+    recorder.s3 = DeniedReads(world.s3)
+
+    with pytest.raises(ClientError):
+        recorder.record(json.dumps(notification(inference, output_location=output)))
+
+    assert world.metrics.total("AccessDenied") == 1
+    assert world.job(ids[0])["status"] == "queued"
+    assert world.job(inference) == {}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        # A client writes under requests/direct/, reusing a dispatched request's inference id.
+        "requests/direct/{inference}.jsonl",
+        # Or anywhere else whose name ends like one of the dispatcher's bodies.
+        "inputs/copy/{inference}.jsonl",
+    ],
+)
+def test_only_a_body_the_dispatcher_wrote_names_jobs(world: World, key: str) -> None:
+    """A client's body naming dispatched jobs must not file its output under those jobs."""
+    ids, inference = dispatched(world)
+    forged = key.format(inference=inference)
+    lines = "".join(json.dumps({"id": job, "inputs": "forged"}) + "\n" for job in ids)
+    world.s3.put_object(Bucket=BUCKET, Key=forged, Body=lines.encode())
+    output = write_output(world, inference, [summary(job, i) for i, job in enumerate(ids)])
+    body = notification(inference, input_location=f"s3://{BUCKET}/{forged}", output_location=output)
+
+    result = world.recorder().record(json.dumps(body))
+
+    assert result.direct and result.succeeded == [inference]
+    assert {world.job(job)["status"] for job in ids} == {"queued"}
+
+
+def test_the_recorder_reads_its_request_prefix_from_the_environment() -> None:
+    environ = {
+        "JOBS_TABLE": "t",
+        "DATA_BUCKET": "b",
+        "CURATED_PREFIX": "curated/summaries/",
+        "DISPATCH_QUEUE_URL": "https://sqs/q",
+        "JOB_TTL_DAYS": "90",
+        "MODEL_ID": "m",
+    }
+    assert RecorderConfig.from_environment(environ).request_prefix == "requests/"
+    config = RecorderConfig.from_environment({**environ, "REQUEST_PREFIX": "bodies/"})
+    assert config.request_prefix == "bodies/"
+    with pytest.raises(SettingsError, match="REQUEST_PREFIX must end with '/', got 'bodies'"):
+        RecorderConfig.from_environment({**environ, "REQUEST_PREFIX": "bodies"})

@@ -441,15 +441,17 @@ def test_a_bad_throughput_table_lists_every_problem() -> None:
                     {"batch": 8, "articles_per_second": -1},
                 ],
                 "colour": "red",
+                "measurement": "on my laptop",
             }
         )
     assert raised.value.problems == (
-        "colour: unknown key (known: assumptions, instance_type, kind, model, points, "
-        "reference_document_bytes, request_overhead_seconds, source)",
+        "colour: unknown key (known: assumptions, instance_type, kind, measurement, model, "
+        "points, reference_document_bytes, request_overhead_seconds, source)",
         "instance_type: must be an instance type like 'ml.g5.xlarge' (got 'g5')",
         "kind: must be one of estimate, measured (got 'guess')",
         "points[1].batch: batches must be in increasing order (got 2 after 4)",
         "points[2].articles_per_second: must be a number above 0 and at most 1000000 (got -1)",
+        "measurement: must be an object (got str)",
     )
 
 

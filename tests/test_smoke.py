@@ -336,6 +336,57 @@ def test_cli_reads_the_stack_outputs(
     stubbed.stubber.assert_no_pending_responses()
 
 
+class SmokeRoleSession:
+    """The assumed smoke role: the round trips' clients, but no DescribeStacks (its policy
+    does not allow it)."""
+
+    def __init__(self, session: boto3.Session) -> None:
+        self.session = session
+        self.region_name = session.region_name
+
+    def client(self, name: str) -> Any:
+        if name == "cloudformation":
+            raise AssertionError("the smoke role may not call cloudformation:DescribeStacks")
+        return self.session.client(name)
+
+
+def test_cli_reads_the_outputs_as_the_caller_before_assuming_the_smoke_role(
+    aws: boto3.Session, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint_answers((False, GOOD), (True, ERROR))
+    monkeypatch.setattr(smoke, "run_id", lambda: RUN)
+    described = {
+        "Stacks": [
+            {
+                "StackName": "PegasusSummarizer-dev",
+                "CreationTime": "2026-12-01T18:00:00Z",
+                "StackStatus": "CREATE_COMPLETE",
+                "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()],
+            }
+        ]
+    }
+    caller = StubbedCloudFormation(aws, described)
+    made: list[dict[str, Any]] = []
+
+    def sessions(**options: Any) -> Any:
+        made.append(options)
+        return SmokeRoleSession(aws) if "aws_session_token" in options else caller
+
+    clock = FakeClock(recorder(aws, 1, {SUMMARY_ID: "succeeded", MALFORMED_ID: "failed"}))
+    status = smoke.main(
+        ["--env", "dev", "--role-arn", f"arn:aws:iam::{ACCOUNT}:role/smoke-dev"],
+        session_factory=sessions,
+        clock=clock.clock(),
+    )
+
+    assert status == 0, capsys.readouterr().err
+    caller.stubber.assert_no_pending_responses()
+    assert [sorted(options) for options in made] == [
+        ["profile_name", "region_name"],
+        ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name"],
+    ]
+
+
 def test_cli_reports_a_missing_stack(
     aws: boto3.Session, capsys: pytest.CaptureFixture[str]
 ) -> None:

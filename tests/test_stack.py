@@ -39,8 +39,9 @@ def test_each_environment_has_its_dashboard_and_alarms(
     template = request.getfixturevalue(environment)
     template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
     # Five operational alarms, the wake-up alarm of the scaling policy and the data path's
-    # eight (DLQ depth and oldest message per queue, errors and throttles per function).
-    template.resource_count_is("AWS::CloudWatch::Alarm", 14)
+    # ten (DLQ depth and oldest message per queue, errors, throttles and access denied per
+    # function).
+    template.resource_count_is("AWS::CloudWatch::Alarm", 16)
 
 
 def test_prod_is_protected_from_deletion(assembly: Any) -> None:
@@ -62,6 +63,7 @@ def test_outputs_give_a_client_everything_it_needs(dev: Any) -> None:
         "AccessLogsBucketName",
         "AthenaWorkGroup",
         "DataBucketName",
+        "DirectRequestPrefix",
         "DispatchQueueUrl",
         "EndpointName",
         "ErrorTopicArn",

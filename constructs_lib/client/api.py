@@ -32,6 +32,7 @@ OUTPUT_NAMES = {
     "data_bucket": "DataBucketName",
     "input_prefix": "InputPrefix",
     "request_prefix": "RequestPrefix",
+    "direct_request_prefix": "DirectRequestPrefix",
     "output_location": "OutputLocation",
     "failure_location": "FailureLocation",
     "jobs_table": "JobsTableName",
@@ -102,6 +103,8 @@ class StackOutputs:
     glue_table: str = ""
     success_topic_arn: str = ""
     error_topic_arn: str = ""
+    # Stacks from before it had this output: the contract's requests/direct/.
+    direct_request_prefix: str = ""
 
     # What the client cannot work without; the rest are for people and queries.
     REQUIRED = (
@@ -283,39 +286,8 @@ class SummarizerClient:
         return jobs.job_id(self.outputs.data_bucket, key, version)
 
     def plan_uploads(self, paths: Sequence[str | os.PathLike[str]]) -> list[_Upload]:
-        """The files under ``paths`` with their relative names; bad paths are usage errors."""
-        if not paths:
-            raise UsageError("give at least one file or folder to submit")
-        uploads: list[_Upload] = []
-        for raw in paths:
-            path = Path(raw)
-            if path.is_file():
-                uploads.append(_Upload(path, path.name, path.stat().st_size))
-            elif path.is_dir():
-                found = [
-                    p
-                    for p in sorted(path.rglob("*"))
-                    if p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                ]
-                if not found:
-                    raise UsageError(f"folder {raw} has no files to submit")
-                uploads.extend(
-                    _Upload(p, p.relative_to(path).as_posix(), p.stat().st_size) for p in found
-                )
-            elif path.exists():
-                raise UsageError(f"{raw} is neither a file nor a folder")
-            else:
-                raise UsageError(f"no such file or folder: {raw}")
-        seen: dict[str, Path] = {}
-        for upload in uploads:
-            if upload.relative in seen:
-                raise UsageError(
-                    f"{seen[upload.relative]} and {upload.path} would both be uploaded as "
-                    f"{upload.relative}: submit them separately"
-                )
-            seen[upload.relative] = upload.path
-        return uploads
+        """The files under ``paths`` with their relative names (see ``plan_uploads``)."""
+        return plan_uploads(paths)
 
     def submit_paths(
         self,
@@ -360,12 +332,7 @@ class SummarizerClient:
     def _submission_id(self, submission_id: str | None) -> str:
         if submission_id is None:
             return self.new_submission_id()
-        if not jobs.SUBMISSION_ID_PATTERN.match(submission_id):
-            raise UsageError(
-                f"submission id {submission_id!r} must look like 20261201T183000Z-1a2b3c "
-                "(UTC time and 6 hex characters)"
-            )
-        return submission_id
+        return check_submission_id(submission_id)
 
     # ---------------------------------------------------------------- following jobs
 
@@ -485,8 +452,25 @@ class SummarizerClient:
         return [job for job in self.jobs(submission) if job.status == jobs.STATUS_FAILED]
 
     def retry(self, target: str | Submission) -> list[str]:
-        """Re-dispatch the failed jobs of ``target``, each alone; returns their ids."""
-        failed = [job.job_id for job in self.jobs(target) if job.status == jobs.STATUS_FAILED]
+        """Re-dispatch the failed and overdue jobs of ``target``, each alone; returns their ids.
+
+        Overdue: sent to the endpoint, still ``queued`` after SageMaker can no longer answer
+        (the record's ``overdue_at``), so its notification was lost; a late one is ignored.
+
+        Only documents uploaded under the input prefix can be sent again: the dispatcher reads
+        nothing else. A direct request, or a job whose record was re-created without its
+        document, is refused with a usage error that says how to send it again.
+        """
+        now = self.clock()
+        failed_jobs = [
+            job
+            for job in self.jobs(target)
+            if job.status == jobs.STATUS_FAILED or jobs.is_overdue(job.record, now)
+        ]
+        refused = [self._not_retryable(job) for job in failed_jobs]
+        if any(refused):
+            raise UsageError("; ".join(reason for reason in refused if reason))
+        failed = [job.job_id for job in failed_jobs]
         with aws_errors("send re-dispatch messages"):
             for message in jobs.dispatch_messages(failed, single=True):
                 self._client("sqs").send_message(
@@ -494,17 +478,37 @@ class SummarizerClient:
                 )
         return failed
 
+    def _not_retryable(self, job: Job) -> str | None:
+        """Why the dispatcher cannot send ``job`` again, or None when it can."""
+        bucket = job.record.get(jobs.SOURCE_BUCKET)
+        key = job.source_key
+        if bucket == self.outputs.data_bucket and key.startswith(self.outputs.input_prefix):
+            return None
+        if not key:
+            return (
+                f"job {job.job_id} cannot be retried: its record does not name its document "
+                "(it was re-created from its request); submit the document again"
+            )
+        return (
+            f"job {job.job_id} is a direct request (its input is s3://{bucket}/{key}), not a "
+            f"document uploaded under {self.outputs.input_prefix}: the dispatcher reads only "
+            "that prefix, so it cannot retry it; send the request again with invoke_direct "
+            "(or InvokeEndpointAsync)"
+        )
+
     def invoke_direct(
         self, body: bytes | str, content_type: str, *, inference_id: str | None = None
     ) -> DirectInvocation:
-        """Write ``body`` under ``requests/`` and call InvokeEndpointAsync directly.
+        """Write ``body`` under ``requests/direct/`` and call InvokeEndpointAsync directly.
 
-        The recorder records such a request as a job whose id is the inference id.
+        The recorder records such a request as a job whose id is the inference id (the rest of
+        ``requests/`` is the dispatcher's, and a client may not write there).
         """
         media = content_type.split(";")[0].strip().lower()
         extension = CONTENT_EXTENSIONS.get(media, ".bin")
         inference = inference_id or uuid.uuid4().hex
-        key = f"{self.outputs.request_prefix}direct-{inference}{extension}"
+        prefix = self.outputs.direct_request_prefix or f"{self.outputs.request_prefix}direct/"
+        key = f"{prefix}{inference}{extension}"
         data = body.encode("utf-8") if isinstance(body, str) else body
         location = jobs.s3_uri(self.outputs.data_bucket, key)
         with aws_errors(f"upload {location}"):
@@ -524,6 +528,56 @@ class SummarizerClient:
             output_location=str(response.get("OutputLocation", "")),
             failure_location=str(response.get("FailureLocation", "")),
         )
+
+
+def plan_uploads(paths: Sequence[str | os.PathLike[str]]) -> list[_Upload]:
+    """The files under ``paths`` with their relative names; bad paths are usage errors.
+
+    Local only (no AWS call), so the command line checks its arguments before it looks for
+    credentials or the stack.
+    """
+    if not paths:
+        raise UsageError("give at least one file or folder to submit")
+    uploads: list[_Upload] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            uploads.append(_Upload(path, path.name, path.stat().st_size))
+        elif path.is_dir():
+            found = [
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            ]
+            if not found:
+                raise UsageError(f"folder {raw} has no files to submit")
+            uploads.extend(
+                _Upload(p, p.relative_to(path).as_posix(), p.stat().st_size) for p in found
+            )
+        elif path.exists():
+            raise UsageError(f"{raw} is neither a file nor a folder")
+        else:
+            raise UsageError(f"no such file or folder: {raw}")
+    seen: dict[str, Path] = {}
+    for upload in uploads:
+        if upload.relative in seen:
+            raise UsageError(
+                f"{seen[upload.relative]} and {upload.path} would both be uploaded as "
+                f"{upload.relative}: submit them separately"
+            )
+        seen[upload.relative] = upload.path
+    return uploads
+
+
+def check_submission_id(submission_id: str) -> str:
+    """``submission_id`` if it has the shape of one; a usage error otherwise."""
+    if not jobs.SUBMISSION_ID_PATTERN.match(submission_id):
+        raise UsageError(
+            f"submission id {submission_id!r} must look like 20261201T183000Z-1a2b3c "
+            "(UTC time and 6 hex characters)"
+        )
+    return submission_id
 
 
 def target_kind(target: str) -> str:

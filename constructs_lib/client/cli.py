@@ -15,7 +15,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .api import Counts, Job, Submission, SummarizerClient, target_kind
+from ..data_path.runtime import jobs
+from .api import (
+    Counts,
+    Job,
+    Submission,
+    SummarizerClient,
+    check_submission_id,
+    plan_uploads,
+    target_kind,
+)
 from .errors import (
     EXIT_INTERRUPTED,
     EXIT_JOBS_FAILED,
@@ -117,7 +126,7 @@ def _relative(job: Job, client: SummarizerClient) -> str:
 
 
 def _submit(args: argparse.Namespace, client: SummarizerClient, out: TextIO, err: TextIO) -> int:
-    uploads = client.plan_uploads(args.paths)
+    uploads = plan_uploads(args.paths)
     bar = None
     if not args.no_progress:
         bar = ProgressBar(err, len(uploads), sum(u.size for u in uploads))
@@ -160,15 +169,23 @@ def _status(args: argparse.Namespace, client: SummarizerClient, out: TextIO) -> 
             "output_location",
             "failure_reason",
             "failure_location",
+            "overdue_at",
         ):
             if name in job.record:
                 print(f"{name}: {job.record[name]}", file=out)
         return _exit_for(_count(listed))
     counts = _count(listed)
     print(f"submission {args.target}: {counts}", file=out)
+    now = client.clock()
     for job in listed:
         if job.status == "failed":
             print(f"failed  {job.job_id}  {_relative(job, client)}  {job.failure_reason}", file=out)
+        elif jobs.is_overdue(job.record, now):
+            print(
+                f"overdue  {job.job_id}  {_relative(job, client)}  no outcome since "
+                f"{job.record.get('started_at')}: summarizer retry sends it again",
+                file=out,
+            )
     return _exit_for(counts)
 
 
@@ -180,13 +197,40 @@ def _count(listed: Sequence[Job]) -> Counts:
     )
 
 
+def _output_path(directory: Path, relative: str) -> tuple[Path | None, str]:
+    """Where ``relative``'s summary goes inside ``directory``, or None and why it may not.
+
+    Document keys are S3 keys, which may hold ``..``, ``.``, empty segments (``//``) or start
+    with ``/``: joined as they are, they would put the file outside ``directory`` or at an
+    absolute path. Such names are refused (not rewritten, so two keys never share a file), and
+    the final path must still resolve inside ``directory`` (a symbolic link inside it could
+    point elsewhere).
+    """
+    name = f"{relative}.summary.txt"
+    parts = name.split("/")
+    bad = [part for part in parts if part in ("", ".", "..") or "\\" in part or "\0" in part]
+    if bad:
+        shown = "an empty segment ('//' or a leading '/')" if bad[0] == "" else repr(bad[0])
+        return None, f"its document key has {shown}, which could write outside {directory}"
+    path = directory.joinpath(*parts)
+    if not path.resolve().is_relative_to(directory.resolve()):
+        return None, f"{path} resolves outside {directory} (a symbolic link?)"
+    return path, ""
+
+
 def _get(args: argparse.Namespace, client: SummarizerClient, out: TextIO, err: TextIO) -> int:
     listed = client.jobs(args.target)
     results = client.summaries(args.target)
     single = target_kind(args.target) == "job"
+    refused = []
     for job, text in results:
         if args.output is not None:
-            path = args.output / f"{_relative(job, client)}.summary.txt"
+            relative = _relative(job, client)
+            path, why = _output_path(args.output, relative)
+            if path is None:
+                refused.append(job.job_id)
+                print(f"summarizer: not written: {relative!r} ({job.job_id}): {why}", file=err)
+                continue
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text + "\n", encoding="utf-8")
@@ -197,6 +241,12 @@ def _get(args: argparse.Namespace, client: SummarizerClient, out: TextIO, err: T
             print(text, file=out)
         else:
             print(f"== {_relative(job, client)} ({job.job_id})\n{text}\n", file=out)
+    if refused:
+        raise UsageError(
+            f"{len(refused)} summary file(s) not written because their document keys would "
+            f"leave {args.output}; print them with: summarizer get JOB_ID "
+            f"({', '.join(refused)})"
+        )
     counts = _count(listed)
     if not counts.done or counts.failed:
         print(f"not every job has a summary: {counts}", file=err)
@@ -204,10 +254,6 @@ def _get(args: argparse.Namespace, client: SummarizerClient, out: TextIO, err: T
 
 
 def _failures(args: argparse.Namespace, client: SummarizerClient, out: TextIO) -> int:
-    if args.submission is not None and target_kind(args.submission) != "submission":
-        raise UsageError(
-            f"{args.submission!r} is not a submission id (like 20261201T183000Z-1a2b3c)"
-        )
     failed = client.failures(args.submission)
     for job in failed:
         print(f"{job.job_id}\t{_relative(job, client)}\t{job.failure_reason}", file=out)
@@ -218,10 +264,36 @@ def _retry(args: argparse.Namespace, client: SummarizerClient, err: TextIO) -> i
     target_kind(args.target)
     sent = client.retry(args.target)
     if sent:
-        print(f"re-dispatched {len(sent)} failed job(s) of {args.target}", file=err)
+        print(f"re-dispatched {len(sent)} failed or overdue job(s) of {args.target}", file=err)
     else:
-        print(f"nothing to retry: {args.target} has no failed jobs", file=err)
+        print(f"nothing to retry: {args.target} has no failed or overdue jobs", file=err)
     return EXIT_OK
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every check that needs no AWS call, so that a bad path or id is reported as such, and
+    before any missing credentials or stack."""
+    target = getattr(args, "target", None)
+    if target is not None:
+        target_kind(target)
+    if args.command == "submit":
+        plan_uploads(args.paths)
+        if args.submission_id is not None:
+            check_submission_id(args.submission_id)
+        if args.timeout is not None and not args.wait:
+            raise UsageError("--timeout needs --wait (it bounds the wait for the jobs)")
+    elif args.command == "failures":
+        if args.submission is not None and target_kind(args.submission) != "submission":
+            raise UsageError(
+                f"{args.submission!r} is not a submission id (like 20261201T183000Z-1a2b3c)"
+            )
+    elif (
+        args.command == "get"
+        and args.output is not None
+        and args.output.exists()
+        and not args.output.is_dir()
+    ):
+        raise UsageError(f"-o {args.output}: exists and is not a folder")
 
 
 def run(
@@ -236,9 +308,7 @@ def run(
     err = err or sys.stderr
     try:
         args = build_parser().parse_args(argv)
-        for name in ("target",):
-            if getattr(args, name, None) is not None:
-                target_kind(getattr(args, name))
+        check_arguments(args)
         client = factory(args)
         if args.command == "submit":
             return _submit(args, client, out, err)

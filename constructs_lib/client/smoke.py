@@ -15,8 +15,10 @@ error for the article) and with the missing halves listed when time runs out.
 CLI: ``python -m constructs_lib.client.smoke --env dev`` reads the stack outputs of
 ``PegasusSummarizer-dev`` with DescribeStacks (a workstation; ``make smoke ENV=dev``);
 ``--outputs-from-environment`` reads them from ``SMOKE_*`` variables instead (the pipeline's
-smoke step, whose variables come from the deployed stack's outputs). Exit status 0: passed;
-1: failed (the reason on stderr); 2: bad arguments.
+smoke step, whose variables come from the deployed stack's outputs). With ``--role-arn`` the
+outputs are read with the caller's own credentials first and only the round trips run as the
+assumed role, which may not call DescribeStacks. Exit status 0: passed; 1: failed (the reason
+on stderr); 2: bad arguments.
 """
 
 from __future__ import annotations
@@ -402,8 +404,8 @@ def parser() -> argparse.ArgumentParser:
     return cli
 
 
-def _session(args: argparse.Namespace, factory: Callable[..., Any]) -> Any:
-    session = factory(profile_name=args.profile, region_name=args.region)
+def _assume_role(args: argparse.Namespace, session: Any, factory: Callable[..., Any]) -> Any:
+    """A session of the smoke role (``--role-arn``), or ``session`` itself without one."""
     if not args.role_arn:
         return session
     credentials = session.client("sts").assume_role(
@@ -427,16 +429,19 @@ def main(
     """Run the smoke test; returns the exit status (messages to stdout/stderr, no traceback)."""
     args = parser().parse_args(argv)
     environ = os.environ if environ is None else environ
+    factory = session_factory or boto3.Session
     try:
-        session = _session(args, session_factory or boto3.Session)
+        caller = factory(profile_name=args.profile, region_name=args.region)
         stack_name = f"{STACK_PREFIX}{args.env}"
         if args.outputs_from_environment:
             outputs = outputs_from_environment(environ)
             source = "the SMOKE_* environment variables"
         else:
-            outputs = outputs_from_stack(session.client("cloudformation"), stack_name)
+            # With the caller's credentials: the smoke role may only do the round trips.
+            outputs = outputs_from_stack(caller.client("cloudformation"), stack_name)
             source = f"the outputs of stack {stack_name!r}"
         target = Target.from_outputs(outputs, source)
+        session = _assume_role(args, caller, factory)
         print(f"smoke test of {stack_name}: endpoint {target.endpoint_name}")
         run_smoke(
             session,

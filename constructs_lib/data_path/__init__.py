@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .jobs_table import JobsTable
     from .operations import DataPathAlarms
     from .queues import WorkQueue
-    from .settings import DataPathSettings
+    from .settings import DataPathSettings, DataPathVpc
 
 # Lazy, like constructs_lib itself: the settings and the runtime import no CDK.
 _EXPORTS = {
@@ -25,6 +25,7 @@ _EXPORTS = {
     "DataPathAlarms": "operations",
     "DataPathFunction": "functions",
     "DataPathSettings": "settings",
+    "DataPathVpc": "settings",
     "JobsTable": "jobs_table",
     "SummariesCatalog": "catalog",
     "WorkQueue": "queues",
@@ -34,6 +35,7 @@ __all__ = [
     "DataPathAlarms",
     "DataPathFunction",
     "DataPathSettings",
+    "DataPathVpc",
     "JobsTable",
     "SummariesCatalog",
     "WorkQueue",

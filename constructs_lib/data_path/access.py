@@ -1,4 +1,5 @@
-"""What people get: the Athena analyst's grant (the client's is ``DataPath.grant_client``)."""
+"""What people get: the Athena analyst's grant (the client's is ``DataPath.grant_client``), and
+the listing grant that lets the data path's functions tell a missing object from a refusal."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def grant_query(
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:ListBucket"],
-            resource_arns=[storage.bucket.bucket_arn],
+            resource_arns=[storage.bucket_arn],
             conditions={
                 "StringLike": {"s3:prefix": [f"{DATASET_PREFIX}*", f"{ATHENA_RESULTS_PREFIX}*"]}
             },
@@ -66,10 +67,28 @@ def grant_query(
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["s3:GetBucketLocation"],
-            resource_arns=[storage.bucket.bucket_arn],
+            resource_arns=[storage.bucket_arn],
         )
     )
     grant = grant.combine(
         storage.grant_read_prefixes(grantee, DATASET_PREFIX, ATHENA_RESULTS_PREFIX)
     )
     return grant.combine(storage.grant_write_prefixes(grantee, ATHENA_RESULTS_PREFIX))
+
+
+def grant_list_prefixes(
+    grantee: iam.IGrantable, *, storage: AsyncInferenceStorage, prefixes: list[str]
+) -> iam.Grant:
+    """``s3:ListBucket`` on the data bucket, for keys under ``prefixes`` only.
+
+    Without it S3 answers a read of a missing object with 403 AccessDenied instead of 404
+    NoSuchKey (GetObject's "Permissions" in the S3 API reference), so a function could not
+    tell an object that expired from a permission mistake. The ``s3:prefix`` condition keeps
+    the listing to the prefixes the function reads anyway.
+    """
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["s3:ListBucket"],
+        resource_arns=[storage.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+    )

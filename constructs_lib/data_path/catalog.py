@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from aws_cdk import RemovalPolicy, Size, Stack
+from aws_cdk import Fn, RemovalPolicy, Size, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_kms as kms
@@ -33,6 +34,15 @@ DEFAULT_BYTES_SCANNED_CUTOFF = Size.gibibytes(10)
 GLUE_NAME = re.compile(r"[^a-z0-9_]")
 
 
+@cache
+def stack_id_prefix() -> str:
+    """The first 8 hex digits of this stack's id (a token): unique to each create of a stack.
+
+    An intrinsic valid in every stack, so made once per process (jsii round trips).
+    """
+    return Fn.select(0, Fn.split("-", cdk_values.stack_uuid()))
+
+
 def glue_name(name: str) -> str:
     """``name`` as Athena likes a database name: lowercase letters, digits and underscores."""
     return GLUE_NAME.sub("_", name.lower())
@@ -47,9 +57,15 @@ class SummariesCatalog(Construct):
     to ``results_prefix`` encrypted with SSE-KMS and ``key``, and a query stops after
     ``bytes_scanned_cutoff`` (default 10 GB). Names default to the stack's name:
     ``database_name`` [``<stack>``, lower case, ``_`` for ``-``], ``table_name``
-    [``summaries``], ``workgroup_name`` [``<stack>-summaries``].
+    [``summaries``], ``workgroup_name`` [``<stack>-summaries-<first 8 hex of the stack id>``].
     ``removal_policy`` [RETAIN] applies to the workgroup; with DESTROY it is deleted together
     with its saved queries. The Glue definitions hold no data and go with the stack.
+
+    Rebuilding a stack works: a retained workgroup keeps its saved queries under the old
+    stack's name, and the new stack's workgroup is named after the new stack id, so the two
+    never collide (a fixed name would fail the create). The Glue database and table are deleted
+    with the stack, so their fixed names are free again. A ``workgroup_name`` given with RETAIN
+    collides on a rebuild until the old workgroup is deleted.
     """
 
     def __init__(
@@ -71,7 +87,7 @@ class SummariesCatalog(Construct):
         stack_name = Stack.of(self).stack_name
         self.database_name = database_name or glue_name(stack_name)
         self.table_name = table_name
-        self.workgroup_name = workgroup_name or f"{stack_name}-summaries"
+        self.workgroup_name = workgroup_name or f"{stack_name}-summaries-{stack_id_prefix()}"
         location = f"s3://{bucket_name}/{dataset_prefix}"
 
         self.database = glue.CfnDatabase(

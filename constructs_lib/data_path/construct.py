@@ -6,7 +6,6 @@ from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -18,17 +17,33 @@ from ..keys import customer_key
 from . import access
 from .catalog import DEFAULT_BYTES_SCANNED_CUTOFF, SummariesCatalog
 from .delivery import allow_log_encryption, grant_send, subscribe_bucket, subscribe_topics
-from .functions import DataPathFunction, powertools_layer
+from .functions import DataPathFunction, architecture_name, powertools_layer
 from .jobs_table import JobsTable
-from .layout import ATHENA_RESULTS_PREFIX, CURATED_PREFIX, DATASET_PREFIX, REQUEST_PREFIX
+from .layout import (
+    ATHENA_RESULTS_PREFIX,
+    CURATED_PREFIX,
+    DATASET_PREFIX,
+    DIRECT_REQUEST_PREFIX,
+    REQUEST_PREFIX,
+)
 from .operations import DataPathAlarms
-from .queues import MAX_VISIBILITY_SECONDS, WorkQueue, visibility_timeout_seconds
-from .settings import DataPathSettings
+from .queues import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_VISIBILITY_SECONDS,
+    WorkQueue,
+    dead_letter_retention_days,
+    visibility_timeout_seconds,
+)
+from .settings import (
+    DataPathSettings,
+    layer_architecture_problems,
+    powertools_layer_problems,
+)
 
-# Lambda's SQS event source: above 10 messages per batch it needs a batching window, and its
-# maximum concurrency setting accepts 2 to 1,000.
+# Lambda's SQS event source: above 10 messages per batch it needs a batching window.
 MAX_UNWINDOWED_BATCH = 10
-MIN_MAX_CONCURRENCY = 2
+# A dead letter is kept a day less than the objects it names, so those live two days at least.
+MIN_OBJECT_RETENTION_DAYS = 2
 DISPATCHER_TIMEOUT = cdk_values.minutes(2)
 RECORDER_TIMEOUT = cdk_values.minutes(1)
 
@@ -53,15 +68,20 @@ class DataPath(Construct):
     Arguments (defaults in brackets): ``model_id`` and ``model_revision`` [none] are recorded
     with every job. ``key`` [a new customer-managed key] encrypts the queues and the functions'
     log groups. ``removal_policy`` [RETAIN] applies to the table, the key, the queues, the log
-    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [resolved at
-    deploy time from Powertools' public SSM parameter] is needed in partitions where Powertools
-    publishes none. ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
+    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [None:
+    ``settings.powertools_layer_arn``, else resolved at deploy time from Powertools' public SSM
+    parameter] is needed where Powertools publishes none (outside the commercial partition);
+    ``settings.powertools`` "bundled" packages Powertools into the functions' code instead.
+    ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
     the functions' timeouts and, six-fold, their queues' visibility timeouts. ``memory_size``
     [512 MB] per function. ``recorder_batch_size`` [10] notifications per recorder invocation.
     ``request_retention_days`` [7] and ``athena_results_retention_days`` [7] expire
     ``requests/`` and ``athena-results/``; the curated dataset expires after
-    ``settings.job_ttl_days``, like the job records. ``log_retention`` [one year, as AWS Control
-    Tower's CT.CLOUDWATCH.PR.2 asks].
+    ``settings.job_ttl_days``, like the job records. The queues' DLQs keep messages a day less
+    than the shortest of the request, input and result retentions (at most 14 days; 14 with
+    an existing bucket, whose lifecycle must then keep them 15 days or more), so a redriven
+    message finds what it names; those retentions must be 2 days or more. ``log_retention``
+    [one year, as AWS Control Tower's CT.CLOUDWATCH.PR.2 asks].
     ``bytes_scanned_cutoff`` [10 GB] stops runaway Athena queries. ``metrics_namespace`` [the
     stack name] is the functions' Powertools metrics namespace.
     """
@@ -95,7 +115,26 @@ class DataPath(Construct):
             problems.append("settings.enabled: is false; leave the DataPath out instead")
         check_int(problems, "memory_size", memory_size, minimum=128, maximum=10_240)
         check_int(problems, "recorder_batch_size", recorder_batch_size, minimum=1, maximum=10)
+        # What the data bucket's lifecycle keeps (an existing bucket's is its owner's: none).
+        retention_days = [
+            days
+            for days in (
+                None if endpoint.storage.existing else request_retention_days,
+                endpoint.storage.input_retention_days,
+                endpoint.storage.result_retention_days,
+            )
+            if isinstance(days, int)
+        ]
         check_int(problems, "request_retention_days", request_retention_days, minimum=1)
+        if retention_days and min(retention_days) < MIN_OBJECT_RETENTION_DAYS:
+            problems.append(
+                f"retention: the data path needs requests, inputs and results kept at least "
+                f"{MIN_OBJECT_RETENTION_DAYS} days, so that its dead-letter queues (which keep "
+                "messages a day less than the objects they name) can hold a message at all "
+                f"(got request_retention_days={request_retention_days!r}, the storage's "
+                f"input_retention_days={endpoint.storage.input_retention_days!r} and "
+                f"result_retention_days={endpoint.storage.result_retention_days!r})"
+            )
         check_int(
             problems, "athena_results_retention_days", athena_results_retention_days, minimum=1
         )
@@ -125,6 +164,27 @@ class DataPath(Construct):
                     f"{name}: six times it plus the batching window ({visibility} s) exceeds "
                     f"SQS's {MAX_VISIBILITY_SECONDS} s visibility timeout (got {seconds} s)"
                 )
+        layer_arn = (
+            powertools_layer_arn
+            if powertools_layer_arn is not None
+            else settings.powertools_layer_arn
+        )
+        if powertools_layer_arn is not None:
+            if settings.powertools_layer_arn not in (None, powertools_layer_arn):
+                problems.append(
+                    "powertools_layer_arn: given both here and in settings, differently; pass "
+                    f"one (got {powertools_layer_arn!r})"
+                )
+            if settings.powertools == "bundled":
+                problems.append(
+                    "powertools_layer_arn: only applies with settings.powertools 'layer' (got "
+                    f"{powertools_layer_arn!r})"
+                )
+            problems += powertools_layer_problems("powertools_layer_arn", powertools_layer_arn)
+        if layer_arn is not None:
+            problems += layer_architecture_problems(
+                "powertools_layer_arn", layer_arn, architecture_name(architecture)
+            )
         raise_if_problems("DataPath", problems)
 
         storage = endpoint.storage
@@ -134,6 +194,7 @@ class DataPath(Construct):
         self.endpoint = endpoint
         self.storage = storage
         self.request_prefix = REQUEST_PREFIX
+        self.direct_request_prefix = DIRECT_REQUEST_PREFIX
         self.dataset_prefix = DATASET_PREFIX
 
         storage.add_prefix("request", REQUEST_PREFIX, retention_days=request_retention_days)
@@ -164,6 +225,12 @@ class DataPath(Construct):
             removal_policy=removal_policy,
         )
 
+        # Dead letters name documents (inputs/), request bodies (requests/) and outputs
+        # (results/): kept a day less than those, a redriven message still finds them. The
+        # queues themselves keep a message at most that long too.
+        self.dead_letter_retention_days = dead_letter_retention_days(retention_days)
+        dead_letter_retention = cdk_values.days(self.dead_letter_retention_days)
+        retention = cdk_values.days(min(DEFAULT_RETENTION_DAYS, self.dead_letter_retention_days))
         self.dispatch = WorkQueue(
             self,
             "Dispatch",
@@ -172,6 +239,8 @@ class DataPath(Construct):
                 visibility_timeout_seconds(dispatch_seconds, window)
             ),
             max_receive_count=settings.max_receive_count,
+            retention=retention,
+            dead_letter_retention=dead_letter_retention,
             removal_policy=removal_policy,
         )
         self.recorder_queue = WorkQueue(
@@ -180,17 +249,18 @@ class DataPath(Construct):
             key=self.key,
             visibility_timeout=cdk_values.seconds(visibility_timeout_seconds(record_seconds, 0)),
             max_receive_count=settings.max_receive_count,
+            retention=retention,
+            dead_letter_retention=dead_letter_retention,
             removal_policy=removal_policy,
         )
-        subscribe_bucket(bucket, storage.input_prefix, self.dispatch.queue, self.key)
-        subscribe_topics(
-            self,
-            [notifications.success_topic, notifications.error_topic],
-            self.recorder_queue.queue,
-            self.key,
-        )
+        subscribe_bucket(bucket, storage.input_prefix, self.dispatch, self.key)
+        subscribe_topics(self, notifications.topic_arns, self.recorder_queue, self.key)
 
-        layer = powertools_layer(self, architecture, powertools_layer_arn)
+        layer = (
+            None
+            if settings.powertools == "bundled"
+            else powertools_layer(self, architecture, layer_arn)
+        )
         namespace = metrics_namespace or Stack.of(self).stack_name
 
         def function(
@@ -200,7 +270,7 @@ class DataPath(Construct):
             description: str,
             environment: dict[str, str],
             timeout: Duration,
-            reserved_concurrency: int,
+            reserved_concurrency: int | None,
         ) -> DataPathFunction:
             return DataPathFunction(
                 self,
@@ -217,6 +287,7 @@ class DataPath(Construct):
                 tracing=settings.tracing,
                 log_retention=log_retention,
                 removal_policy=removal_policy,
+                vpc=settings.vpc,
             )
 
         model = {"MODEL_ID": model_id, "MODEL_REVISION": model_revision or ""}
@@ -254,7 +325,9 @@ class DataPath(Construct):
                 "JOBS_TABLE": self.jobs.table_name,
                 "DATA_BUCKET": storage.bucket_name,
                 "CURATED_PREFIX": DATASET_PREFIX,
-                "DISPATCH_QUEUE_URL": self.dispatch.queue.queue_url,
+                # Only bodies the dispatcher wrote here name jobs the recorder may update.
+                "REQUEST_PREFIX": REQUEST_PREFIX,
+                "DISPATCH_QUEUE_URL": self.dispatch.queue_url,
                 "JOB_TTL_DAYS": str(settings.job_ttl_days),
                 **model,
                 "POWERTOOLS_SERVICE_NAME": "recorder",
@@ -278,51 +351,75 @@ class DataPath(Construct):
 
     # --- wiring -------------------------------------------------------------------------------
 
+    # Each grant matches a call of the runtime code (tests/test_data_path_permissions.py reads
+    # the calls from the code and compares): nothing more, so nothing goes unused.
+
     def _grant_dispatcher(self) -> None:
         role = self.dispatcher.role
         storage = self.storage
         # The dispatcher reads the exact version an S3 event names (the bucket is versioned).
         storage.grant_read_prefixes(role, storage.input_prefix, versions=True)
-        storage.grant_write_prefixes(role, REQUEST_PREFIX)
+        # One PutObject per request body, never in parts.
+        storage.grant_write_prefixes(role, REQUEST_PREFIX, multipart=False)
         iam.Grant.add_to_principal(
             grantee=role,
             actions=["sagemaker:InvokeEndpointAsync"],
             resource_arns=[self.endpoint.endpoint_arn],
         )
         self.jobs.grant_record(role)
-        grant_send(self.dispatch.queue, self.key, role)
+        access.grant_list_prefixes(role, storage=storage, prefixes=[storage.input_prefix])
 
     def _grant_recorder(self) -> None:
         role = self.recorder.role
         storage = self.storage
-        storage.grant_read_prefixes(
-            role, storage.output_prefix, storage.failure_prefix, REQUEST_PREFIX
+        # The request body (its job ids) and the endpoint's output; the failure location is
+        # recorded from the notification, never read.
+        storage.grant_read_prefixes(role, storage.output_prefix, REQUEST_PREFIX)
+        storage.grant_write_prefixes(role, DATASET_PREFIX, multipart=False)
+        self.jobs.grant_record(role, batch_reads=True)
+        self.jobs.grant_find_waiting(role)
+        grant_send(self.dispatch, self.key, role)
+        access.grant_list_prefixes(
+            role, storage=storage, prefixes=[REQUEST_PREFIX, storage.output_prefix]
         )
-        storage.grant_write_prefixes(role, DATASET_PREFIX)
-        self.jobs.grant_record(role)
-        grant_send(self.dispatch.queue, self.key, role)
+
+    def _grant_consume(self, function: DataPathFunction, work: WorkQueue) -> None:
+        """What Lambda's SQS poller does with the function's role, and nothing else.
+
+        Lambda Developer Guide, "Using Lambda with Amazon SQS", execution role permissions:
+        sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes, and kms:Decrypt for
+        an encrypted queue. (SqsEventSource grants Queue.grantConsumeMessages, which adds
+        sqs:ChangeMessageVisibility and sqs:GetQueueUrl that the poller does not use.)
+        """
+        iam.Grant.add_to_principal(
+            grantee=function.role,
+            actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            resource_arns=[work.queue_arn],
+        )
+        self.key.grant(function.role, "kms:Decrypt")
 
     def _add_event_sources(self, recorder_batch_size: int) -> None:
         s = self.settings
         window = s.batching_window_seconds
-        self.dispatcher.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.dispatch.queue,
-                batch_size=s.max_documents_per_request,
-                max_batching_window=cdk_values.seconds(window) if window else None,
-                report_batch_item_failures=True,
-                # The poller stops at the reserved concurrency instead of being throttled by it
-                # (throttled batches go back to the queue and count toward the DLQ redrive).
-                max_concurrency=_max_concurrency(s.dispatcher_reserved_concurrency),
-            )
+        self._grant_consume(self.dispatcher, self.dispatch)
+        self.dispatcher.function.add_event_source_mapping(
+            "DispatchQueueSource",
+            event_source_arn=self.dispatch.queue_arn,
+            batch_size=s.max_documents_per_request,
+            max_batching_window=cdk_values.seconds(window) if window else None,
+            report_batch_item_failures=True,
+            # Caps the poller without reserving concurrency; with a reservation it is at most
+            # that, so the poller stops there instead of being throttled by it (throttled
+            # batches go back to the queue and count toward the DLQ redrive).
+            max_concurrency=s.dispatcher_max_concurrency,
         )
-        self.recorder.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.recorder_queue.queue,
-                batch_size=recorder_batch_size,
-                report_batch_item_failures=True,
-                max_concurrency=_max_concurrency(s.recorder_reserved_concurrency),
-            )
+        self._grant_consume(self.recorder, self.recorder_queue)
+        self.recorder.function.add_event_source_mapping(
+            "RecordQueueSource",
+            event_source_arn=self.recorder_queue.queue_arn,
+            batch_size=recorder_batch_size,
+            report_batch_item_failures=True,
+            max_concurrency=s.recorder_max_concurrency,
         )
 
     # --- what callers use ---------------------------------------------------------------------
@@ -334,14 +431,15 @@ class DataPath(Construct):
 
     def grant_redispatch(self, grantee: iam.IGrantable) -> iam.Grant:
         """Send re-dispatch messages to the dispatch queue (a client's ``retry``)."""
-        return grant_send(self.dispatch.queue, self.key, grantee)
+        return grant_send(self.dispatch, self.key, grantee)
 
     def grant_client(self, grantee: iam.IGrantable) -> iam.Grant:
         """Everything the ``summarizer`` client does, and nothing else.
 
-        Read this stack's outputs, upload under ``inputs/`` (the data path) and ``requests/``
-        (direct ``InvokeEndpointAsync``), call the endpoint, read results, failures and the
-        curated summaries, read jobs (both indexes) and re-dispatch failed ones.
+        Read this stack's outputs, upload under ``inputs/`` (the data path) and
+        ``requests/direct/`` (direct ``InvokeEndpointAsync``; the rest of ``requests/`` is the
+        dispatcher's), call the endpoint, read results, failures and the curated summaries,
+        read jobs (both indexes) and re-dispatch failed ones.
         """
         storage = self.storage
         grant = iam.Grant.add_to_principal(
@@ -357,7 +455,7 @@ class DataPath(Construct):
             )
         )
         grant = grant.combine(
-            storage.grant_write_prefixes(grantee, storage.input_prefix, REQUEST_PREFIX)
+            storage.grant_write_prefixes(grantee, storage.input_prefix, DIRECT_REQUEST_PREFIX)
         )
         grant = grant.combine(
             storage.grant_read_prefixes(
@@ -370,7 +468,3 @@ class DataPath(Construct):
     def grant_query(self, grantee: iam.IGrantable) -> iam.Grant:
         """Run Athena queries over the summaries in this data path's workgroup (see access.py)."""
         return access.grant_query(grantee, storage=self.storage, catalog=self.catalog)
-
-
-def _max_concurrency(reserved: int) -> int | None:
-    return reserved if reserved >= MIN_MAX_CONCURRENCY else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -16,12 +18,9 @@ BY_SUBMISSION_INDEX = "by-submission"
 
 # What the dispatcher and the recorder do to a job: read it, create it, move it forward with
 # conditional writes. No Scan, no DeleteItem, no batch writes (they cannot carry a condition).
-RECORD_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-]
+RECORD_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+# The recorder alone reads a request's jobs in batches.
+BATCH_READ_ACTION = "dynamodb:BatchGetItem"
 READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"]
 # DynamoDB calls KMS on the caller's behalf for a table on a customer-managed key.
 KEY_READ_ACTIONS = ["kms:Decrypt", "kms:DescribeKey"]
@@ -74,29 +73,45 @@ class JobsTable(Construct):
             projection_type=dynamodb.ProjectionType.ALL,
         )
 
-    @property
+    # The functions' environments and every grant name the table: each read of a table
+    # attribute is a jsii round trip, so each is read once.
+    @cached_property
     def table_name(self) -> str:
         return self.table.table_name
 
+    @cached_property
+    def table_arn(self) -> str:
+        return self.table.table_arn
+
     def index_arns(self) -> list[str]:
         """ARNs of the two GSIs, named exactly (no ``index/*``)."""
-        return [
-            f"{self.table.table_arn}/index/{name}"
-            for name in (BY_STATUS_INDEX, BY_SUBMISSION_INDEX)
-        ]
+        return [f"{self.table_arn}/index/{name}" for name in (BY_STATUS_INDEX, BY_SUBMISSION_INDEX)]
 
-    def grant_record(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Read and conditionally write jobs (the dispatcher's and recorder's part)."""
+    def grant_record(self, grantee: iam.IGrantable, *, batch_reads: bool = False) -> iam.Grant:
+        """Read and conditionally write jobs (the dispatcher's and recorder's part).
+
+        With ``batch_reads`` [False] also ``dynamodb:BatchGetItem`` (the recorder's).
+        """
+        actions = [*RECORD_ACTIONS, BATCH_READ_ACTION] if batch_reads else RECORD_ACTIONS
         grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=RECORD_ACTIONS, resource_arns=[self.table.table_arn]
+            grantee=grantee, actions=actions, resource_arns=[self.table_arn]
         )
         return grant.combine(self.key.grant(grantee, *KEY_WRITE_ACTIONS))
+
+    def grant_find_waiting(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Query the ``by-status`` index: the recorder finds the jobs still waiting for a
+        request whose body is gone (the key use comes with ``grant_record``)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:Query"],
+            resource_arns=[f"{self.table_arn}/index/{BY_STATUS_INDEX}"],
+        )
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Read jobs and query both indexes (what a client's ``status``/``failures`` needs)."""
         grant = iam.Grant.add_to_principal(
             grantee=grantee,
             actions=READ_ACTIONS,
-            resource_arns=[self.table.table_arn, *self.index_arns()],
+            resource_arns=[self.table_arn, *self.index_arns()],
         )
         return grant.combine(self.key.grant(grantee, *KEY_READ_ACTIONS))

@@ -17,15 +17,17 @@ FIVE_MINUTES = cdk_values.minutes(5)
 DISPATCHER_COUNTS = ("DocumentsDispatched", "RequestsSent", "DocumentsUnreadable")
 RECORDER_COUNTS = ("JobsSucceeded", "JobsFailed", "Redispatches")
 DOCUMENTS_PER_REQUEST = "DocumentsPerRequest"
+ACCESS_DENIED = "AccessDenied"
 
 
 class DataPathAlarms(Construct):
-    """Eight alarms over the two queues and the two functions, and the widgets that show them.
+    """Ten alarms over the two queues and the two functions, and the widgets that show them.
 
     Per queue: any message in its DLQ (a message failed ``max_receive_count`` times and needs a
     look), and its oldest message older than ``oldest_message_seconds`` (default 15 minutes:
     the consumer is not keeping up or is failing). Per function: any error and any throttle in
-    five minutes. No data (an idle path) counts as fine, except for the DLQ alarms, which keep
+    five minutes, and any call AWS refused them (their ``AccessDenied`` metric). No data (an
+    idle path) counts as fine, except for the DLQ alarms, which keep
     their state through silence (a DLQ nobody reads stops reporting). ``alarms`` lists them all; the
     stack's monitoring wires them to the operations topic. ``metrics_namespace`` is where the
     functions publish their own counts (documents dispatched, jobs succeeded and failed), which
@@ -109,6 +111,32 @@ class DataPathAlarms(Construct):
                         treat_missing_data=fine,
                     )
                 )
+        # A refused call is a permission mistake (a missing object is a 404: the functions may
+        # list what they read); the message is retried until someone fixes the policy.
+        for name in self.functions:
+            alarms.append(
+                cloudwatch.Alarm(
+                    self,
+                    f"{name}AccessDeniedAlarm",
+                    alarm_description=(
+                        f"Data path: AWS refused the {name.lower()} function a call "
+                        "(AccessDenied: its role, the bucket policy or a key policy); its "
+                        "messages are retried and end in the DLQ unless it is fixed. "
+                        "Runbook: docs/observability.md (data path)."
+                    ),
+                    metric=cloudwatch.Metric(
+                        namespace=metrics_namespace,
+                        metric_name=ACCESS_DENIED,
+                        dimensions_map={"service": name.lower()},
+                        statistic="Sum",
+                        period=FIVE_MINUTES,
+                    ),
+                    threshold=1,
+                    comparison_operator=at_least_one,
+                    evaluation_periods=1,
+                    treat_missing_data=fine,
+                )
+            )
         self.alarms: tuple[cloudwatch.Alarm, ...] = tuple(alarms)
 
     def custom_metric(self, service: str, name: str, statistic: str = "Sum") -> cloudwatch.Metric:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache, cached_property
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -11,14 +12,38 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from .. import _values as cdk_values
+from .._validation import raise_if_problems
 
 # SQS keeps messages at most 14 days. A message's expiry in the DLQ counts from its first
-# enqueue in the source queue, so the DLQ keeps longer than the source queue
+# enqueue in the source queue, so the DLQ keeps at least as long as the source queue
 # (SQS Developer Guide, "Using dead-letter queues": set the DLQ's retention longer).
-MAX_RETENTION = cdk_values.days(14)
-DEFAULT_RETENTION = cdk_values.days(4)
+MAX_RETENTION_DAYS = 14
+DEFAULT_RETENTION_DAYS = 4
+MAX_RETENTION = cdk_values.days(MAX_RETENTION_DAYS)
+DEFAULT_RETENTION = cdk_values.days(DEFAULT_RETENTION_DAYS)
+
+
+def dead_letter_retention_days(object_retention_days: list[int]) -> int:
+    """How long a DLQ keeps messages that name objects kept ``object_retention_days``.
+
+    A day less than the shortest of them, and at most SQS's 14: a message still in the DLQ
+    then names objects that still exist (S3 expires an object at midnight UTC after its
+    retention, never before), with a day left for the redriven message to be processed.
+    Without any (a bucket whose lifecycle is its owner's), 14.
+    """
+    if not object_retention_days:
+        return MAX_RETENTION_DAYS
+    return max(1, min(MAX_RETENTION_DAYS, min(object_retention_days) - 1))
+
+
 # SQS limits a queue's visibility timeout to 12 hours.
 MAX_VISIBILITY_SECONDS = 43_200
+
+
+@cache
+def _seconds(duration: Duration) -> int:
+    # Durations come from cdk_values' caches: one round trip per distinct value and process.
+    return int(duration.to_seconds())
 
 
 def visibility_timeout_seconds(function_timeout_seconds: int, batching_window_seconds: int) -> int:
@@ -35,9 +60,10 @@ class WorkQueue(Construct):
 
     A message received ``max_receive_count`` times without being deleted moves to
     ``dead_letter_queue``. ``retention`` (default 4 days) is how long an unprocessed message
-    waits; the DLQ keeps messages 14 days, the longest SQS allows, so a poisoned message is
-    still there after a long weekend. ``removal_policy`` [DESTROY, as for any SQS queue in
-    the CDK] applies to both queues; the data path passes its own.
+    waits; ``dead_letter_retention`` (default 14 days, the longest SQS allows) how long the DLQ
+    keeps it, at least ``retention`` (expiry counts from the first enqueue). The data path
+    shortens both to the life of the objects its messages name. ``removal_policy`` [DESTROY,
+    as for any SQS queue in the CDK] applies to both queues; the data path passes its own.
     """
 
     def __init__(
@@ -49,16 +75,27 @@ class WorkQueue(Construct):
         visibility_timeout: Duration,
         max_receive_count: int,
         retention: Duration = DEFAULT_RETENTION,
+        dead_letter_retention: Duration = MAX_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
     ) -> None:
         super().__init__(scope, construct_id)
+        waits, kept = _seconds(retention), _seconds(dead_letter_retention)
+        if kept > MAX_RETENTION_DAYS * 86_400 or kept < 60 or waits > kept:
+            raise_if_problems(
+                "WorkQueue",
+                [
+                    "dead_letter_retention: must be 60 s to 14 days (SQS's limits) and at least "
+                    f"retention ({waits} s), since a dead letter's expiry counts from its first "
+                    f"enqueue (got {kept} s)"
+                ],
+            )
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,
-            retention_period=MAX_RETENTION,
+            retention_period=dead_letter_retention,
             # Spelled out for AWS Control Tower (CT.SQS.PR.1 wants a DLQ's redrive-allow policy).
             # "allowAll" is SQS's behaviour without one; "byQueue" would need the source queue's
             # ARN here while the source names this queue: a cycle.
@@ -82,6 +119,20 @@ class WorkQueue(Construct):
             ),
             removal_policy=removal_policy,
         )
+
+    # Policies, subscriptions, grants, event sources and outputs all name the queues: each read
+    # of a queue attribute is a jsii round trip, so each is read once.
+    @cached_property
+    def queue_arn(self) -> str:
+        return self.queue.queue_arn
+
+    @cached_property
+    def queue_url(self) -> str:
+        return self.queue.queue_url
+
+    @cached_property
+    def dead_letter_queue_arn(self) -> str:
+        return self.dead_letter_queue.queue_arn
 
     def metric_oldest_message_age(self, **props: Any) -> cloudwatch.Metric:
         """Age in seconds of the oldest message waiting in the queue (Maximum, 1 minute)."""

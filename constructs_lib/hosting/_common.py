@@ -21,6 +21,7 @@ from constructs import Construct
 
 from .. import _values as cdk_values
 from .._nag import acknowledge
+from ..endpoint import instance_endpoint_name
 from ..model import role_policy
 
 ENDPOINT_NAMESPACE = "AWS/SageMaker"
@@ -132,12 +133,19 @@ class SynchronousEndpoint(Construct):
         *,
         endpoint_name: str | None = None,
         deployment_config: sagemaker.CfnEndpoint.DeploymentConfigProperty | None = None,
+        instance_type: str | None = None,
     ) -> None:
+        """The endpoint; ``endpoint_name`` is used (and kept) as given, else an instance-backed
+        endpoint is named after its ``instance_type`` so that a new type replaces it
+        (``instance_endpoint_name``: SageMaker refuses to change it in place under scaling)."""
+        physical_name = endpoint_name
+        if physical_name is None and instance_type is not None:
+            physical_name = instance_endpoint_name(self, instance_type)
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
-            endpoint_name=endpoint_name,
+            endpoint_name=physical_name,
             deployment_config=deployment_config,
             # An update keeps the instance count that autoscaling set, instead of resetting it
             # to the configuration's initial count in the middle of a busy hour.

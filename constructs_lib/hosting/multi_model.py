@@ -132,7 +132,8 @@ class MultiModelEndpoint(SynchronousEndpoint):
         )
         if volume_key is not None:
             volume_key.grant(self.role, *VOLUME_KEY_ACTIONS)
-        self._create_endpoint()
+        # Named after its instance type: a new type replaces the endpoint (scaling allows that).
+        self._create_endpoint(instance_type=instance_type)
 
     @property
     def model_name(self) -> str:

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from .. import dlc_image
 from .._validation import check_int, raise_if_problems
-from ..endpoint import LOCAL_STORAGE_FAMILIES, instance_variant
+from ..endpoint import LOCAL_STORAGE_FAMILIES, instance_endpoint_name, instance_variant
 from ..model import instance_type_problems
 from ._common import VOLUME_KEY_ACTIONS, ModelLike, SynchronousEndpoint, variant_problems
 
@@ -118,8 +118,13 @@ class RealtimeEndpoint(SynchronousEndpoint):
 
     With ``deployment`` (default None: SageMaker replaces the fleet all at once, without
     rollback) updates go blue/green with CloudWatch-alarm auto-rollback. The rollback alarms
-    watch this endpoint's metrics while the endpoint lists the alarms, so the endpoint then gets a
-    deterministic name derived from its construct path (no clock, no randomness) to break the cycle.
+    watch this endpoint's metrics while the endpoint lists the alarms; the endpoint's literal name
+    breaks the cycle.
+
+    The endpoint's name is derived from its construct path and ends with the instance type (no
+    clock, no randomness): a new ``instance_type`` replaces the endpoint rather than updating
+    it, because SageMaker refuses to change the instance type of a variant registered with
+    autoscaling (``instance_endpoint_name``). A blue/green deployment covers the other updates.
 
     ``grant_invoke`` gives a caller ``sagemaker:InvokeEndpoint`` on this endpoint only.
     """
@@ -177,9 +182,11 @@ class RealtimeEndpoint(SynchronousEndpoint):
 
         self.rollback_alarms: list[cloudwatch.IAlarm] = []
         if deployment is None:
-            self._create_endpoint()
+            self._create_endpoint(instance_type=instance_type)
             return
-        name = Names.unique_resource_name(self, max_length=63, separator="-")
+        name = instance_endpoint_name(self, instance_type) or Names.unique_resource_name(
+            self, max_length=63, separator="-"
+        )
         self._endpoint_name = name
         self._add_rollback_alarms(deployment)
         self._create_endpoint(

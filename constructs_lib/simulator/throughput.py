@@ -94,6 +94,7 @@ def table_from_mapping(data: Any, subject: str = "throughput table") -> Throughp
         "reference_document_bytes",
         "request_overhead_seconds",
         "points",
+        "measurement",
     }
     for key in sorted(set(data) - known):
         problems.append(f"{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -120,6 +121,10 @@ def table_from_mapping(data: Any, subject: str = "throughput table") -> Throughp
     if not isinstance(assumptions, list) or not all(isinstance(a, str) for a in assumptions):
         problems.append(f"assumptions: must be a list of strings (got {assumptions!r})")
         assumptions = []
+    # What bench/bench_gpu.py measured (GPU, versions, every run); kept for readers, not used.
+    measurement = data.get("measurement", {})
+    if not isinstance(measurement, dict):
+        problems.append(f"measurement: must be an object (got {type(measurement).__name__})")
     source_text = data.get("source", "")
     if not isinstance(source_text, str):
         problems.append(f"source: must be a string (got {source_text!r})")

@@ -1,9 +1,10 @@
 """Batches sized by what they cost: the memory model, its budget, and its safety nets.
 
 The memory model is checked against the cache tensors transformers 4.51 really allocates during
-beam search, and against the issue's pegasus-large figures; the batching tests show that more
-beams or longer summaries make smaller batches, and that one input over the budget is refused
-before any work instead of exhausting the device.
+beam search (its own layout, and the handler's shared cross-attention), and against the issue's
+pegasus-large figures; the batching tests show that more beams or longer summaries make smaller
+batches, and that one input over the budget is refused before any work instead of exhausting
+the device.
 """
 
 from __future__ import annotations
@@ -18,14 +19,22 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import summarizer_batching as batching  # noqa: E402
+import summarizer_beams as beams_module  # noqa: E402
 import summarizer_loading as loading  # noqa: E402
 import summarizer_memory as memory  # noqa: E402
 
 GIB = 1024**3
 MIB = 1024**2
-PEGASUS_LARGE_BF16 = memory.MemoryModel(
-    d_model=1024, decoder_layers=16, ffn_dim=4096, vocab_size=96103, element_bytes=2
+# transformers' own layout (one cross-attention copy per beam row) and the handler's (per input).
+PEGASUS_LARGE_BF16_PER_BEAM = memory.MemoryModel(
+    d_model=1024,
+    decoder_layers=16,
+    ffn_dim=4096,
+    vocab_size=96103,
+    element_bytes=2,
+    encoder_heads=16,
 )
+PEGASUS_LARGE_BF16 = dataclasses.replace(PEGASUS_LARGE_BF16_PER_BEAM, shared_cross_attention=True)
 
 
 class Rows:
@@ -59,29 +68,47 @@ def predict(handler: ModuleType, summarizer: Any, body: dict[str, Any]) -> list[
 
 
 def test_the_issues_pegasus_large_figures() -> None:
-    # Cross-attention keys and values alone, 1,024 input tokens, no generated tokens yet.
-    cross = PEGASUS_LARGE_BF16.row_bytes(1024, 0) - PEGASUS_LARGE_BF16.row_bytes(0, 0)
-    encoder_output = 2 * 1024 * 1024
-    assert 16 * 8 * (cross - encoder_output) == 8 * GIB
-    assert 16 * 16 * (cross - encoder_output) == 16 * GIB
+    # Cross-attention keys and values alone, 1,024 input tokens: per beam row in transformers'
+    # own layout, once per input in the handler's.
+    cross = PEGASUS_LARGE_BF16_PER_BEAM.cross_attention_bytes(1024)
+    assert 16 * 8 * cross == 8 * GIB
+    assert 16 * 16 * cross == 16 * GIB
+    shared_16_beams = PEGASUS_LARGE_BF16.decoding_bytes(1024, 0, 16)
+    per_beam_16_beams = PEGASUS_LARGE_BF16_PER_BEAM.decoding_bytes(1024, 0, 16)
+    assert per_beam_16_beams - shared_16_beams == 15 * cross
 
 
 def test_a_default_a10g_budget_splits_16_beams_of_1024_tokens() -> None:
     # ~21 GiB free on an A10G after the bf16 weights, 60% of it for one generate call.
     budget = int(21 * GIB * 0.6)
-    assert 16 * PEGASUS_LARGE_BF16.input_bytes(1024, 1024, 16) > 24 * GIB  # would OOM
-    assert budget // PEGASUS_LARGE_BF16.input_bytes(1024, 1024, 16) == 6
-    assert budget // PEGASUS_LARGE_BF16.input_bytes(1024, 256, 8) == 18  # checkpoint defaults
-    # FACTS.md: ~210 MB per article for fp16, 512 tokens, 4 beams, 128 new tokens.
-    assert 170 * MIB < PEGASUS_LARGE_BF16.input_bytes(512, 128, 4) < 210 * 10**6
+    per_beam, shared = PEGASUS_LARGE_BF16_PER_BEAM, PEGASUS_LARGE_BF16
+    assert 16 * per_beam.input_bytes(1024, 1024, 16) > 24 * GIB  # would OOM
+    assert budget // per_beam.input_bytes(1024, 1024, 16) == 6
+    assert budget // shared.input_bytes(1024, 1024, 16) == 11
+    assert budget // per_beam.input_bytes(1024, 256, 8) == 19  # checkpoint defaults
+    assert budget // shared.input_bytes(1024, 256, 8) == 59
+    # FACTS.md: ~210 MB per article for fp16, 512 tokens, 4 beams, 128 new tokens (per beam).
+    assert 160 * MIB < per_beam.input_bytes(512, 128, 4) < 210 * 10**6
+    assert 70 * MIB < shared.input_bytes(512, 128, 4) < 75 * MIB
 
 
-def test_the_model_matches_the_cache_transformers_allocates(summarizer: Any) -> None:
+def test_encoding_can_cost_more_than_decoding() -> None:
+    # Greedy search of short summaries: the encoder's eager attention (16 heads x S^2 scores
+    # and probabilities) is the larger phase, and it grows with the square of the input.
+    m = PEGASUS_LARGE_BF16
+    assert m.input_bytes(1024, 16, 1) == m.encoding_bytes(1024) > m.decoding_bytes(1024, 16, 1)
+    assert m.encoding_bytes(1024) - m.encoding_bytes(512) > 2 * (
+        m.encoding_bytes(512) - m.encoding_bytes(256)
+    )
+
+
+def _cache_bytes(summarizer: Any, *, shared: bool) -> tuple[dict[str, int], int, int, int]:
+    """Beam search on the tiny model; the bytes of its final cache, rows, width and length."""
     model, tokenizer = summarizer.model, summarizer.tokenizer
     texts = ["The council met on Tuesday to discuss the bridge.", "The fox jumps."]
     encoded = tokenizer(texts, return_tensors="pt", padding=True)
     beams, length = 3, 12
-    with torch.inference_mode():
+    with torch.inference_mode(), beams_module.shared_cross_attention(model, beams if shared else 1):
         out = model.generate(
             **encoded,
             num_beams=beams,
@@ -96,13 +123,21 @@ def test_the_model_matches_the_cache_transformers_allocates(summarizer: Any) -> 
         "self": sum(layer[0].nbytes + layer[1].nbytes for layer in layers),
         "cross": sum(layer[2].nbytes + layer[3].nbytes for layer in layers),
     }
-    m = summarizer.memory
-    rows, width = len(texts) * beams, encoded.input_ids.shape[1]
+    return nbytes, len(texts), encoded.input_ids.shape[1], length
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_model_matches_the_cache_transformers_allocates(summarizer: Any, shared: bool) -> None:
+    nbytes, inputs, width, length = _cache_bytes(summarizer, shared=shared)
+    m = dataclasses.replace(summarizer.memory, shared_cross_attention=shared)
+    beams = 3
     per_layer_token = 2 * m.element_bytes * m.d_model
-    assert nbytes["cross"] == rows * m.decoder_layers * per_layer_token * width
+    copies = inputs if shared else inputs * beams
+    assert nbytes["cross"] == copies * m.decoder_layers * per_layer_token * width
+    assert nbytes["cross"] == copies * m.cross_attention_bytes(width)
     # The last generated token is never fed back, so the cache ends one short of max_length.
-    assert nbytes["self"] == rows * m.decoder_layers * per_layer_token * (length - 1)
-    assert m.row_bytes(width, length) * rows >= nbytes["cross"] + nbytes["self"]
+    assert nbytes["self"] == inputs * beams * m.decoder_layers * per_layer_token * (length - 1)
+    assert m.decoding_bytes(width, length, beams) * inputs >= nbytes["cross"] + nbytes["self"]
 
 
 def test_dimensions_come_from_the_loaded_model(summarizer: Any) -> None:
@@ -113,6 +148,8 @@ def test_dimensions_come_from_the_loaded_model(summarizer: Any) -> None:
         ffn_dim=config.encoder_ffn_dim,
         vocab_size=config.vocab_size,
         element_bytes=4,
+        encoder_heads=config.encoder_attention_heads,
+        shared_cross_attention=True,
     )
 
 
@@ -174,19 +211,20 @@ def test_more_beams_make_smaller_batches(
     rows = Rows(summarizer.model.generate)
     monkeypatch.setattr(summarizer.model, "generate", rows)
     width = max(len(summarizer.tokenizer(a).input_ids) for a in ARTICLES)
-    sized = with_budget(summarizer, (width, 10, 4), inputs=3)
+    sized = with_budget(summarizer, (width, 30, 8), inputs=3)
 
-    predict(handler, sized, {"inputs": ARTICLES, "parameters": {"num_beams": 4, "max_length": 10}})
+    predict(handler, sized, {"inputs": ARTICLES, "parameters": {"num_beams": 8, "max_length": 30}})
     assert rows.calls == [3, 3, 2]
     rows.calls.clear()
-    predict(handler, sized, {"inputs": ARTICLES, "parameters": {"num_beams": 1, "max_length": 10}})
-    assert rows.calls == [8]  # greedy rows cost a quarter: all fit, within batch_size 16
+    predict(handler, sized, {"inputs": ARTICLES, "parameters": {"num_beams": 1, "max_length": 30}})
+    assert rows.calls == [8]  # greedy inputs cost less than a third: all fit
 
 
 def test_longer_summaries_make_smaller_batches(summarizer: Any) -> None:
-    sized = with_budget(summarizer, (40, 16, 2), inputs=4)
-    assert [len(b) for b in batching.plan_batches(sized, [40] * 8, 16, 2)] == [4, 4]
-    assert len(batching.plan_batches(sized, [40] * 8, 64, 2)[0]) < 4
+    # (On the tiny model short summaries cost less than encoding; these are long enough not to.)
+    sized = with_budget(summarizer, (40, 32, 4), inputs=4)
+    assert [len(b) for b in batching.plan_batches(sized, [40] * 8, 32, 4)] == [4, 4]
+    assert len(batching.plan_batches(sized, [40] * 8, 64, 4)[0]) < 4
     # batch_size still caps a cheap batch.
     assert [len(b) for b in batching.plan_batches(sized, [5] * 40, 1, 1)] == [16, 16, 8]
 

@@ -18,8 +18,14 @@ Nothing is lost and nothing runs twice on purpose:
 * a message whose documents could not be sent is reported back (partial batch response), SQS
   delivers it again, and after ``MAX_RECEIVE_COUNT`` receives its jobs are recorded ``failed``
   with the reason while the message goes on to the dead-letter queue;
-* a document that cannot be read or decoded is recorded ``failed`` at once, alone: its
-  neighbours go on.
+* a document that cannot be read or decoded, whose object is gone (deleted, or expired under
+  the bucket's lifecycle rule before a late or redriven message arrived), or that is larger
+  than the endpoint's request-size limit is recorded ``failed`` at once, alone, with the
+  reason: its neighbours go on;
+* AccessDenied (an IAM or key-policy mistake, never a missing object: the function may list
+  the input prefix, so S3 answers a missing object with 404) is retried like any other error
+  and counted in the ``AccessDenied`` metric, which the data path alarms on;
+* the same document twice in one batch (SQS delivers at least once) is sent once.
 
 Powertools' BatchProcessor handles records one at a time, which cannot group documents across
 records, so the partial batch response is built here (the recorder does use it).
@@ -41,9 +47,12 @@ from .documents import UnreadableDocument, encode_line, request_line
 from .environment import Environment
 from .messages import Source, s3_sources
 from .observability import (
+    ACCESS_DENIED,
     BAD_MESSAGES,
     DOCUMENTS_DISPATCHED,
+    DOCUMENTS_GONE,
     DOCUMENTS_PER_REQUEST,
+    DOCUMENTS_TOO_LARGE,
     DOCUMENTS_UNREADABLE,
     DUPLICATES_SKIPPED,
     INVOKE_FAILURES,
@@ -54,11 +63,16 @@ from .observability import (
     logger,
     metrics,
 )
-from .retry import NETWORK_ERRORS, Backoff, describe
+from .retry import NETWORK_ERRORS, Backoff, describe, error_code, is_access_denied, is_missing
 
-# S3 error codes that mean the object will never be readable as it was uploaded.
-GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "PreconditionFailed", "412"})
+# S3's answer to a read whose If-Match ETag no longer matches: the key was uploaded again.
+REPLACED_CODES = frozenset({"PreconditionFailed", "412"})
+# The object is in an archive storage class: it cannot be read until someone restores it.
+ARCHIVED_CODES = frozenset({"InvalidObjectState"})
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# After a request's TTL and invocation timeout, how long its notification may still take (SNS
+# and SQS delivery, the recorder's retries) before the job counts as overdue.
+NOTIFICATION_MARGIN = _dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -161,11 +175,13 @@ class Dispatcher:
                 logger.error("bad message", extra={"message_id": message_id, "reason": str(error)})
                 failed.add(message_id)
             except ClientError as error:
+                self._note_denied(error)
                 reason = describe(error)
                 logger.warning(
                     "could not resolve message", extra={"message_id": message_id, "reason": reason}
                 )
                 failed.add(message_id)
+        sources, copies = _unique_jobs(s for s in sources if s.message_id not in failed)
         documents: list[Document] = []
         for source in sources:
             if source.message_id in failed:
@@ -178,6 +194,7 @@ class Dispatcher:
                 else:
                     outcome.skipped.append(source.job_id)
             except (ClientError, *NETWORK_ERRORS) as error:
+                self._note_denied(error)
                 logger.warning(
                     "could not read document, the message will be retried",
                     extra={"key": source.key, "reason": describe(error)},
@@ -194,6 +211,11 @@ class Dispatcher:
         documents = [d for d in documents if d.source.message_id not in failed]
         for group in self.groups(documents):
             self._send(group, outcome, failed)
+        # A copy's message is done when the document it shares was sent, and comes back with
+        # the message that carried the document otherwise (the claims make the retry harmless).
+        for kept, copy in copies:
+            if kept in failed:
+                failed.add(copy)
         ids = [str(record.get("messageId", "")) for record in records]
         outcome.failed_messages = [m for m in dict.fromkeys(ids) if m in failed]
         return outcome
@@ -234,7 +256,8 @@ class Dispatcher:
         self, job_ids: list[str], single: bool, message_id: str, receive_count: int
     ) -> list[Source]:
         sources = []
-        unknown = []
+        unknown: list[str] = []
+        direct: list[str] = []
         for job in job_ids:
             item = self.dynamodb.get_item(
                 TableName=self.config.jobs_table, Key={jobs.JOB_ID: {"S": job}}, ConsistentRead=True
@@ -243,7 +266,11 @@ class Dispatcher:
                 unknown.append(job)
                 continue
             record = jobs.from_item(item)
-            in_flight = record.get(jobs.STATUS) == jobs.STATUS_QUEUED and jobs.STARTED_AT in record
+            in_flight = (
+                record.get(jobs.STATUS) == jobs.STATUS_QUEUED
+                and jobs.STARTED_AT in record
+                and not jobs.is_overdue(record, self.now())
+            )
             if record.get(jobs.STATUS) == jobs.STATUS_SUCCEEDED or in_flight:
                 logger.info(
                     "skipped a re-dispatch: the job is done or in flight",
@@ -253,6 +280,13 @@ class Dispatcher:
                 continue
             if jobs.SOURCE_BUCKET not in record or jobs.SOURCE_KEY not in record:
                 unknown.append(job)
+                continue
+            if record[jobs.SOURCE_BUCKET] != self.config.data_bucket or not str(
+                record[jobs.SOURCE_KEY]
+            ).startswith(self.config.input_prefix):
+                # A direct InvokeEndpointAsync request (its input under requests/): this
+                # function may read only the input prefix, so it cannot send it again.
+                direct.append(job)
                 continue
             attempt = int(record.get(jobs.ATTEMPT, 0))
             sources.append(
@@ -271,11 +305,20 @@ class Dispatcher:
                     single=single,
                 )
             )
+        problems = []
         if unknown:
-            raise jobs.MessageError(
+            problems.append(
                 f"re-dispatch of unknown job(s) {', '.join(unknown)}: no dispatched document "
                 "has these ids"
             )
+        if direct:
+            problems.append(
+                f"re-dispatch of direct request(s) {', '.join(direct)}: they were sent straight "
+                f"to the endpoint, not uploaded under {self.config.input_prefix}, and the "
+                "dispatcher reads only that prefix; send them again with InvokeEndpointAsync"
+            )
+        if problems:
+            raise jobs.MessageError("; ".join(problems))
         return sources
 
     # ---------------------------------------------------------------- reading and grouping
@@ -286,21 +329,73 @@ class Dispatcher:
             request["VersionId"] = source.version
         elif source.etag:
             request["IfMatch"] = f'"{source.etag}"'
+        where = f"s3://{source.bucket}/{source.key}"
+        limit = self.config.max_request_bytes
         try:
-            raw = self.s3.get_object(**request)["Body"].read()
+            response = self.s3.get_object(**request)
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in GONE_CODES:
+            code = error_code(error)
+            if is_missing(error):
+                count(self.sink, DOCUMENTS_GONE)
+                raise UnreadableDocument(self._gone_reason(source, describe(error))) from None
+            if code in REPLACED_CODES:
                 raise UnreadableDocument(
-                    f"document s3://{source.bucket}/{source.key} can no longer be read as "
-                    f"uploaded ({describe(error)})"
+                    f"input object {where} was uploaded again after the upload this job is "
+                    f"for (its ETag no longer matches, {describe(error)}); the new upload is a "
+                    "job of its own"
                 ) from None
-            if code in ("AccessDenied", "KMS.AccessDeniedException", "InvalidObjectState"):
+            if code in ARCHIVED_CODES:
                 raise UnreadableDocument(
-                    f"document s3://{source.bucket}/{source.key} cannot be read: {describe(error)}"
+                    f"input object {where} cannot be read: {describe(error)} (restore it from "
+                    "its archive storage class, then upload it again)"
                 ) from None
+            if is_access_denied(error):
+                logger.error(
+                    "access denied reading a document: check the function's role, the bucket "
+                    "policy and the storage key's policy; the message will be retried",
+                    extra={"key": source.key, "reason": describe(error)},
+                )
             raise
-        return Document(source, encode_line(request_line(source.job_id, source.key, raw)))
+        # Refused before it is read: the endpoint would refuse it as a whole, and reading it
+        # could exhaust the function's memory.
+        size = int(response.get("ContentLength") or 0)
+        if size > limit:
+            response["Body"].close()
+            count(self.sink, DOCUMENTS_TOO_LARGE)
+            raise UnreadableDocument(
+                f"document {where} is {size:,} bytes, more than the endpoint's request-size "
+                f"limit of {limit:,} bytes (data_path.max_request_bytes): split it into smaller "
+                "documents"
+            )
+        raw = response["Body"].read()
+        line = encode_line(request_line(source.job_id, source.key, raw))
+        if len(line) > limit:
+            count(self.sink, DOCUMENTS_TOO_LARGE)
+            raise UnreadableDocument(
+                f"document {where} becomes a request line of {len(line):,} bytes (its text "
+                f"JSON-escaped), more than the endpoint's request-size limit of {limit:,} bytes "
+                "(data_path.max_request_bytes): split it into smaller documents"
+            )
+        return Document(source, line)
+
+    def _gone_reason(self, source: Source, error: str) -> str:
+        """Why a document's object cannot be found, with what is known of its age."""
+        version = f" (version {source.version})" if source.version else ""
+        reason = (
+            f"input object s3://{source.bucket}/{source.key}{version} no longer exists "
+            f"({error}): it was deleted, or it expired under the bucket's lifecycle rule for "
+            f"{self.config.input_prefix}"
+        )
+        try:
+            uploaded = jobs.parse_iso(source.submitted_at)
+        except ValueError:
+            return f"{reason}; upload it again to summarize it"
+        hours = max(0.0, (self.now() - uploaded).total_seconds() / 3_600)
+        age = f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+        return (
+            f"{reason} (uploaded at {source.submitted_at}, {age} before this attempt: a late "
+            "or redriven message?); upload it again to summarize it"
+        )
 
     def groups(self, documents: list[Document]) -> list[list[Document]]:
         """Requests to send: same-attempt documents packed up to the document and byte limits."""
@@ -356,7 +451,8 @@ class Dispatcher:
 
         A new job may be written when absent, or when an earlier delivery claimed it at
         attempt 1 and never sent it. A re-dispatched job moves from its current attempt when
-        failed or never sent; a retry of this very claim may rewrite it too.
+        failed, never sent, or overdue (sent, but its outcome can no longer arrive); a retry of
+        this very claim may rewrite it too.
         """
         values: dict[str, Any] = {
             ":queued": {"S": jobs.STATUS_QUEUED},
@@ -371,9 +467,11 @@ class Dispatcher:
         else:
             values[":previous"] = {"N": str(source.previous_attempt)}
             values[":failed"] = {"S": jobs.STATUS_FAILED}
+            values[":now"] = {"S": jobs.iso(self.now())}
+            overdue = f"#status = :queued AND {jobs.OVERDUE_AT} <= :now"
             condition = (
-                f"(#attempt = :previous AND (#status = :failed OR ({unsent}))) OR "
-                f"(#attempt = :attempt AND {unsent})"
+                f"(#attempt = :previous AND (#status = :failed OR ({unsent}) OR ({overdue}))) "
+                f"OR (#attempt = :attempt AND {unsent})"
             )
         try:
             self.dynamodb.put_item(
@@ -452,11 +550,25 @@ class Dispatcher:
                 on_retry=self._on_retry,
             )
         except (ClientError, *NETWORK_ERRORS) as error:
+            self._note_denied(error)
             self._give_up_or_retry(members, inference, describe(error), failed)
             return
-        started = jobs.iso(self.now())
+        now = self.now()
+        started = jobs.iso(now)
+        overdue_at = jobs.iso(
+            now
+            + _dt.timedelta(
+                seconds=self.config.request_ttl_seconds + self.config.invocation_timeout_seconds
+            )
+            + NOTIFICATION_MARGIN
+        )
+        # Where SageMaker will write the error if the request fails (the endpoint config's
+        # S3FailurePath): on the record from now on, whatever the error notification carries.
+        failure_location = response.get("FailureLocation") or None
         for document in members:
-            self._mark_started(document.source.job_id, inference, started)
+            self._mark_started(
+                document.source.job_id, inference, started, overdue_at, failure_location
+            )
         count(self.sink, REQUESTS_SENT)
         count(self.sink, DOCUMENTS_DISPATCHED, len(members))
         self.sink.add_metric(name=DOCUMENTS_PER_REQUEST, unit="Count", value=len(members))
@@ -473,26 +585,44 @@ class Dispatcher:
             extra={"inference_id": inference, "documents": len(members), "attempt": attempt},
         )
 
+    def _note_denied(self, error: BaseException) -> None:
+        """Count an AccessDenied (a permission mistake someone must fix; the data path alarms)."""
+        if is_access_denied(error):
+            count(self.sink, ACCESS_DENIED)
+
     def _on_retry(self, error: BaseException) -> None:
         count(self.sink, INVOKE_RETRIES)
         logger.warning("retrying the invocation", extra={"reason": describe(error)})
 
-    def _mark_started(self, job: str, inference: str, started: str) -> None:
+    def _mark_started(
+        self,
+        job: str,
+        inference: str,
+        started: str,
+        overdue_at: str,
+        failure_location: str | None = None,
+    ) -> None:
+        expression = f"SET started_at = :now, updated_at = :now, {jobs.OVERDUE_AT} = :overdue"
+        values = {
+            ":now": {"S": started},
+            ":overdue": {"S": overdue_at},
+            ":inference": {"S": inference},
+            ":queued": {"S": jobs.STATUS_QUEUED},
+        }
+        if failure_location:
+            expression += f", {jobs.FAILURE_LOCATION} = :failure"
+            values[":failure"] = {"S": failure_location}
         try:
             self.dynamodb.update_item(
                 TableName=self.config.jobs_table,
                 Key={jobs.JOB_ID: {"S": job}},
-                UpdateExpression="SET started_at = :now, updated_at = :now",
+                UpdateExpression=expression,
                 ConditionExpression=(
                     "inference_id = :inference AND #status = :queued "
                     "AND attribute_not_exists(started_at)"
                 ),
                 ExpressionAttributeNames={"#status": jobs.STATUS},
-                ExpressionAttributeValues={
-                    ":now": {"S": started},
-                    ":inference": {"S": inference},
-                    ":queued": {"S": jobs.STATUS_QUEUED},
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             # The outcome is already recorded (a very fast notification): nothing to mark.
@@ -539,6 +669,25 @@ class Dispatcher:
                     raise
 
 
+def _unique_jobs(sources: Any) -> tuple[list[Source], list[tuple[str, str]]]:
+    """The first source of each job, and (message kept, message of a copy) for the others.
+
+    SQS delivers at least once, so one S3 event can arrive twice in one batch: both copies
+    would claim the same job and put the document twice in one request.
+    """
+    kept: dict[str, Source] = {}
+    copies: list[tuple[str, str]] = []
+    for source in sources:
+        first = kept.setdefault(source.job_id, source)
+        if first is not source:
+            copies.append((first.message_id, source.message_id))
+            logger.info(
+                "skipped a second copy of a document in the same batch",
+                extra={"job_id": source.job_id, "message_id": source.message_id},
+            )
+    return list(kept.values()), copies
+
+
 # -------------------------------------------------------------------- Lambda entry point
 
 _dispatcher: Dispatcher | None = None
@@ -567,5 +716,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     global _dispatcher
     if _dispatcher is None:
         _dispatcher = _build()
-    outcome = _dispatcher.process(list(event.get("Records", [])))
+    try:
+        outcome = _dispatcher.process(list(event.get("Records", [])))
+    except ClientError as error:
+        # The whole batch comes back (a table or key refused a write): count a denial too.
+        _dispatcher._note_denied(error)
+        raise
     return {"batchItemFailures": [{"itemIdentifier": m} for m in outcome.failed_messages]}

@@ -41,6 +41,10 @@ OUTPUT_LOCATION = "output_location"
 # 1-based line of this job's result in the output at OUTPUT_LOCATION (grouped requests).
 OUTPUT_LINE = "output_line"
 FAILURE_LOCATION = "failure_location"
+# When SageMaker can no longer answer the request (sent + RequestTTLSeconds +
+# InvocationTimeoutSeconds + a margin for the notification): a job still ``queued`` after it
+# lost its notification, and ``retry`` may send it again.
+OVERDUE_AT = "overdue_at"
 FAILURE_REASON = "failure_reason"
 INPUT_TOKENS = "input_tokens"
 CHUNKS = "chunks"
@@ -111,6 +115,17 @@ def parse_iso(text: str) -> _dt.datetime:
 def expires_at(now: _dt.datetime, ttl_days: int) -> int:
     """Epoch seconds at which DynamoDB's TTL may delete the record."""
     return int(now.timestamp()) + ttl_days * 86_400
+
+
+def is_overdue(record: Mapping[str, Any], now: _dt.datetime) -> bool:
+    """A job sent to the endpoint whose outcome can no longer arrive (see ``OVERDUE_AT``)."""
+    overdue_at = record.get(OVERDUE_AT)
+    if record.get(STATUS) != STATUS_QUEUED or not isinstance(overdue_at, str):
+        return False
+    try:
+        return parse_iso(overdue_at) <= now
+    except ValueError:
+        return False
 
 
 def s3_uri(bucket: str, key: str) -> str:

@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .jobs import MessageError, parse_iso
+from .jobs import JOB_ID_PATTERN, MessageError, parse_iso
+from .jobs import iso as jobs_iso
 
 COMPLETED = "Completed"
 FAILED = "Failed"
@@ -28,6 +29,8 @@ class Notification:
     output_location: str | None
     failure_location: str | None
     failure_reason: str | None
+    # When SageMaker accepted the request (``receivedTime``); None if absent or not a time.
+    received_time: str | None = None
 
 
 def parse_notification(body: str) -> Notification | None:
@@ -70,19 +73,33 @@ def parse_notification(body: str) -> Notification | None:
             f"notification {inference} is Completed but has no responseParameters.outputLocation"
         )
     reason = message.get("failureReason")
+    # Where the error went (the endpoint config's S3FailurePath). SageMaker's "Check prediction
+    # results" page (https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-
+    # predictions.html) documents the notification's locations under responseParameters, as
+    # outputLocation is for a success; the copies of that page that could be checked here did
+    # not include an error example, so a top-level failureLocation is read as well. Either
+    # way the job already has the FailureLocation that InvokeEndpointAsync returned.
+    failure = response.get("failureLocation") or message.get("failureLocation")
+    received = message.get("receivedTime")
+    try:
+        received_time = jobs_iso(parse_iso(str(received))) if received else None
+    except ValueError:
+        received_time = None
     return Notification(
         inference_id=inference,
         completed=status == COMPLETED,
         event_time=str(event_time),
         input_location=request.get("inputLocation"),
         output_location=output if isinstance(output, str) else None,
-        failure_location=message.get("failureLocation") or None,
+        failure_location=failure if isinstance(failure, str) and failure else None,
         failure_reason=str(reason) if reason else None,
+        received_time=received_time,
     )
 
 
 def request_ids(body: bytes) -> list[str] | None:
-    """The job ids of a dispatcher's request body, in order; None if it is not one of ours."""
+    """The job ids of a dispatcher's request body, in order; None if it is not one of ours
+    (every line of ours is a JSON object whose ``id`` is a job id)."""
     ids: list[str] = []
     try:
         for line in body.decode("utf-8").splitlines():
@@ -90,6 +107,8 @@ def request_ids(body: bytes) -> list[str] | None:
                 continue
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                return None
+            if not JOB_ID_PATTERN.match(item["id"]):
                 return None
             ids.append(item["id"])
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -20,6 +20,8 @@ DUPLICATES_SKIPPED = "DuplicatesSkipped"
 INVOKE_RETRIES = "InvokeRetries"
 INVOKE_FAILURES = "InvokeFailures"
 BAD_MESSAGES = "BadMessages"
+DOCUMENTS_TOO_LARGE = "DocumentsTooLarge"
+DOCUMENTS_GONE = "DocumentsGone"
 # Recorder
 JOBS_SUCCEEDED = "JobsSucceeded"
 JOBS_FAILED = "JobsFailed"
@@ -27,6 +29,10 @@ REDISPATCHES = "Redispatches"
 DIRECT_INVOCATIONS = "DirectInvocations"
 STALE_NOTIFICATIONS = "StaleNotifications"
 CURATED_ROWS = "CuratedRows"
+REQUEST_BODIES_GONE = "RequestBodiesGone"
+RECORDS_RECREATED = "JobRecordsRecreated"
+# Both: a call IAM or a key policy refused (always retried; the data path alarms on it).
+ACCESS_DENIED = "AccessDenied"
 
 logger = Logger()
 metrics = Metrics()

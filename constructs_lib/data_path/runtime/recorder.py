@@ -10,7 +10,20 @@ For a request the dispatcher sent (its body ``requests/<inference id>.jsonl`` na
 * Failed, one document: the job is recorded ``failed`` with SageMaker's reason and location.
 
 A request someone else sent (a direct ``InvokeEndpointAsync`` caller, e.g. the smoke test) is
-recorded as a job whose id is its inference id and whose source is its input location.
+recorded as a job whose id is its inference id and whose source is its input location. A
+request at a dispatcher's location (``.../<inference id>.jsonl``) is never filed that way:
+
+* its body gone (``requests/`` expired before a late or redriven notification): the jobs still
+  waiting for this inference id are found in the ``by-status`` index and recorded from the
+  output's line ids (a Completed request) or as SageMaker's failure says, so no job is left
+  ``queued`` for good; when nothing waits any more the notification changes nothing;
+* its job records gone while the body names the jobs (the body's ids make up the inference
+  id): the records are re-created from the body, marked ``recreated``, then recorded;
+* a body whose job ids neither have records nor make up the inference id is not this
+  request's: the message goes back and on to the DLQ with that reason.
+
+An AccessDenied (an IAM or key-policy mistake: the function may list the prefixes it reads, so
+a missing object is a 404) is counted in the ``AccessDenied`` metric and retried.
 
 Every write is conditional on the record still waiting for this very inference id, so duplicate,
 late and out-of-order notifications change nothing: a record only moves forward in attempt (the
@@ -32,21 +45,32 @@ from . import jobs
 from .environment import Environment
 from .notifications import Notification, output_results, parse_notification, request_ids
 from .observability import (
+    ACCESS_DENIED,
     CURATED_ROWS,
     DIRECT_INVOCATIONS,
     JOBS_FAILED,
     JOBS_SUCCEEDED,
+    RECORDS_RECREATED,
     REDISPATCHES,
+    REQUEST_BODIES_GONE,
     STALE_NOTIFICATIONS,
     MetricSink,
     count,
     logger,
     metrics,
 )
-from .retry import describe
+from .retry import describe, is_access_denied, is_missing
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 WAITING = "inference_id = :inference AND #status = :queued"
+# How many attempts of a request the recorder tries when it checks that a body's job ids make
+# up the inference id (each re-dispatch or retry is one attempt).
+MAX_ATTEMPTS = 1_000
+# Jobs waiting for a request were last written when the dispatcher claimed them, moments before
+# SageMaker received it; the margin covers clock skew and the dispatcher's retries.
+WAITING_MARGIN = _dt.timedelta(hours=1)
+# Attribute of a job record re-created from its request body (its source document unknown).
+RECREATED = "recreated"
 
 
 class RetryLater(RuntimeError):
@@ -64,6 +88,8 @@ class RecorderConfig:
     job_ttl_days: int
     model_id: str
     model_revision: str
+    # Where the dispatcher writes request bodies (the only ones whose job ids are trusted).
+    request_prefix: str = "requests/"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> RecorderConfig:
@@ -76,9 +102,26 @@ class RecorderConfig:
             job_ttl_days=env.integer("JOB_TTL_DAYS", low=1, high=36_500),
             model_id=env.text("MODEL_ID"),
             model_revision=env.text("MODEL_REVISION", default="main"),
+            request_prefix=env.text("REQUEST_PREFIX", default="requests/"),
         )
+        if not config.request_prefix.endswith("/"):
+            env.problems.append(f"REQUEST_PREFIX must end with '/', got {config.request_prefix!r}")
         env.check("recorder")
         return config
+
+
+@dataclass
+class Request:
+    """A request the dispatcher sent, as far as it can still be known."""
+
+    # Job ids in request order (line order); empty when the body could not be used.
+    ids: list[str]
+    # The records of its jobs (by job id) that exist, re-created ones included.
+    records: dict[str, dict[str, Any]]
+    # How many documents it held (the waiting jobs when the body could not be used).
+    size: int
+    # Why the body could not be used, for failure reasons; None when it was.
+    problem: str | None = None
 
 
 @dataclass
@@ -93,6 +136,7 @@ class Recorded:
     curated_key: str | None = None
     direct: bool = False
     ignored: bool = False
+    recreated: list[str] = field(default_factory=list)
 
 
 class Recorder:
@@ -117,25 +161,43 @@ class Recorder:
 
     def record(self, body: str) -> Recorded:
         """Record the outcome in one SQS message body; raises to have the message retried."""
+        try:
+            return self._record(body)
+        except ClientError as error:
+            if is_access_denied(error):
+                count(self.sink, ACCESS_DENIED)
+                logger.error(
+                    "access denied: check the recorder's role, the bucket policy and the key "
+                    "policies; the notification will be retried",
+                    extra={"reason": describe(error)},
+                )
+            raise
+
+    def _record(self, body: str) -> Recorded:
         notification = parse_notification(body)
         if notification is None:
             logger.info("ignored a TestNotification")
             return Recorded(ignored=True)
         result = Recorded(inference_id=notification.inference_id)
-        ids = self._request_ids(notification)
-        records = self._records(ids) if ids else {}
-        if not records:
+        request = self._request(notification, result)
+        if request is None:
             self._record_direct(notification, result)
+        elif not request.records:
+            logger.warning(
+                "no job waits for this outcome any more: it changes nothing",
+                extra={"inference_id": notification.inference_id, "reason": request.problem},
+            )
         elif notification.completed:
-            self._record_completed(notification, ids or [], records, result)
-        elif len(ids or []) > 1:
-            self._redispatch(notification, records, result)
+            self._record_completed(notification, request, result)
+        elif request.size > 1:
+            self._redispatch(notification, request.records, result)
         else:
-            self._record_failed(notification, records, result)
+            self._record_failed(notification, request.records, result)
         count(self.sink, JOBS_SUCCEEDED, len(result.succeeded))
         count(self.sink, JOBS_FAILED, len(result.failed))
         count(self.sink, REDISPATCHES, len(result.redispatched))
         count(self.sink, STALE_NOTIFICATIONS, len(result.stale))
+        count(self.sink, RECORDS_RECREATED, len(result.recreated))
         logger.info(
             "recorded a notification",
             extra={
@@ -145,6 +207,7 @@ class Recorder:
                 "failed": len(result.failed),
                 "redispatched": len(result.redispatched),
                 "stale": len(result.stale),
+                "recreated": len(result.recreated),
                 "direct": result.direct,
             },
         )
@@ -152,32 +215,162 @@ class Recorder:
 
     # ---------------------------------------------------------------- finding the jobs
 
-    def _request_ids(self, notification: Notification) -> list[str] | None:
-        """The job ids of the request, if the dispatcher wrote it (its body names them)."""
+    def _request_location(self, notification: Notification) -> tuple[str, str] | None:
+        """Bucket and key of the body, if the request is at the dispatcher's location.
+
+        Only the dispatcher may write ``<request prefix><inference id>.jsonl``; clients write
+        under ``<request prefix>direct/``. A body anywhere else is a direct request, whatever it
+        names, so a client cannot have its summaries filed under someone else's jobs.
+        """
         location = notification.input_location
-        if not location:
+        if not location or not jobs.JOB_ID_PATTERN.match(notification.inference_id):
             return None
         try:
             bucket, key = jobs.parse_s3_uri(location)
         except ValueError:
             return None
-        if bucket != self.config.data_bucket or not key.endswith(
-            f"/{notification.inference_id}.jsonl"
-        ):
+        expected = jobs.request_key(self.config.request_prefix, notification.inference_id)
+        if bucket != self.config.data_bucket or key != expected:
             return None
+        return bucket, key
+
+    def _request(self, notification: Notification, result: Recorded) -> Request | None:
+        """The dispatcher's request this outcome is for; None for a direct caller's."""
+        location = self._request_location(notification)
+        if location is None:
+            return None
+        bucket, key = location
+        where = jobs.s3_uri(bucket, key)
         try:
             body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                logger.warning("the request body is gone", extra={"location": location})
-                return None
-            raise
-        return request_ids(body)
+            if not is_missing(error):
+                raise
+            count(self.sink, REQUEST_BODIES_GONE)
+            problem: str | None = (
+                f"its request body {where} no longer exists ({describe(error)}: the bucket's "
+                "lifecycle rule expires requests/)"
+            )
+            logger.warning("the request body is gone", extra={"location": where})
+            ids = None
+            gone = True
+        else:
+            ids = request_ids(body)
+            problem = None if ids else f"its request body {where} names no job ids"
+            gone = False
+        if ids:
+            records = self._records(ids)
+            missing = [job for job in dict.fromkeys(ids) if job not in records]
+            if missing:
+                attempt = self._attempt_of(ids, notification.inference_id)
+                if attempt is None and not records:
+                    raise jobs.MessageError(
+                        f"request body {where} names job ids that have no records and do not "
+                        f"make up inference id {notification.inference_id}: it is not the "
+                        "body of this request (replaced?), and a body that names job ids is "
+                        "never recorded as a direct request"
+                    )
+                if attempt is not None:
+                    records.update(self._recreate(missing, attempt, notification, where, result))
+            return Request(ids, records, len(ids))
+        waiting = self._waiting(notification)
+        if waiting or gone:
+            return Request([], waiting, len(waiting), problem)
+        # Not a body of ours and no job waits for it: a direct caller's request.
+        return None
+
+    def _attempt_of(self, ids: list[str], inference: str) -> int | None:
+        """The attempt at which these job ids make up ``inference``, if any does."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if jobs.inference_id(ids, attempt) == inference:
+                return attempt
+        return None
+
+    def _recreate(
+        self,
+        missing: list[str],
+        attempt: int,
+        notification: Notification,
+        where: str,
+        result: Recorded,
+    ) -> dict[str, dict[str, Any]]:
+        """Write the missing records of a request, waiting for it, from its body's job ids."""
+        now = self.now()
+        started = notification.received_time or jobs.iso(jobs.parse_iso(notification.event_time))
+        found: dict[str, dict[str, Any]] = {}
+        for job in missing:
+            record = {
+                jobs.JOB_ID: job,
+                jobs.STATUS: jobs.STATUS_QUEUED,
+                jobs.ATTEMPT: attempt,
+                jobs.INFERENCE_ID: notification.inference_id,
+                jobs.STARTED_AT: started,
+                jobs.UPDATED_AT: jobs.iso(now),
+                jobs.MODEL_ID: self.config.model_id,
+                jobs.MODEL_REVISION: self.config.model_revision,
+                jobs.EXPIRES_AT: jobs.expires_at(now, self.config.job_ttl_days),
+                RECREATED: (
+                    f"the job record was missing when the outcome of request "
+                    f"{notification.inference_id} arrived; re-created from its request body "
+                    f"{where} (the source document is unknown)"
+                ),
+            }
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.config.jobs_table,
+                    Item=jobs.to_item(record),
+                    ConditionExpression="attribute_not_exists(job_id)",
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                    raise
+                current = self._get(job)  # written meanwhile: use what is there
+                if current:
+                    found[job] = current
+                continue
+            found[job] = record
+            result.recreated.append(job)
+        if result.recreated:
+            logger.warning(
+                "re-created missing job records from the request body",
+                extra={"inference_id": notification.inference_id, "jobs": result.recreated},
+            )
+        return found
+
+    def _waiting(self, notification: Notification) -> dict[str, dict[str, Any]]:
+        """The jobs still waiting for this inference id (``by-status`` index, ``queued``)."""
+        condition = "#status = :queued"
+        values: dict[str, Any] = {
+            ":queued": {"S": jobs.STATUS_QUEUED},
+            ":inference": {"S": notification.inference_id},
+        }
+        if notification.received_time:
+            since = jobs.parse_iso(notification.received_time) - WAITING_MARGIN
+            condition += " AND updated_at >= :since"
+            values[":since"] = {"S": jobs.iso(since)}
+        arguments: dict[str, Any] = {
+            "TableName": self.config.jobs_table,
+            "IndexName": jobs.BY_STATUS_INDEX,
+            "KeyConditionExpression": condition,
+            "FilterExpression": "inference_id = :inference",
+            "ExpressionAttributeNames": {"#status": jobs.STATUS},
+            "ExpressionAttributeValues": values,
+        }
+        found: dict[str, dict[str, Any]] = {}
+        while True:
+            response = self.dynamodb.query(**arguments)
+            for item in response.get("Items", []):
+                record = jobs.from_item(item)
+                found[record[jobs.JOB_ID]] = record
+            if "LastEvaluatedKey" not in response:
+                return found
+            arguments["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _records(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 100):
-            keys = [{jobs.JOB_ID: {"S": job}} for job in dict.fromkeys(ids[start : start + 100])]
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 100):
+            keys = [{jobs.JOB_ID: {"S": job}} for job in unique[start : start + 100]]
             request: dict[str, Any] = {
                 self.config.jobs_table: {"Keys": keys, "ConsistentRead": True}
             }
@@ -241,15 +434,27 @@ class Recorder:
     # ---------------------------------------------------------------- outcomes
 
     def _record_completed(
-        self,
-        notification: Notification,
-        ids: list[str],
-        records: dict[str, dict[str, Any]],
-        result: Recorded,
+        self, notification: Notification, request: Request, result: Recorded
     ) -> None:
         output = notification.output_location or ""
         bucket, key = jobs.parse_s3_uri(output)
-        lines = output_results(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as gone:
+            if not is_missing(gone):
+                raise
+            self._fail_all(
+                notification,
+                request.records,
+                f"the endpoint's output {output} no longer exists ({describe(gone)}: the "
+                "bucket's lifecycle rule expires results/); the request finished at "
+                f"{notification.event_time}",
+                result,
+            )
+            return
+        lines = output_results(body)
+        ids = request.ids
+        records = request.records
         by_id: dict[str, tuple[int, dict[str, Any]]] = {}
         for index, line in enumerate(lines):
             # Lines carry their job id; a handler without ids answers in request order.
@@ -258,14 +463,18 @@ class Recorder:
                 job = ids[index]
             if job is not None:
                 by_id.setdefault(job, (index + 1, line))
+        no_line = "the endpoint's response has no line for this document"
+        if request.problem:
+            no_line = (
+                f"the endpoint's response has no line with this document's id, and "
+                f"{request.problem}, so its lines cannot be matched by position"
+            )
         rows = []
-        for job in dict.fromkeys(ids):
+        for job in dict.fromkeys(ids or list(records)):
             if job not in records:
                 result.stale.append(job)
                 continue
-            number, line = by_id.get(
-                job, (0, {"error": "the endpoint's response has no line for this document"})
-            )
+            number, line = by_id.get(job, (0, {"error": no_line}))
             sets: dict[str, Any] = {**self._common(notification), jobs.OUTPUT_LOCATION: output}
             if number:
                 sets[jobs.OUTPUT_LINE] = number
@@ -311,6 +520,24 @@ class Recorder:
                 result.failed.append(job)
         self._write_curated(notification, rows, result)
 
+    def _fail_all(
+        self,
+        notification: Notification,
+        records: dict[str, dict[str, Any]],
+        reason: str,
+        result: Recorded,
+    ) -> None:
+        for job in records:
+            sets = {
+                **self._common(notification),
+                jobs.STATUS: jobs.STATUS_FAILED,
+                jobs.FAILURE_REASON: reason,
+            }
+            if self._update(job, notification.inference_id, sets) is None:
+                result.stale.append(job)
+            else:
+                result.failed.append(job)
+
     def _row(self, record: Mapping[str, Any], summary: Any) -> dict[str, Any]:
         return {
             "job_id": record.get(jobs.JOB_ID),
@@ -353,7 +580,11 @@ class Recorder:
         return sets
 
     def _record_failed(
-        self, notification: Notification, records: dict[str, dict[str, Any]], result: Recorded
+        self,
+        notification: Notification,
+        records: dict[str, dict[str, Any]],
+        result: Recorded,
+        suffix: str = "",
     ) -> None:
         for job in records:
             sets = {
@@ -361,6 +592,8 @@ class Recorder:
                 **self._failure_sets(notification),
                 jobs.STATUS: jobs.STATUS_FAILED,
             }
+            if suffix:
+                sets[jobs.FAILURE_REASON] += suffix
             if self._update(job, notification.inference_id, sets) is None:
                 result.stale.append(job)
             else:
@@ -380,8 +613,26 @@ class Recorder:
             f"{notification.failure_reason or 'the request failed'} (in a request of "
             f"{len(records)} documents; re-dispatched alone)"
         )
+        unknown_source = {
+            job: record
+            for job, record in records.items()
+            if jobs.SOURCE_KEY not in record or jobs.SOURCE_BUCKET not in record
+        }
+        if unknown_source:
+            # Re-created records: the dispatcher could not find their documents to send again.
+            self._record_failed(
+                notification,
+                unknown_source,
+                result,
+                suffix=(
+                    f" (in a request of {len(records)} documents; not re-dispatched: the job "
+                    "record was re-created without its source document)"
+                ),
+            )
         now = self.now()
         for job, record in records.items():
+            if job in unknown_source:
+                continue
             if (
                 record.get(jobs.INFERENCE_ID) != notification.inference_id
                 or record.get(jobs.STATUS) != jobs.STATUS_QUEUED

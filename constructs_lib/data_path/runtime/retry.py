@@ -48,6 +48,32 @@ NETWORK_ERRORS = (
 )
 
 
+# What S3, KMS and the other services answer when IAM or a key policy refuses a call. Without
+# s3:ListBucket S3 also answers a missing object this way, which is why both functions may list
+# the prefixes they read: a missing object is then NoSuchKey (404), and AccessDenied is always a
+# permission problem worth retrying (someone fixes the policy) and alarming on.
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException", "Forbidden", "403"}
+)
+# What S3 answers for an object (or object version) that does not exist.
+MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
+
+
+def error_code(error: BaseException) -> str:
+    """The AWS error code of a ClientError (``NoSuchKey``, ``AccessDenied``...), else ``""``."""
+    if not isinstance(error, ClientError):
+        return ""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def is_access_denied(error: BaseException) -> bool:
+    return error_code(error) in ACCESS_DENIED_CODES
+
+
+def is_missing(error: BaseException) -> bool:
+    return error_code(error) in MISSING_CODES
+
+
 def is_retryable(error: BaseException) -> bool:
     """Throttling, any 5xx, and connection trouble are worth another try; 4xx are not."""
     if isinstance(error, NETWORK_ERRORS):
