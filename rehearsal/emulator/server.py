@@ -217,6 +217,7 @@ class Emulator:
 
         current.pollers = Pollers(
             sqs=sqs_of,
+            admin=lambda: api.client("sqs"),
             invoke=lambda arn, event: lambdas.run(lambdas.function_by_arn(arn), event),
             concurrency_of=lambda arn: lambdas.function_by_arn(arn).reserved_concurrency,
             retry_after_s=self.retry_after_s,

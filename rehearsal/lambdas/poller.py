@@ -66,19 +66,25 @@ class MappingStats:
 class Pollers:
     """Poller threads per event source mapping.
 
-    ``sqs()`` gives an SQS client (as the function's execution role would), ``invoke(arn,
-    event)`` runs the function (raising ``Throttled`` at its concurrency limit).
+    ``sqs(arn)`` gives an SQS client as the function's execution role: Lambda polls with it,
+    and needs only ``sqs:ReceiveMessage``, ``sqs:DeleteMessage`` and ``sqs:GetQueueAttributes``
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html). ``admin()`` gives the
+    emulator's own client, for what Lambda does not ask the role for: finding the queue's URL
+    from its ARN, and the emulator's shortened visibility of failed messages (a deviation).
+    ``invoke(arn, event)`` runs the function (raising ``Throttled`` at its concurrency limit).
     """
 
     def __init__(
         self,
         *,
         sqs: Callable[[str], Any],
+        admin: Callable[[], Any],
         invoke: Callable[[str, dict[str, Any]], Outcome],
         concurrency_of: Callable[[str], int | None],
         retry_after_s: float = 2.0,
     ) -> None:
         self._sqs = sqs
+        self._admin = admin
         self._invoke = invoke
         self._concurrency_of = concurrency_of
         self.retry_after_s = retry_after_s
@@ -131,10 +137,10 @@ class Pollers:
 
     # --- polling ----------------------------------------------------------------------------
 
-    def _queue_url(self, client: Any, arn: str) -> str:
+    def _queue_url(self, arn: str) -> str:
         if arn not in self._queue_urls:
             _, _, _, _, account, name = arn.split(":")
-            self._queue_urls[arn] = client.get_queue_url(
+            self._queue_urls[arn] = self._admin().get_queue_url(
                 QueueName=name, QueueOwnerAWSAccountId=account
             )["QueueUrl"]
         return self._queue_urls[arn]
@@ -146,7 +152,7 @@ class Pollers:
                 time.sleep(IDLE_WAIT_S)
                 continue
             try:
-                url = self._queue_url(client, mapping.queue_arn)
+                url = self._queue_url(mapping.queue_arn)
                 batch = self._gather(client, url, mapping)
                 if batch:
                     self._deliver(client, url, mapping, batch)
@@ -222,7 +228,7 @@ class Pollers:
         for message in messages:
             if message["MessageId"] in failed:
                 with contextlib.suppress(Exception):  # the handle may have expired meanwhile
-                    client.change_message_visibility(
+                    self._admin().change_message_visibility(
                         QueueUrl=url,
                         ReceiptHandle=message["ReceiptHandle"],
                         VisibilityTimeout=int(self.retry_after_s),

@@ -72,6 +72,7 @@ def queue(rehearsal: Rehearsal) -> Iterator[tuple[str, str, str]]:
 def _pollers(rehearsal: Rehearsal, function: Recorder, concurrency: int | None = None) -> Pollers:
     return Pollers(
         sqs=lambda arn: rehearsal.api.client("sqs"),
+        admin=lambda: rehearsal.api.client("sqs"),
         invoke=function,
         concurrency_of=lambda arn: concurrency,
         retry_after_s=1,
@@ -210,3 +211,69 @@ def test_no_more_invocations_at_once_than_the_maximum_concurrency(
     finally:
         pollers.stop()
     assert function.most_at_once == 3
+
+
+def test_the_event_source_needs_only_the_permissions_lambda_documents(
+    rehearsal: Rehearsal, queue: tuple[str, str, str]
+) -> None:
+    """Lambda polls with the function's role, which needs sqs:ReceiveMessage, DeleteMessage and
+    GetQueueAttributes on the queue and nothing more (the data path grants exactly those):
+    finding the queue's URL and the shortened retry visibility are the emulator's own calls."""
+    from rehearsal.emulator import aws
+    from rehearsal.emulator.state import current
+
+    url, arn, _ = queue
+    assert current.iam is not None
+    iam = rehearsal.api.client("iam")
+    name = f"poller-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    consume = {
+        "Effect": "Allow",
+        "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        "Resource": arn,
+    }
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="consume",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [consume]}),
+    )
+    failed_once: set[str] = set()
+
+    def fail_first_once(records: list[dict[str, Any]]) -> Outcome:
+        first = records[0]["messageId"]
+        failures = [] if failed_once else [{"itemIdentifier": first}]
+        failed_once.add(first)
+        return Outcome("fake", "id", result={"batchItemFailures": failures})
+
+    function = Recorder(fail_first_once)
+    pollers = Pollers(
+        sqs=lambda function_arn: aws.as_role(rehearsal.api.endpoint_url, role_arn, name).client(
+            "sqs"
+        ),
+        admin=lambda: rehearsal.api.client("sqs"),
+        invoke=function,
+        concurrency_of=lambda function_arn: None,
+        retry_after_s=1,
+    )
+    denied_before = len(current.iam.denials)
+    _send(rehearsal, url, 4)
+    pollers.add(mapping(arn, batch_size=4, max_concurrency=1))
+    try:
+        _wait(lambda: _depth(rehearsal, url) == 0)
+    finally:
+        pollers.stop()
+    assert current.iam.denials[denied_before:] == []
+    assert pollers.failures == []
+    assert sorted(len(batch) for batch in function.batches) == [1, 4]
