@@ -9,6 +9,8 @@
 * A failed create, update or delete leaves the stack in ``CREATE_FAILED``, ``UPDATE_FAILED`` or
   ``DELETE_FAILED`` with the reason in its events (moto answers HTTP 500, which the CLI reports as
   an XML parse error), and deletion honours termination protection.
+* The template's ``Rules`` are checked before anything is created or updated (``rules.py``);
+  moto ignores them.
 * Resources are deleted in reverse dependency order (moto tries them in set order and retries),
   so a custom resource's Delete runs while its function still exists.
 * Each create, update and delete is journaled: the update check asserts exactly which resources
@@ -28,6 +30,7 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 
+from rehearsal.emulator import rules
 from rehearsal.emulator.providers import PROVIDERS
 from rehearsal.emulator.state import current
 
@@ -527,6 +530,48 @@ def delete_stack(self: Any, name_or_stack_id: str) -> None:
         self.exports.pop(export.name, None)
 
 
+# --- Rules ----------------------------------------------------------------------------------
+
+PSEUDO = ("AWS::AccountId", "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
+          "AWS::Partition", "AWS::NoValue")  # fmt: skip
+_moto_load = parsing.ResourceMap.load
+_moto_update_stack = cfn_models.CloudFormationBackend.update_stack
+
+
+def load_resource_map(self: Any) -> None:
+    """``ResourceMap.load`` (parameters, conditions) and then the template's rules: a failed
+    assertion refuses CreateStack before the stack exists, as CloudFormation does."""
+    _moto_load(self)
+    values = {key: self._parsed_resources[key] for key in PSEUDO}
+    values.update(self.resolved_parameters)
+    rules.check(self._template, values)
+
+
+def update_stack(
+    self: Any,
+    name: str,
+    template: str,
+    role_arn: str | None,
+    parameters: list[dict[str, Any]],
+    tags: dict[str, str] | None,
+) -> Any:
+    """``CloudFormationBackend.update_stack``, refused when the new template's rules fail on
+    the parameter values the update would use."""
+    stack = self.get_stack(name)
+    new = stack.parse_template(template)
+    passed = self._resolve_update_parameters(instance=stack, incoming_params=parameters)
+    resource_map = stack.resource_map
+    values = {key: resource_map._parsed_resources[key] for key in PSEUDO}
+    for key, declared in (new.get("Parameters") or {}).items():
+        value = passed.get(key, declared.get("Default"))
+        kind = declared.get("Type", "String")
+        if value is not None and kind.startswith("AWS::SSM::Parameter::"):
+            value = resource_map.parse_ssm_parameter(value, kind)
+        values[key] = value
+    rules.check(new, values)
+    return _moto_update_stack(self, name, template, role_arn, parameters, tags)
+
+
 # --- SSM-typed parameters -------------------------------------------------------------------
 
 
@@ -619,6 +664,8 @@ def install() -> None:
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_and_update_resource = parse_and_update_resource
     parsing.ResourceMap.delete = delete_resources  # type: ignore[method-assign]
+    parsing.ResourceMap.load = load_resource_map  # type: ignore[method-assign]
+    cfn_models.CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     parsing.ResourceMap.parse_ssm_parameter = parse_ssm_parameter  # type: ignore[method-assign]
     parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]
     cfn_models.Stack.create_resources = create_resources  # type: ignore[method-assign]

@@ -174,3 +174,59 @@ def test_s3_events_of_a_versioned_bucket_carry_the_version(rehearsal: Rehearsal)
     ]
     records = [r for body in bodies for r in body.get("Records", [])]
     assert [r["s3"]["object"]["versionId"] for r in records] == [version]
+
+
+def _region_rule(*regions: str) -> dict[str, Any]:
+    return {
+        "Served": {
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Contains": [list(regions), {"Ref": "AWS::Region"}]},
+                    "AssertDescription": "this region has no model image",
+                }
+            ]
+        }
+    }
+
+
+def test_a_failed_rule_refuses_the_stack_before_anything_exists(rehearsal: Rehearsal) -> None:
+    """moto ignores Rules (our templates refuse regions without a Hugging Face DLC there)."""
+    from botocore.exceptions import ClientError
+
+    cloudformation = rehearsal.api.client("cloudformation")
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    template = {
+        "Rules": _region_rule("eu-west-1"),
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+    }
+    with pytest.raises(ClientError, match="this region has no model image") as refused:
+        cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError, match="does not exist"):
+        cloudformation.describe_stacks(StackName=name)
+
+
+def test_a_failed_rule_refuses_an_update(rehearsal: Rehearsal) -> None:
+    from botocore.exceptions import ClientError
+
+    cloudformation = rehearsal.api.client("cloudformation")
+    resources = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}}
+    created = _create(rehearsal, resources)
+    name = created["stack"]["StackName"]
+    template = {
+        "Rules": _region_rule("eu-west-1"),
+        "Resources": {**resources, "Other": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+    }
+    with pytest.raises(ClientError, match="this region has no model image"):
+        cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    logical = [
+        r["LogicalResourceId"]
+        for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+    ]
+    assert logical == ["Topic"]
+    template["Rules"] = _region_rule("eu-west-1", "us-east-1")
+    cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
