@@ -589,6 +589,18 @@ def parse_ssm_parameter(self: Any, value: str, value_type: str) -> Any:
     return parameter.value
 
 
+_moto_load_parameters = parsing.ResourceMap.load_parameters
+
+
+def load_parameters(self: Any) -> None:
+    """``ResourceMap.load_parameters`` from the current template alone: moto kept the values of
+    parameters an update removed, DescribeStacks went on listing them, and the CLI then sent
+    ``UsePreviousValue`` for such a parameter when a later template declared it again (our
+    Powertools parameter, between ``powertools: bundled`` and ``layer``): the update failed."""
+    self.resolved_parameters = {}
+    _moto_load_parameters(self)
+
+
 def resolve_update_parameters(self: Any, instance: Any, incoming_params: list[Any]) -> Any:
     """``UsePreviousValue`` of a parameter the stack took from its default means that default
     (for an SSM-typed parameter: the parameter's name); moto raises KeyError (HTTP 500)."""
@@ -665,6 +677,7 @@ def install() -> None:
     parsing.parse_and_update_resource = parse_and_update_resource
     parsing.ResourceMap.delete = delete_resources  # type: ignore[method-assign]
     parsing.ResourceMap.load = load_resource_map  # type: ignore[method-assign]
+    parsing.ResourceMap.load_parameters = load_parameters  # type: ignore[method-assign]
     cfn_models.CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     parsing.ResourceMap.parse_ssm_parameter = parse_ssm_parameter  # type: ignore[method-assign]
     parsing.ResourceMap.build_resource_diff = build_resource_diff  # type: ignore[method-assign]

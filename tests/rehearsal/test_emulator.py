@@ -230,3 +230,23 @@ def test_a_failed_rule_refuses_an_update(rehearsal: Rehearsal) -> None:
     cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
     (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_a_parameter_an_update_removes_is_gone_from_the_stack(rehearsal: Rehearsal) -> None:
+    """moto kept listing it, and the CLI then sent UsePreviousValue for it when a later template
+    declared it again (Powertools' layer parameter after ``powertools: bundled``)."""
+    cloudformation = rehearsal.api.client("cloudformation")
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    topic = {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}}
+    with_parameter = {
+        "Parameters": {"Layer": {"Type": "String", "Default": "one"}},
+        "Resources": topic,
+    }
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(with_parameter))
+    cloudformation.update_stack(StackName=name, TemplateBody=json.dumps({"Resources": topic}))
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    assert stack.get("Parameters", []) == []
+    cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(with_parameter))
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert stack["Parameters"] == [{"ParameterKey": "Layer", "ParameterValue": "one"}]
