@@ -102,7 +102,10 @@ class Function(Provider):
             original_resource.function_name
         ):
             raise NotEmulated("renaming a function (a replacement) is not emulated")
-        original_resource.update_configuration(properties)
+        # A property the new template leaves out returns to Lambda's default, as CloudFormation
+        # does; moto's update keeps the old value (a function kept its layer after
+        # ``powertools: bundled`` removed it).
+        original_resource.update_configuration({**UPDATE_DEFAULTS, **properties})
         original_resource.reserved_concurrency = properties.get("ReservedConcurrentExecutions")
         original_resource.architectures = properties.get("Architectures", ["x86_64"])
         code = properties["Code"]
@@ -116,6 +119,18 @@ class Function(Provider):
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         get_backend(account_id, region_name).delete_function(resource_name)
+
+
+# Lambda's defaults for the properties moto's update_configuration applies
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-function.html).
+UPDATE_DEFAULTS: dict[str, Any] = {
+    "Description": "",
+    "MemorySize": 128,
+    "Timeout": 3,
+    "VpcConfig": {},
+    "Environment": {"Variables": {}},
+    "Layers": [],
+}
 
 
 def _extra(properties: dict[str, Any]) -> dict[str, Any]:

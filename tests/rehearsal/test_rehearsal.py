@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rehearsal import load, report, roundtrip
+from rehearsal import cdk, load, report, roundtrip
 from rehearsal.cdk import StepFailed
 from rehearsal.emulator import sns
 from rehearsal.emulator.state import current
@@ -143,6 +143,39 @@ def test_a_permission_missing_from_a_role_fails_the_rehearsal(
 
 def test_the_restored_stack_works_again(rehearsal: Rehearsal, tmp_path: Path) -> None:
     _submit_small(rehearsal, tmp_path, timeout_s=60)
+
+
+def test_functions_with_powertools_bundled_run_without_the_layer(
+    rehearsal: Rehearsal, tmp_path: Path
+) -> None:
+    """``powertools: bundled`` copies Powertools and what it requires into the functions' code
+    instead of the public layer: deployed so, the functions must still carry documents through
+    (the runtime's interpreter sees only the asset, so a module left out of the bundle fails)."""
+    bundled = tmp_path / "cdk.out"
+    cdk.synth(
+        bundled,
+        [*rehearsal.context, "summarizer.data_path.powertools=bundled"],
+        log=tmp_path / "synth.log",
+        env=cdk.environment(""),
+    )
+    template = json.loads((bundled / f"{STACK}.template.json").read_text())
+    functions = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and logical_id.startswith("DataPath")
+    }
+    assert len(functions) == 2 and not any("Layers" in p for p in functions.values())
+    rehearsal.deploy_assembly(bundled, "cdk deploy (Powertools bundled)")
+    try:
+        lambda_ = rehearsal.api.client("lambda")
+        for name in ("DataPathDispatcher", "DataPathRecorder"):
+            configuration = lambda_.get_function_configuration(
+                FunctionName=rehearsal._function_named(name)
+            )
+            assert configuration.get("Layers", []) == []
+        _submit_small(rehearsal, tmp_path, timeout_s=60)
+    finally:
+        rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
 
 
 def test_a_small_load_accounts_for_every_document(rehearsal: Rehearsal) -> None:
