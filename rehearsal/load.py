@@ -145,24 +145,42 @@ def burst(
 
 
 def _dead_lettered(api: Any, stack: str) -> dict[str, str]:
-    """Job ids held by the stack's dead-letter queues -> the queue's name (a peek: the
-    messages become visible again)."""
+    """Job ids held by the stack's dead-letter queues -> the queue's logical name and why the
+    message is there (a peek: the messages become visible again)."""
     sqs = api.client("sqs")
     found: dict[str, str] = {}
     for url in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []):
         name = url.rsplit("/", 1)[1]
         if "DeadLetter" not in name and "Dlq" not in name:
             continue
+        short = name.removeprefix(f"{stack}-").rsplit("-", 1)[0]
         while True:
             messages = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=0
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=30,
+                WaitTimeSeconds=0,
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not messages:
                 break
             for message in messages:
+                why = _dead_letter_reason(message)
                 for job_id in _job_ids_of(api, message["Body"]):
-                    found[job_id] = name
+                    found[job_id] = f"{short}: {why}"
     return found
+
+
+def _dead_letter_reason(message: dict[str, Any]) -> str:
+    """SNS gives an undeliverable message ErrorCode and ErrorMessage attributes
+    (https://docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html); a message SQS
+    moved after its queue's maxReceiveCount carries no reason of its own."""
+    attributes = message.get("MessageAttributes") or {}
+    code = attributes.get("ErrorCode", {}).get("StringValue")
+    text = attributes.get("ErrorMessage", {}).get("StringValue")
+    if code or text:
+        return ": ".join(part for part in (code, text) if part)
+    return "received maxReceiveCount times without success (the queue's redrive policy)"
 
 
 def _job_ids_of(api: Any, body: str) -> list[str]:
@@ -274,7 +292,11 @@ def table(rows: list[Row]) -> str:
                     str(row.succeeded),
                     f"{row.failed}" + (f" ({reasons})" if reasons else ""),
                     f"{row.in_dlq}"
-                    + (f" ({', '.join(row.dlq_reasons)})" if row.dlq_reasons else ""),
+                    + (
+                        f" ({'; '.join(f'{n}x {r}' for r, n in row.dlq_reasons.most_common())})"
+                        if row.dlq_reasons
+                        else ""
+                    ),
                     str(row.duplicates),
                     str(row.lost),
                 ]
