@@ -41,6 +41,7 @@ class Row:
     dlq_reasons: Counter[str] = field(default_factory=Counter)
     disagreements: list[str] = field(default_factory=list)
     fired: int = 0
+    submission: str = ""
 
     @property
     def ok(self) -> bool:
@@ -140,13 +141,14 @@ def burst(
             break
         time.sleep(2)
     row = account(api, stack, submission, uploaded, label=label)
+    row.submission = submission
     row.seconds = time.monotonic() - started
     return row
 
 
 def _dead_lettered(api: Any, stack: str) -> dict[str, str]:
     """Job ids held by the stack's dead-letter queues -> the queue's logical name and why the
-    message is there (a peek: the messages become visible again)."""
+    message is there (a peek: the messages are visible again right after, for a redrive)."""
     sqs = api.client("sqs")
     found: dict[str, str] = {}
     for url in sqs.list_queues(QueueNamePrefix=stack).get("QueueUrls", []):
@@ -154,6 +156,7 @@ def _dead_lettered(api: Any, stack: str) -> dict[str, str]:
         if "DeadLetter" not in name and "Dlq" not in name:
             continue
         short = name.removeprefix(f"{stack}-").rsplit("-", 1)[0]
+        handles: list[str] = []
         while True:
             messages = sqs.receive_message(
                 QueueUrl=url,
@@ -165,9 +168,12 @@ def _dead_lettered(api: Any, stack: str) -> dict[str, str]:
             if not messages:
                 break
             for message in messages:
+                handles.append(message["ReceiptHandle"])
                 why = _dead_letter_reason(message)
                 for job_id in _job_ids_of(api, message["Body"]):
                     found[job_id] = f"{short}: {why}"
+        for handle in handles:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
     return found
 
 

@@ -4,6 +4,7 @@ teardown, in this order (the last test destroys the stack)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,37 @@ def test_each_fault_ends_with_every_document_accounted_for(rehearsal: Rehearsal)
     (reason,) = undelivered.dlq_reasons
     assert reason.startswith("DataPathRecordDeadLetterQueue") and "SQSDeliveryFailed" in reason
     assert len(sns.DEAD_LETTERED) >= 1 and sns.DROPPED == []
+    # The runbook's fix: redrive the record DLQ to the record queue; the notification then
+    # ends its jobs, each once.
+    moved = _redrive(rehearsal, "DataPathRecordDeadLetterQueue", "DataPathRecordQueue")
+    assert moved >= 1
+    table = roundtrip.outputs_of(rehearsal.api, STACK)["JobsTableName"]
+
+    def statuses() -> list[str]:
+        records = load._submission_records(rehearsal.api, table, undelivered.submission)
+        return [record["status"]["S"] for record in records.values()]
+
+    deadline = time.monotonic() + 60
+    while statuses().count("succeeded") < undelivered.documents:
+        assert time.monotonic() < deadline, statuses()
+        time.sleep(1)
+
+
+def _redrive(rehearsal: Rehearsal, source: str, target: str) -> int:
+    """What the SQS console's "Start DLQ redrive" does: every message back to ``target``."""
+    sqs = rehearsal.api.client("sqs")
+    urls = sqs.list_queues(QueueNamePrefix=STACK)["QueueUrls"]
+    (source_url,) = [u for u in urls if f"{STACK}-{source}" in u]
+    (target_url,) = [u for u in urls if f"{STACK}-{target}" in u and source not in u]
+    moved = 0
+    while messages := sqs.receive_message(
+        QueueUrl=source_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        for message in messages:
+            sqs.send_message(QueueUrl=target_url, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
 
 
 def test_the_update_changes_only_the_scaling_target(rehearsal: Rehearsal) -> None:
