@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,26 @@ def _errors_of(fragment: str) -> list[str]:
     return [line for line in report.lambda_errors() if fragment in line]
 
 
+# A healthy stack ends a small submission in the 4-second batching window and a second or two;
+# a broken one never does. The client gives up after this, and the cause is then awaited.
+BROKEN_TIMEOUT_S = 8
+
+
+def _submit_fails(
+    rehearsal: Rehearsal, tmp_path: Path, evidence: Callable[[], list[str]]
+) -> list[str]:
+    """Documents sent to a broken stack: ``summarizer submit --wait`` gives up with its jobs not
+    terminal (exit 3: what fails the rehearsal), and the emulator records the cause (what
+    ``evidence`` finds, awaited for up to 90 s)."""
+    with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
+        _submit_small(rehearsal, tmp_path, timeout_s=BROKEN_TIMEOUT_S)
+    deadline = time.monotonic() + 90
+    while not (found := evidence()):
+        assert time.monotonic() < deadline, "the cause of the failure was never recorded"
+        time.sleep(1)
+    return found
+
+
 def test_a_wrong_environment_variable_fails_the_rehearsal(
     rehearsal: Rehearsal, tmp_path: Path
 ) -> None:
@@ -68,9 +89,7 @@ def test_a_wrong_environment_variable_fails_the_rehearsal(
     assembly.edit_template(broken, STACK, misspell)
     rehearsal.deploy_assembly(broken, "cdk deploy (misspelled variable)")
     try:
-        with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
-            _submit_small(rehearsal, tmp_path, timeout_s=25)
-        assert _errors_of("JOBS_TABLE is not set"), report.lambda_errors()
+        _submit_fails(rehearsal, tmp_path, lambda: _errors_of("JOBS_TABLE is not set"))
     finally:
         rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
 
@@ -83,12 +102,14 @@ def test_a_module_missing_from_a_lambda_asset_fails_the_rehearsal(
     assembly.remove_from_asset(broken, STACK, "Dispatcher", "runtime/documents.py")
     rehearsal.deploy_assembly(broken, "cdk deploy (module missing)")
     try:
-        with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
-            _submit_small(rehearsal, tmp_path, timeout_s=25)
-        assert _errors_of(
-            "Runtime.ImportModuleError: Unable to import module 'runtime.dispatcher': "
-            "No module named 'runtime.documents'"
-        ), report.lambda_errors()
+        _submit_fails(
+            rehearsal,
+            tmp_path,
+            lambda: _errors_of(
+                "Runtime.ImportModuleError: Unable to import module 'runtime.dispatcher': "
+                "No module named 'runtime.documents'"
+            ),
+        )
     finally:
         rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
 
@@ -131,13 +152,18 @@ def test_a_permission_missing_from_a_role_fails_the_rehearsal(
     rehearsal.deploy_assembly(broken, f"cdk deploy (without {action})")
     denied_before = len(current.iam.denials)
     try:
-        with pytest.raises(StepFailed, match="summarizer submit --wait exited 3, expected 1"):
-            _submit_small(rehearsal, tmp_path, timeout_s=20)
-        denied = current.iam.denials[denied_before:]
-        assert any(
-            role in d.split(" is not")[0] and f"{action} on {resource}" in d and "no policy" in d
-            for d in denied
-        ), denied
+
+        def denied() -> list[str]:
+            assert current.iam is not None
+            return [
+                d
+                for d in current.iam.denials[denied_before:]
+                if role in d.split(" is not")[0]
+                and f"{action} on {resource}" in d
+                and "no policy" in d
+            ]
+
+        _submit_fails(rehearsal, tmp_path, denied)
     finally:
         rehearsal.deploy_assembly(rehearsal.assembly, "cdk deploy (restored)")
 
