@@ -75,8 +75,9 @@ rehearse: $(REHEARSAL_DEPS)
 	$(REHEARSAL_PY) -m rehearsal --env $(or $(ENV),dev) $(if $(LOAD),--load $(LOAD),) \
 		$(if $(FAULTS),--faults $(FAULTS),) $(REHEARSE_ARGS)
 
-## test: lint, type-check, and run the whole test suite
-test: lint typecheck test-cdk test-model test-rehearsal
+## test: lint, type-check, and run the whole test suite (make -j2 test: two suites at a time;
+##   the rehearsal's tests mostly wait on batching windows, so they share a core well)
+test: lint typecheck test-rehearsal test-cdk test-model
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
