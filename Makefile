@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 MODEL_VENV := .venv-model
 CHECKOV_VENV := .venv-checkov
+REHEARSAL_VENV := .venv-rehearsal
+REHEARSAL_PY := $(REHEARSAL_VENV)/bin/python
 PY := $(VENV)/bin/python
 MODEL_PY := $(MODEL_VENV)/bin/python
 CDK := node_modules/.bin/cdk
@@ -20,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: synth test lint typecheck test-cdk test-model deploy diff destroy bench bench-synth \
 	bench-model bench-datapath bench-gpu gpu-wheels plan simulate clean stage-model synth-pipeline \
-	smoke lock
+	smoke lock rehearse test-rehearsal
 
 # Python packages: uv installs each virtualenv from its committed lockfile, requirements*.lock
 # (exact versions and hashes of every package, transitive ones included), compiled by `make lock`
@@ -81,6 +83,7 @@ lock: | $(UV)
 	$(foreach name,$(LOCKED),$(UV_COMPILE) $($(name)_UV_ARGS) requirements-$(name).txt \
 		-o requirements-$(name).lock &&) true
 
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -98,8 +101,18 @@ smoke: $(VENV)/.installed-dev
 	@test -n "$(ENV)" || { echo "make smoke needs ENV=<environment>, e.g. make smoke ENV=dev" >&2; exit 2; }
 	$(PY) -m summarizer.client.smoke --env $(ENV) $(SMOKE_ARGS)
 
-## test: lint, type-check, and run the whole test suite
-test: lint typecheck test-cdk test-model
+## rehearse: deploy into a local AWS emulator with the real CDK CLI, run a round trip, update,
+##   tear down, report (ENV=dev by default, ENV=all; LOAD=10000 adds the burst, FAULTS=50 the
+##   fault runs on 50 documents each; see rehearsal/README.md)
+REHEARSAL_DEPS := $(VENV)/.installed-dev $(MODEL_VENV)/.installed $(REHEARSAL_VENV)/.installed \
+	node_modules/.installed
+rehearse: $(REHEARSAL_DEPS)
+	$(REHEARSAL_PY) -m rehearsal --env $(or $(ENV),dev) $(if $(LOAD),--load $(LOAD),) \
+		$(if $(FAULTS),--faults $(FAULTS),) $(REHEARSE_ARGS)
+
+## test: lint, type-check, and run the whole test suite (make -j2 test: two suites at a time;
+##   the rehearsal's tests mostly wait on batching windows, so they share a core well)
+test: lint typecheck test-rehearsal test-cdk test-model
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
@@ -110,10 +123,14 @@ typecheck: $(VENV)/.installed-dev
 
 # The gates (tests/test_gates.py) run cfn-lint, cdk-nag and checkov over every template.
 test-cdk: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed
-	CDK_VALIDATION=false $(PY) -m pytest --ignore=tests/model -q
+	CDK_VALIDATION=false $(PY) -m pytest --ignore=tests/model --ignore=tests/rehearsal -q
 
 test-model: $(MODEL_VENV)/.installed
 	$(MODEL_PY) -m pytest tests/model -q
+
+# The rehearsal's emulator, pollers and runtimes; one shared deployment for the slow tests.
+test-rehearsal: $(REHEARSAL_DEPS)
+	$(REHEARSAL_PY) -m pytest tests/rehearsal -q
 
 deploy: $(VENV)/.installed node_modules/.installed
 	$(CDK) deploy $(CDK_ARGS) $(if $(ENV),PegasusSummarizer-$(ENV),--all)

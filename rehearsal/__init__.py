@@ -1,0 +1,1 @@
+"""The deploy rehearsal: the real CDK CLI deploys the real stack into a local AWS emulator."""

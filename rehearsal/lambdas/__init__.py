@@ -1,0 +1,1 @@
+"""Lambda's execution side and SQS event sources, for the emulator."""
