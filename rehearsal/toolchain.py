@@ -29,6 +29,7 @@ NODE_SDK = LAMBDAS / "node"
 MODEL_VENV_PYTHON = REPO / ".venv-model" / "bin" / "python"
 CLIENT_PYTHON = REPO / ".venv" / "bin" / "python"
 CDK = REPO / "node_modules" / ".bin" / "cdk"
+UV = REPO / ".tools" / "uv" / "bin" / "uv"
 
 
 def _digest(*paths: Path) -> str:
@@ -55,14 +56,17 @@ def _pip_target(requirements: Path, target: Path) -> Path:
         return target
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
+    # The Makefile's pinned uv installs them (the virtualenvs it makes have no pip); pip where
+    # the rehearsal runs outside make without it.
+    installer = (
+        [str(UV), "pip", "install", "--python", sys.executable]
+        if UV.exists()
+        else [sys.executable, "-m", "pip", "install", "--disable-pip-version-check"]
+    )
     _run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
+            *installer,
             "--quiet",
-            "--disable-pip-version-check",
             "--no-deps",
             "--only-binary=:all:",
             "--target",

@@ -214,6 +214,10 @@ NATIVE: dict[str, Support] = {
         frozenset({"EndpointName", "EndpointConfigName", "Tags"}),
         inert={
             "RetainAllVariantProperties": "updates replace the stand-in's whole configuration",
+            "DeploymentConfig": (
+                "an update switches the stand-in to the new configuration at once: no blue/green "
+                "fleet, no baking period, and alarms never evaluate, so no rollback"
+            ),
         },
     ),
     "AWS::SSM::Parameter": Support(
