@@ -56,16 +56,22 @@ class MetricSpec:
 _MICRO = cloudwatch.Unit.MICROSECONDS
 _PERCENT = cloudwatch.Unit.PERCENT
 
-# Dimensions EndpointName + VariantName (the variant's metrics of a real-time, serverless,
-# multi-model or multi-container endpoint).
-VARIANT_METRICS: dict[str, MetricSpec] = {
+# The invocation metrics SageMaker publishes per variant and, with inference components, per
+# component (namespace AWS/SageMaker).
+INVOCATION_METRICS: dict[str, MetricSpec] = {
     "Invocations": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
-    "InvocationsPerInstance": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
     "Invocation4XXErrors": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
     "Invocation5XXErrors": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
     "InvocationModelErrors": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
     "ModelLatency": MetricSpec(ENDPOINT_NAMESPACE, "Average", _MICRO),
     "OverheadLatency": MetricSpec(ENDPOINT_NAMESPACE, "Average", _MICRO),
+}
+
+# Dimensions EndpointName + VariantName (the variant's metrics of a real-time, serverless,
+# multi-model or multi-container endpoint).
+VARIANT_METRICS: dict[str, MetricSpec] = {
+    **INVOCATION_METRICS,
+    "InvocationsPerInstance": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
     # Serverless: the cold start (container and model set-up) of a new compute resource.
     "ModelSetupTime": MetricSpec(ENDPOINT_NAMESPACE, "Average", _MICRO),
     # Multi-model endpoints.

@@ -46,6 +46,7 @@ from constructs_lib._values import ENDPOINT_NAMESPACE, INSTANCE_NAMESPACE
 from constructs_lib.endpoint.construct import ENDPOINT_NAME_LENGTH, check_container_timeout
 from constructs_lib.hosting._common import (
     HOSTNAME,
+    INVOCATION_METRICS,
     InvocationMetrics,
     MetricSpec,
     ModelLike,
@@ -66,22 +67,16 @@ from constructs_lib.scaling.construct import sagemaker_scalable_target
 COMPONENT_NAMESPACE = "/aws/sagemaker/InferenceComponents"
 SCALABLE_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
-_MICRO = cloudwatch.Unit.MICROSECONDS
 
 # Dimension InferenceComponentName ("Filters inference component invocation metrics",
 # https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html): an endpoint with
 # components publishes its invocation metrics per component. The utilization metrics are
 # "reported by each copy", normalized over what the copy reserved.
 COMPONENT_METRICS: dict[str, MetricSpec] = {
-    "Invocations": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
+    **INVOCATION_METRICS,
     "InvocationsPerCopy": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
     "ConcurrentRequestsPerCopy": MetricSpec(ENDPOINT_NAMESPACE, "Maximum"),
     "NoCapacityInvocationFailures": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
-    "Invocation4XXErrors": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
-    "Invocation5XXErrors": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
-    "InvocationModelErrors": MetricSpec(ENDPOINT_NAMESPACE, "Sum"),
-    "ModelLatency": MetricSpec(ENDPOINT_NAMESPACE, "Average", _MICRO),
-    "OverheadLatency": MetricSpec(ENDPOINT_NAMESPACE, "Average", _MICRO),
     "CPUUtilizationNormalized": MetricSpec(COMPONENT_NAMESPACE, "Average"),
     "MemoryUtilizationNormalized": MetricSpec(COMPONENT_NAMESPACE, "Average"),
     "GPUUtilizationNormalized": MetricSpec(COMPONENT_NAMESPACE, "Average"),

@@ -65,19 +65,7 @@ def model_data_uri_problems(name: str, uri: str | None) -> list[str]:
     location = parse_s3_uri(uri) if isinstance(uri, str) else None
     if location is None or not location.key.endswith(".tar.gz"):
         return [f"{name}: must be 's3://<bucket>/<key>.tar.gz' (got {uri!r})"]
-    problems: list[str] = []
-    why = bucket_name_problem(location.bucket)
-    if why:
-        problems.append(
-            f"{name}: bucket {location.bucket!r} is not a valid S3 bucket name ({why}) "
-            f"(got {uri!r})"
-        )
-    if len(uri) > MAX_MODEL_DATA_URL_LENGTH:
-        problems.append(
-            f"{name}: must be at most {MAX_MODEL_DATA_URL_LENGTH} characters, SageMaker's limit "
-            f"for ModelDataUrl (got {len(uri)} characters: {uri[:60]!r}...)"
-        )
-    return problems
+    return _bucket_and_length_problems(name, uri, location.bucket, "ModelDataUrl")
 
 
 def model_data_prefix_problems(name: str, uri: str | None) -> list[str]:
@@ -90,17 +78,22 @@ def model_data_prefix_problems(name: str, uri: str | None) -> list[str]:
             f"{name}: must be 's3://<bucket>/<prefix>/', a key prefix ending with '/', with "
             f"uncompressed model data (got {uri!r})"
         ]
+    return _bucket_and_length_problems(name, uri, location.bucket, "S3Uri")
+
+
+def _bucket_and_length_problems(name: str, uri: str, bucket: str, field: str) -> list[str]:
+    """What both model data locations share: a valid bucket name and SageMaker's length limit
+    on ``field``."""
     problems: list[str] = []
-    why = bucket_name_problem(location.bucket)
+    why = bucket_name_problem(bucket)
     if why:
         problems.append(
-            f"{name}: bucket {location.bucket!r} is not a valid S3 bucket name ({why}) "
-            f"(got {uri!r})"
+            f"{name}: bucket {bucket!r} is not a valid S3 bucket name ({why}) (got {uri!r})"
         )
     if len(uri) > MAX_MODEL_DATA_URL_LENGTH:
         problems.append(
             f"{name}: must be at most {MAX_MODEL_DATA_URL_LENGTH} characters, SageMaker's limit "
-            f"for S3Uri (got {len(uri)} characters: {uri[:60]!r}...)"
+            f"for {field} (got {len(uri)} characters: {uri[:60]!r}...)"
         )
     return problems
 
