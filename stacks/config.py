@@ -337,6 +337,7 @@ class AppConfig:
             return []
         found: list[str] = []
         written, default = self.scaling, ScalingSettings()
+        ignored: tuple[str, ...]
         if self.hosting == "realtime" and self.realtime.inference_component is None:
             ignored = _ASYNC_SCALING_KEYS
             why = "only the async endpoint reads it"

@@ -17,7 +17,8 @@ from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
 from constructs_lib.scaling.construct import AsyncEndpointScaling
 
 from .config import AppConfig
-from .hosting import build_hosting, model_instance_type
+from .hosting import model_instance_type
+from .hosting_resources import build_hosting
 
 if TYPE_CHECKING:
     from constructs_lib.data_path.construct import DataPath
@@ -99,7 +100,8 @@ class SummarizationStack(Stack):
             enable_network_isolation=config.network_isolation,
         )
         if config.hosting != "async":
-            # Real-time, serverless or batch: stacks/hosting.py builds the rest (and its outputs).
+            # Real-time, serverless or batch: stacks/hosting_resources.py builds the rest (and
+            # its outputs).
             self.hosting = build_hosting(self, config, self.storage, self.notifications, self.model)
             if config.data_capture.enabled and self.hosting.endpoint is not None:
                 # Imported here: only a capturing stack loads it.

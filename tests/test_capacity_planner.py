@@ -23,8 +23,8 @@ from summarizer.planner.search import (
     search,
 )
 from summarizer.simulator.engine import Options, Variant, simulate_seeds
+from summarizer.simulator.environment import load_environment
 from summarizer.simulator.scenarios import scenario
-from summarizer.simulator.settings_loader import load_environment
 from summarizer.simulator.throughput import load_table, table_from_mapping
 from summarizer.simulator.traffic import Document, burst
 

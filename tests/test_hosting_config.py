@@ -251,7 +251,8 @@ def build(app: Any, name: str, config: Any, code_dir: Path) -> Any:
         DlcVersion,
         HuggingFaceModel,
     )
-    from stacks.hosting import build_hosting, model_instance_type
+    from stacks.hosting import model_instance_type
+    from stacks.hosting_resources import build_hosting
 
     stack = cdk.Stack(app, name)
     storage = AsyncInferenceStorage(stack, "Storage")
@@ -413,7 +414,8 @@ def test_build_hosting_refuses_async(tmp_path: Path) -> None:
     import aws_cdk as cdk
 
     from constructs_lib import ConfigurationError
-    from stacks.hosting import HostingConfig, build_hosting
+    from stacks.hosting import HostingConfig
+    from stacks.hosting_resources import build_hosting
 
     with pytest.raises(ConfigurationError) as raised:
         build_hosting(cdk.Stack(cdk.App(), "A"), HostingConfig(), None, None, None)  # type: ignore[arg-type]

@@ -35,12 +35,12 @@ from summarizer.simulator.engine import (
     simulate,
     simulate_seeds,
 )
+from summarizer.simulator.environment import load_environment, parse_overrides
 from summarizer.simulator.errors import SimulationError
 from summarizer.simulator.policies import TargetTracking
 from summarizer.simulator.results import aggregate, cell, markdown_table, summarize
 from summarizer.simulator.scenarios import ARTICLE, scenario
 from summarizer.simulator.schedules import schedules_of
-from summarizer.simulator.settings_loader import load_environment, parse_overrides
 from summarizer.simulator.throughput import load_table, table_from_mapping
 from summarizer.simulator.traffic import (
     Document,
@@ -422,17 +422,11 @@ def test_the_batch_size_comes_from_the_endpoints_model_environment() -> None:
         overrides = parse_overrides([f"summarizer.model_environment.SUMMARIZER_BATCH_SIZE={bad}"])
         with pytest.raises(SimulationError) as raised_error:
             load_environment(ROOT / "cdk.json", "prod", overrides)
-        value = cli_value_of(bad)
+        # The container's environment is text: a -c value stays the text given.
         assert raised_error.value.problems == (
             "model_environment.SUMMARIZER_BATCH_SIZE: must be a whole number from 1 to 256, as "
-            f"the handler accepts (got {value!r})",
+            f"the handler accepts (got {bad!r})",
         )
-
-
-def cli_value_of(text: str) -> object:
-    """What a ``-c`` override holds for ``text`` (numbers arrive as numbers)."""
-    (value,) = parse_overrides([f"summarizer.x={text}"]).values()
-    return value
 
 
 def test_a_bad_batch_size_is_named() -> None:
@@ -680,7 +674,12 @@ def test_settings_come_from_cdk_json_with_overrides() -> None:
     assert tuned.scaling.max_capacity == 10
     assert tuned.data_path.max_documents_per_request == 8
     staged = load_environment(
-        ROOT / "cdk.json", "prod", {"model_data_uri": "s3://bucket/model.tar.gz"}
+        ROOT / "cdk.json",
+        "prod",
+        {
+            "summarizer.model_data_uri": "s3://bucket/model.tar.gz",
+            "summarizer.network_isolation": "true",
+        },
     )
     assert staged.cold_start == STAGED_COLD_START
 
@@ -705,6 +704,25 @@ def test_bad_overrides_name_the_key_and_value() -> None:
     assert raised.value.problems == (
         "'scaling.max_capacity=3': must look like 'summarizer.<section>.<key>=<value>', e.g. "
         "'summarizer.scaling.max_capacity=10'",
+    )
+
+
+def test_the_simulator_refuses_what_the_app_refuses() -> None:
+    # One loader: a rule of the whole configuration (not of its scaling section) and a key the
+    # app does not know stop a simulation as they would stop a synth.
+    overrides = parse_overrides(
+        ["summarizer.initial_instance_count=3", "summarizer.scaling.max_capacty=3"]
+    )
+    with pytest.raises(SimulationError) as raised:
+        load_environment(ROOT / "cdk.json", "dev", overrides)
+    assert raised.value.problems[0].startswith("scaling.max_capacty: unknown key (known: ")
+    with pytest.raises(SimulationError) as raised:
+        load_environment(
+            ROOT / "cdk.json", "dev", parse_overrides(["summarizer.initial_instance_count=3"])
+        )
+    assert raised.value.problems == (
+        "initial_instance_count: must be at most scaling.max_capacity (2), the most instances "
+        "autoscaling allows (got 3)",
     )
 
 

@@ -32,19 +32,21 @@ if TYPE_CHECKING:
     from constructs_lib.hosting.inference_pipeline import InferencePipeline
     from constructs_lib.hosting.multi_container import MultiContainerEndpoint
     from constructs_lib.hosting.multi_model import MultiModelEndpoint
-    from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
-    from constructs_lib.hosting.realtime_scaling import (
-        RealtimeScaling,
+    from constructs_lib.hosting.realtime import RealtimeEndpoint
+    from constructs_lib.hosting.realtime_scaling import RealtimeScaling
+    from constructs_lib.hosting.realtime_settings import (
+        BlueGreenDeployment,
         RealtimeScalingSettings,
         StepAdjustment,
     )
     from constructs_lib.hosting.serverless import ServerlessEndpoint
 
-# Loaded on first use, so `sizing` (pure Python) can be imported without starting the CDK.
+# Loaded on first use: the settings modules and `sizing` are pure Python, which the app's
+# configuration loader imports without starting the CDK's Node process.
 _EXPORTS = {
     "BatchTransform": "batch_transform",
     "BatchTransformSettings": "batch_settings",
-    "BlueGreenDeployment": "realtime",
+    "BlueGreenDeployment": "realtime_settings",
     "ComputeRequirements": "inference_component_settings",
     "ContainerSpec": "containers",
     "CopyScaling": "inference_component_settings",
@@ -57,9 +59,9 @@ _EXPORTS = {
     "MultiModelEndpoint": "multi_model",
     "RealtimeEndpoint": "realtime",
     "RealtimeScaling": "realtime_scaling",
-    "RealtimeScalingSettings": "realtime_scaling",
+    "RealtimeScalingSettings": "realtime_settings",
     "ServerlessEndpoint": "serverless",
-    "StepAdjustment": "realtime_scaling",
+    "StepAdjustment": "realtime_settings",
 }
 __all__ = [
     "BatchTransform",

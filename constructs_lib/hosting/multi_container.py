@@ -19,7 +19,8 @@ from constructs import Construct
 from constructs_lib._validation import raise_if_problems
 from constructs_lib.hosting._common import CONTAINER_METRICS, build_metric
 from constructs_lib.hosting.containers import MultiContainerModel, hostnames_condition
-from constructs_lib.hosting.realtime import BlueGreenDeployment, RealtimeEndpoint
+from constructs_lib.hosting.realtime import RealtimeEndpoint
+from constructs_lib.hosting.realtime_settings import BlueGreenDeployment
 
 
 class MultiContainerEndpoint(RealtimeEndpoint):

@@ -7,8 +7,6 @@ adds the autoscaling strategies of the autoscaling article.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Names
@@ -29,88 +27,10 @@ from constructs_lib.hosting._common import (
     SynchronousEndpoint,
     variant_problems,
 )
+from constructs_lib.hosting.realtime_settings import (
+    BlueGreenDeployment,
+)
 from constructs_lib.model.construct import instance_type_problems
-
-TRAFFIC_ROUTING = ("ALL_AT_ONCE", "CANARY", "LINEAR")
-# UpdateEndpoint's auto-rollback takes 1 to 10 alarms.
-MAX_ROLLBACK_ALARMS = 10
-
-
-@dataclass(frozen=True, kw_only=True)
-class BlueGreenDeployment:
-    """Deployment guardrails: a new fleet takes traffic in steps, rolled back on an alarm.
-
-    ``traffic_routing`` (default ``"ALL_AT_ONCE"``): ``CANARY`` shifts ``step_percent`` of the
-    capacity first, then the rest; ``LINEAR`` shifts ``step_percent`` per step. Between steps
-    (``wait_interval_seconds``, default 300, the baking period) SageMaker watches the
-    alarms; any alarm in ALARM rolls traffic back to the old fleet. ``termination_wait_seconds``
-    (default 0) keeps the old fleet after the shift; ``maximum_execution_timeout_seconds`` (default
-    None: SageMaker's) bounds the deployment. ``alarm_on_5xx_errors`` and
-    ``max_model_latency_ms`` (defaults: on, and None for no latency alarm) make the endpoint's own
-    rollback alarms; ``rollback_alarms`` adds alarms made elsewhere.
-    """
-
-    traffic_routing: str = "ALL_AT_ONCE"
-    step_percent: int = 10
-    wait_interval_seconds: int = 300
-    termination_wait_seconds: int = 0
-    maximum_execution_timeout_seconds: int | None = None
-    alarm_on_5xx_errors: bool = True
-    max_model_latency_ms: float | None = None
-    rollback_alarms: Sequence[cloudwatch.IAlarm] = field(default_factory=tuple)
-
-    def problems(self) -> list[str]:
-        """Every problem, as ``"deployment.<field>: ... (got ...)"``."""
-        problems: list[str] = []
-        if self.traffic_routing not in TRAFFIC_ROUTING:
-            problems.append(
-                f"deployment.traffic_routing: must be one of {', '.join(TRAFFIC_ROUTING)} "
-                f"(got {self.traffic_routing!r})"
-            )
-        # CanarySize at most 50 % of the fleet; LinearStepSize 10-50 % (SageMaker API).
-        low = 10 if self.traffic_routing == "LINEAR" else 1
-        check_int(problems, "deployment.step_percent", self.step_percent, minimum=low, maximum=50)
-        check_int(
-            problems,
-            "deployment.wait_interval_seconds",
-            self.wait_interval_seconds,
-            minimum=0,
-            maximum=3600,
-        )
-        check_int(
-            problems,
-            "deployment.termination_wait_seconds",
-            self.termination_wait_seconds,
-            minimum=0,
-            maximum=3600,
-        )
-        if self.maximum_execution_timeout_seconds is not None:
-            check_int(
-                problems,
-                "deployment.maximum_execution_timeout_seconds",
-                self.maximum_execution_timeout_seconds,
-                minimum=600,
-                maximum=28800,
-            )
-        if self.max_model_latency_ms is not None and (
-            isinstance(self.max_model_latency_ms, bool)
-            or not isinstance(self.max_model_latency_ms, int | float)
-            or not self.max_model_latency_ms > 0
-        ):
-            problems.append(
-                "deployment.max_model_latency_ms: must be a number above 0 "
-                f"(got {self.max_model_latency_ms!r})"
-            )
-        alarms = (
-            len(self.rollback_alarms)
-            + int(self.alarm_on_5xx_errors is True)
-            + int(self.max_model_latency_ms is not None)
-        )
-        if not 1 <= alarms <= MAX_ROLLBACK_ALARMS:
-            problems.append(
-                f"deployment: auto-rollback needs 1 to {MAX_ROLLBACK_ALARMS} alarms (got {alarms})"
-            )
-        return problems
 
 
 class RealtimeEndpoint(SynchronousEndpoint):

@@ -1,7 +1,7 @@
 """A scaling simulator: replays uploads through the data path, the endpoint and its policies.
 
-Pure Python (no CDK, no AWS). It reads the same ``ScalingSettings`` and ``DataPathSettings`` as
-the stack (``settings_loader``), groups documents into requests as the dispatcher does
+Pure Python (no CDK, no AWS). It reads an environment through the app's own loader
+(``environment``: ``stacks.config``), groups documents into requests as the dispatcher does
 (``traffic``), serves them as the model server does, one request at a time per instance at the
 rate of the throughput table (``throughput``), and scales with the policies our constructs
 deploy, evaluated on one-minute CloudWatch datapoints published late (``policies``,

@@ -30,10 +30,10 @@ from summarizer.simulator.engine import (
     custom_cold_start,
     simulate_seeds,
 )
+from summarizer.simulator.environment import load_environment, parse_overrides
 from summarizer.simulator.errors import SimulationError
 from summarizer.simulator.results import aggregate, spread_note, table, write_json
 from summarizer.simulator.scenarios import ARTICLE, SCENARIOS, scenario
-from summarizer.simulator.settings_loader import load_environment, parse_overrides
 from summarizer.simulator.throughput import load_table
 from summarizer.simulator.traffic import Document, daily, poisson, read_trace, trickle
 from summarizer.simulator.traffic import burst as burst_of
@@ -249,9 +249,7 @@ def ours_from(args: argparse.Namespace, extra: Sequence[str] = ()) -> Variant:
     """The environment's configuration with ``-c`` (and ``extra``) overrides, as a variant."""
     overrides = parse_overrides([*args.context, *extra])
     # As with cdk: -c summarizer.environment=dev selects the environment.
-    name = overrides.pop("environment", args.env)
-    if not isinstance(name, str):
-        raise SimulationError("-c", [f"summarizer.environment: must be a name (got {name!r})"])
+    name = overrides.pop("summarizer.environment", args.env)
     environment = load_environment(args.cdk_json, name, overrides, cold_start=args.cold_start)
     return with_cold_start(args, environment.variant(f"ours ({name})"))
 

@@ -1,7 +1,7 @@
 """bench/bench_gpu.py in its CPU dry-run mode: the same code as on a GPU, a tiny model, seconds.
 
 The dry run goes through the handler (input_fn -> predict_fn -> output_fn) at two batch sizes in
-two precisions and writes a throughput table the simulator's own loader reads; running out of
+two precisions and writes a throughput table the simulator reads; running out of
 memory and the time budget end a series and are recorded; the derivation for ml.g5.xlarge is
 checked on made-up H100 figures.
 """
