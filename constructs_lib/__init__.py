@@ -11,8 +11,9 @@ and responses into S3. Invalid properties raise ``ConfigurationError`` listing e
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from constructs_lib._exports import lazy_exports
 
 if TYPE_CHECKING:
     from constructs_lib._validation import ConfigurationError
@@ -91,8 +92,4 @@ __all__ = [
     "apply_org_guardrails",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

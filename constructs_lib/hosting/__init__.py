@@ -16,8 +16,9 @@ The asynchronous option is ``constructs_lib.AsyncEndpoint``. ``docs/hosting.md``
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from constructs_lib._exports import lazy_exports
 
 if TYPE_CHECKING:
     from constructs_lib.hosting.batch_settings import BatchTransformSettings
@@ -84,8 +85,4 @@ __all__ = [
     "StepAdjustment",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
