@@ -49,6 +49,7 @@ from constructs_lib.monitoring.settings import MonitoringSettings
 from constructs_lib.scaling.settings import ScalingSettings
 
 from .hosting import (
+    DEFAULT_INSTANCE_TYPE,
     RealtimeHosting,
     ServerlessHosting,
     hosting_problems,
@@ -93,7 +94,7 @@ class AppConfig:
     dlc: DlcVersion = dataclasses.field(
         default_factory=lambda: DlcVersion(transformers="4.51.3", pytorch="2.6.0")
     )
-    instance_type: str = "ml.g5.xlarge"
+    instance_type: str = DEFAULT_INSTANCE_TYPE
     initial_instance_count: int = 1
     # One: the model server runs one worker per GPU and serves one request at a time, so a second
     # concurrent invocation only waits inside the container with its timeout running, unseen by

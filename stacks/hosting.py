@@ -31,10 +31,10 @@ already has the storage, the notification topics and the model.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, replace
+from typing import Any
 
-from constructs_lib._validation import ConfigurationError, check_int
+from constructs_lib._validation import check_int
 from constructs_lib.hosting.batch_settings import BatchTransformSettings
 from constructs_lib.hosting.inference_component_settings import (
     ROUTING_STRATEGIES,
@@ -50,9 +50,9 @@ from constructs_lib.scaling.settings import ScheduledCapacity
 from .schema import build
 
 HOSTING_OPTIONS = ("async", "realtime", "serverless", "batch")
+# The instance type of every option that has instances, where an environment names none.
+DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"
 SECTIONS = ("realtime", "serverless", "batch")
-# Serverless endpoints run the CPU image; HuggingFaceModel picks the image from an instance type.
-SERVERLESS_IMAGE_INSTANCE_TYPE = "ml.m5.xlarge"
 
 # Top-level keys of the async endpoint that mean nothing for another option, and why.
 _ASYNC_ONLY = {
@@ -291,78 +291,6 @@ class ServerlessHosting:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class HostingConfig:
-    """The part of an environment's configuration that ``build_hosting`` reads.
-
-    ``AppConfig`` gets the same fields (``hosting``, ``realtime``, ``serverless``, ``batch``)
-    when the choice is wired into ``stacks/config.py``; ``instance_type`` and
-    ``removal_policy`` are the existing top-level ones.
-    """
-
-    hosting: str = "async"
-    instance_type: str = "ml.g5.xlarge"
-    removal_policy: str = "retain"
-    container_startup_timeout_seconds: int = 600
-    realtime: RealtimeHosting = field(default_factory=RealtimeHosting)
-    serverless: ServerlessHosting = field(default_factory=ServerlessHosting)
-    batch: BatchTransformSettings = field(default_factory=BatchTransformSettings)
-
-    @classmethod
-    def from_dict(cls, config_dict: Mapping[str, Any]) -> HostingConfig:
-        """The hosting part of ``config_dict``, or one ``ConfigurationError`` listing every
-        problem. Keys that are not about hosting are ignored here (the app config owns them)."""
-        problems = hosting_problems(config_dict)
-        if problems:
-            raise ConfigurationError("Invalid hosting configuration", problems)
-        values: dict[str, Any] = {}
-        for key in (
-            "hosting",
-            "instance_type",
-            "removal_policy",
-            "container_startup_timeout_seconds",
-        ):
-            if key in config_dict:
-                values[key] = config_dict[key]
-        sections = {**config_dict, "realtime": realtime_section(config_dict)}
-        for key, section_class in _SECTION_CLASSES.items():
-            if key in sections:
-                values[key] = _section(section_class, sections[key], key, [])
-        return cls(**values)
-
-
-class HostingChoice(Protocol):
-    """What ``build_hosting`` reads of a configuration (``HostingConfig`` or ``AppConfig``)."""
-
-    @property
-    def hosting(self) -> str: ...
-
-    @property
-    def instance_type(self) -> str: ...
-
-    @property
-    def removal_policy(self) -> str: ...
-
-    @property
-    def container_startup_timeout_seconds(self) -> int: ...
-
-    @property
-    def realtime(self) -> RealtimeHosting: ...
-
-    @property
-    def serverless(self) -> ServerlessHosting: ...
-
-    @property
-    def batch(self) -> BatchTransformSettings: ...
-
-
-_SECTION_CLASSES: dict[str, type] = {
-    "realtime": RealtimeHosting,
-    "serverless": ServerlessHosting,
-    "batch": BatchTransformSettings,
-}
-
-
 # --- validation -------------------------------------------------------------------------------
 
 
@@ -385,7 +313,7 @@ def hosting_problems(config_dict: Mapping[str, Any]) -> list[str]:
         for key, why in _ASYNC_ONLY.items():
             if key in config_dict:
                 problems.append(f"{key}: {why}, not hosting {hosting!r} (got {config_dict[key]!r})")
-    instance_type = config_dict.get("instance_type", HostingConfig.instance_type)
+    instance_type = config_dict.get("instance_type", DEFAULT_INSTANCE_TYPE)
     if hosting == "serverless":
         problems += _serverless_problems(config_dict)
     elif hosting == "realtime":
@@ -490,13 +418,3 @@ def _section(cls: type, data: Any, path: str, problems: list[str]) -> Any:
         problems.append(f"{path}: must be an object (got {data!r})")
         return None
     return build(cls, data, path, problems)
-
-
-def model_instance_type(config: HostingChoice) -> str:
-    """The instance type to give ``HuggingFaceModel`` so it picks the right image.
-
-    Serverless endpoints run on CPU: the model gets ``SERVERLESS_IMAGE_INSTANCE_TYPE``.
-    """
-    return (
-        SERVERLESS_IMAGE_INSTANCE_TYPE if config.hosting == "serverless" else config.instance_type
-    )

@@ -23,7 +23,11 @@ from constructs_lib.hosting.realtime_scaling import RealtimeScaling
 from constructs_lib.hosting.serverless import ServerlessEndpoint
 from constructs_lib.model.construct import HuggingFaceModel
 
-from .hosting import HOSTING_OPTIONS, HostingChoice, batch_settings
+from .config import AppConfig
+from .hosting import HOSTING_OPTIONS, batch_settings
+
+# Serverless endpoints run the CPU image; HuggingFaceModel picks the image from an instance type.
+SERVERLESS_IMAGE_INSTANCE_TYPE = "ml.m5.xlarge"
 
 
 @dataclass
@@ -35,9 +39,19 @@ class HostingResources:
     batch: Any = None  # a BatchTransform (imported lazily, see build_hosting)
 
 
+def model_instance_type(config: AppConfig) -> str:
+    """The instance type to give ``HuggingFaceModel`` so it picks the right image.
+
+    Serverless endpoints run on CPU: the model gets ``SERVERLESS_IMAGE_INSTANCE_TYPE``.
+    """
+    return (
+        SERVERLESS_IMAGE_INSTANCE_TYPE if config.hosting == "serverless" else config.instance_type
+    )
+
+
 def build_hosting(
     stack: Stack,
-    config: HostingChoice,
+    config: AppConfig,
     storage: AsyncInferenceStorage,
     notifications: AsyncNotifications,
     model: HuggingFaceModel,
@@ -118,7 +132,7 @@ def build_hosting(
 
 def _build_inference_component(
     stack: Stack,
-    config: HostingChoice,
+    config: AppConfig,
     notifications: AsyncNotifications,
     model: HuggingFaceModel,
     resources: HostingResources,

@@ -17,8 +17,7 @@ from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
 from constructs_lib.scaling.construct import AsyncEndpointScaling
 
 from .config import AppConfig
-from .hosting import model_instance_type
-from .hosting_resources import build_hosting
+from .hosting_resources import build_hosting, model_instance_type
 
 if TYPE_CHECKING:
     from constructs_lib.data_path.construct import DataPath

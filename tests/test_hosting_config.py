@@ -203,27 +203,38 @@ def test_hosting_problems_says_what_each_option_allows(
     assert hosting_problems(config) == problems
 
 
-def test_from_dict_raises_one_error_listing_every_problem() -> None:
+def test_the_loader_raises_one_error_listing_every_hosting_problem() -> None:
     from constructs_lib import ConfigurationError
-    from stacks.hosting import HostingConfig
+    from stacks.config import load_configs
 
+    written = {
+        "hosting": "serverless",
+        "instance_type": "ml.m5.xlarge",
+        "initial_instance_count": 2,
+    }
     with pytest.raises(ConfigurationError) as raised:
-        HostingConfig.from_dict(
-            {"hosting": "serverless", "instance_type": "ml.m5.xlarge", "initial_instance_count": 2}
-        )
+        load_configs({"summarizer": {"environments": {"dev": written}}})
     assert str(raised.value) == (
-        "Invalid hosting configuration: 2 problems:\n"
-        "  - instance_type: serverless endpoints have no instances; size them with "
+        "Invalid summarizer configuration: 2 problems:\n"
+        "  - [dev] instance_type: serverless endpoints have no instances; size them with "
         "serverless.memory_size_mb (got 'ml.m5.xlarge')\n"
-        "  - initial_instance_count: serverless endpoints scale by themselves up to "
+        "  - [dev] initial_instance_count: serverless endpoints scale by themselves up to "
         "serverless.max_concurrency (got 2)"
     )
 
 
-def test_from_dict_reads_the_sections() -> None:
-    from stacks.hosting import HostingConfig, model_instance_type
+def environment(written: dict[str, Any]) -> Any:
+    """One environment's ``AppConfig`` as the app's loader reads it from ``written``."""
+    from stacks.config import load_configs
 
-    config = HostingConfig.from_dict(
+    (config,) = load_configs({"summarizer": {"environments": {"test": written}}})
+    return config
+
+
+def test_the_loader_reads_the_sections() -> None:
+    from stacks.hosting_resources import model_instance_type
+
+    config = environment(
         {"hosting": "realtime", "instance_type": "ml.c5.xlarge", "scaling": {"max_capacity": 6}}
     )
     assert (config.hosting, config.instance_type, config.realtime.max_capacity) == (
@@ -232,10 +243,10 @@ def test_from_dict_reads_the_sections() -> None:
         6,
     )
     # Floats given as whole numbers in JSON stay floats.
-    assert HostingConfig.from_dict(
+    assert environment(
         {"hosting": "realtime", "realtime": {"invocations_per_instance_target": 100}}
     ).realtime.invocations_per_instance_target == pytest.approx(100.0)
-    assert model_instance_type(HostingConfig(hosting="serverless")) == "ml.m5.xlarge"
+    assert model_instance_type(environment({"hosting": "serverless"})) == "ml.m5.xlarge"
     assert model_instance_type(config) == "ml.c5.xlarge"
 
 
@@ -251,8 +262,7 @@ def build(app: Any, name: str, config: Any, code_dir: Path) -> Any:
         DlcVersion,
         HuggingFaceModel,
     )
-    from stacks.hosting import model_instance_type
-    from stacks.hosting_resources import build_hosting
+    from stacks.hosting_resources import build_hosting, model_instance_type
 
     stack = cdk.Stack(app, name)
     storage = AsyncInferenceStorage(stack, "Storage")
@@ -270,8 +280,6 @@ def build(app: Any, name: str, config: Any, code_dir: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
-    from stacks.hosting import HostingConfig
-
     outdir = tmp_path_factory.mktemp("hosting-config")
     app = app_in(outdir)
     configs = {
@@ -285,8 +293,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
         },
     }
     resources = {
-        name: build(app, name, HostingConfig.from_dict(config), code_dir)
-        for name, config in configs.items()
+        name: build(app, name, environment(config), code_dir) for name, config in configs.items()
     }
     gated = synth_gated(app, outdir)
     return SimpleNamespace(gated=gated, resources=resources)
@@ -414,11 +421,10 @@ def test_build_hosting_refuses_async(tmp_path: Path) -> None:
     import aws_cdk as cdk
 
     from constructs_lib import ConfigurationError
-    from stacks.hosting import HostingConfig
     from stacks.hosting_resources import build_hosting
 
     with pytest.raises(ConfigurationError) as raised:
-        build_hosting(cdk.Stack(cdk.App(), "A"), HostingConfig(), None, None, None)  # type: ignore[arg-type]
+        build_hosting(cdk.Stack(cdk.App(), "A"), environment({}), None, None, None)  # type: ignore[arg-type]
     assert raised.value.problems == (
         "hosting: build_hosting builds realtime, serverless or batch (got 'async'); async is "
         "SummarizationStack's own",
