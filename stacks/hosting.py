@@ -91,31 +91,38 @@ _VARIANT_ONLY = {
 class InferenceComponentHosting:
     """``realtime.inference_component``: the model as an inference component that scales to zero.
 
-    Instances (managed instance scaling): ``min_instance_count`` 0, ``max_instance_count`` 4,
-    ``routing_strategy`` ``LEAST_OUTSTANDING_REQUESTS``. Copies: ``initial_copies`` 1 (SageMaker
-    refuses 0 at creation), ``min_copies`` 0, ``max_copies`` 4, target tracking on
-    ``invocations_per_copy_target`` 70 per minute (``concurrent_requests_per_copy_target``: off),
-    with ``realtime.scale_in_cooldown_seconds`` / ``scale_out_cooldown_seconds``; waking from zero
-    adds one copy at most every ``wake_up_cooldown_seconds`` 600, and an alarm to the error topic
-    reports ``wake_up_failure_minutes`` 15 minutes of requests that found no copy. Each copy
-    reserves ``accelerators`` 1 (the A10G of ``ml.g5.xlarge``; null on CPU instance types),
-    ``min_memory_mb`` 4096 (pegasus-large's 2.3 GB of float32 weights pass through host memory
-    while loading; ``ml.g5.xlarge`` has 16 GiB), ``cpu_cores`` and ``max_memory_mb`` unset.
+    The copies scale with ``scaling.scale_in_cooldown_seconds`` / ``scale_out_cooldown_seconds``
+    (``realtime_section`` hands them over); the wake-up failure alarm goes to the error topic.
     """
 
+    #: The fewest instances of managed instance scaling; 0 releases them all when idle.
     min_instance_count: int = 0
+    #: The most instances.
     max_instance_count: int = 4
+    #: How requests are routed among copies.
     routing_strategy: str = "LEAST_OUTSTANDING_REQUESTS"
+    #: Copies at creation, at least 1 (SageMaker refuses 0).
     initial_copies: int = 1
+    #: The fewest copies; 0 scales to zero.
     min_copies: int = 0
+    #: The most copies.
     max_copies: int = 4
+    #: Target tracking on requests per copy per minute; None: off.
     invocations_per_copy_target: float | None = 70.0
+    #: Target tracking on concurrent requests per copy; None: off.
     concurrent_requests_per_copy_target: float | None = None
+    #: Waking from zero adds one copy at most this often.
     wake_up_cooldown_seconds: int = 600
+    #: Minutes of requests that found no copy before the wake-up failure alarm.
     wake_up_failure_minutes: int = 15
+    #: GPUs each copy reserves (the A10G of ``ml.g5.xlarge``); null on CPU instance types.
     accelerators: int | None = 1
+    #: CPU cores each copy reserves; None: none.
     cpu_cores: float | None = None
+    #: Memory each copy reserves: pegasus-large's 2.3 GB of float32 weights pass through host
+    #: memory while loading (``ml.g5.xlarge`` has 16 GiB).
     min_memory_mb: int = 4096
+    #: A cap on each copy's memory; None: no cap.
     max_memory_mb: int | None = None
 
     def compute(self) -> ComputeRequirements:
@@ -177,37 +184,42 @@ class InferenceComponentHosting:
 class RealtimeHosting:
     """``realtime`` section: instance count, scaling (autoscaling article) and guardrails.
 
-    Defaults: 1 instance at start, 1 to 4 instances, 70 invocations per instance per minute
-    (``sizing.py`` derives all three from a benchmark), no CPU policy, cooldowns 300 s in and
-    60 s out, no step policy, no blue/green (``blue_green`` true: ``traffic_routing``
-    ``ALL_AT_ONCE`` with a rollback alarm on 5xx errors, plus latency if
-    ``max_model_latency_ms`` is given).
-
     ``min_capacity``, ``max_capacity``, the cooldowns and ``scheduled_actions`` are written in
     ``scaling`` (``SHARED_SCALING_KEYS``; ``realtime_section`` copies them here) and refused
-    under ``realtime``; the defaults above apply where ``scaling`` does not set them.
-
-    ``inference_component`` (default None: the variant names the model, at least one instance
-    always runs) hosts the model as an inference component instead, which scales to zero
-    instances when idle; requests fail while it wakes (``InferenceComponentHosting``). Then the
-    variant-only keys above are refused and ``initial_instance_count`` and the cooldowns apply
-    to it.
+    under ``realtime``; the defaults below apply where ``scaling`` does not set them. With
+    ``inference_component`` the variant-only keys are refused, and ``initial_instance_count``
+    and the cooldowns apply to the component.
     """
 
+    #: Instances at deployment (``sizing.py`` derives it and the bounds from a benchmark).
     initial_instance_count: int = 1
+    #: From ``scaling``: the fewest instances, at least 1.
     min_capacity: int = 1
+    #: From ``scaling``: the most instances.
     max_capacity: int = 4
+    #: Target tracking on invocations per instance per minute; None: off.
     invocations_per_instance_target: float | None = 70.0
+    #: Target tracking on per-core CPU, 0-100; None: off.
     cpu_utilization_target_percent: float | None = None
+    #: From ``scaling``: seconds between scale-in activities.
     scale_in_cooldown_seconds: int = 300
+    #: From ``scaling``: seconds between scale-out activities.
     scale_out_cooldown_seconds: int = 60
+    #: The spike step policy's alarm threshold; None: no step policy.
     step_threshold_invocations_per_instance: float | None = None
+    #: Blue/green updates with a rollback alarm on 5xx errors (and on latency with
+    #: ``max_model_latency_ms``); false: SageMaker's default update.
     blue_green: bool = False
+    #: With ``blue_green``: ``ALL_AT_ONCE``, ``CANARY`` or ``LINEAR``.
     traffic_routing: str = "ALL_AT_ONCE"
+    #: With ``blue_green``: the canary or linear step, in percent.
     step_percent: int = 10
+    #: With ``blue_green``: a rollback alarm on model latency above this; None: none.
     max_model_latency_ms: float | None = None
+    #: The model as an inference component that scales to zero instances when idle (requests
+    #: fail while it wakes); None: the variant names the model and one instance always runs.
     inference_component: InferenceComponentHosting | None = None
-    # From ``scaling`` (SHARED_SCALING_KEYS), like min_capacity to scale_out_cooldown_seconds.
+    #: From ``scaling``: scheduled changes of the bounds.
     scheduled_actions: tuple[ScheduledCapacity, ...] = ()
 
     def scaling_settings(self) -> RealtimeScalingSettings:
@@ -277,11 +289,13 @@ class RealtimeHosting:
 
 @dataclass(frozen=True, kw_only=True)
 class ServerlessHosting:
-    """``serverless`` section. Defaults: 6144 MB, max concurrency 10, no provisioned concurrency
-    (nothing billed at idle, a cold start after it)."""
+    """``serverless`` section: nothing billed at idle, a cold start after it."""
 
+    #: Memory of the endpoint, 1024-6144 MB in 1 GB steps.
     memory_size_mb: int = 6144
+    #: Concurrent requests, 1-200.
     max_concurrency: int = 10
+    #: Concurrency kept warm (and billed), at most ``max_concurrency``; None: none.
     provisioned_concurrency: int | None = None
 
     def problems(self) -> list[str]:

@@ -20,29 +20,28 @@ MAX_PAYLOAD_MB = 100
 
 @dataclass(frozen=True, kw_only=True)
 class BatchTransformSettings:
-    """One transform job's shape. Field names are the keys of ``batch`` in ``cdk.json``.
+    """One transform job's shape. Field names are the keys of ``batch`` in ``cdk.json``."""
 
-    - ``instance_type`` (default ``ml.g5.xlarge``) and ``instance_count`` (default 1, max 100).
-    - ``batch_strategy`` (default ``"MultiRecord"``) or ``"SingleRecord"``.
-    - ``max_payload_mb`` (default 6, 1-100): largest mini-batch; one article must fit.
-    - ``max_concurrent_transforms`` (default 1): parallel requests per instance. The handler
-      has one worker per GPU, so more only queues; ``x max_payload_mb`` must stay <= 100.
-    - ``invocation_timeout_seconds`` (default 600, max 3600) and ``invocation_max_retries``
-      (default 1, max 3) per request.
-    - ``job_timeout_minutes`` (default 360): the state machine stops waiting after this.
-    - ``schedule`` (default None: on demand only): an EventBridge Scheduler expression such as
-      ``cron(0 2 * * ? *)``, with ``schedule_timezone`` (default ``"UTC"``).
-    """
-
+    #: The instance type of the job (the app gives its top-level ``instance_type``).
     instance_type: str = "ml.g5.xlarge"
+    #: Instances of the job, 1 to 100.
     instance_count: int = 1
+    #: ``MultiRecord`` (mini-batches of lines) or ``SingleRecord``.
     batch_strategy: str = "MultiRecord"
+    #: The largest mini-batch, 1 to 100 MB; one article must fit.
     max_payload_mb: int = 6
+    #: Parallel requests per instance. The handler has one worker per GPU, so more only
+    #: queues; times ``max_payload_mb`` it must stay at most 100.
     max_concurrent_transforms: int = 1
+    #: Per request, at most 3600.
     invocation_timeout_seconds: int = 600
+    #: Retries per request, at most 3.
     invocation_max_retries: int = 1
+    #: The state machine stops waiting for the job after this.
     job_timeout_minutes: int = 360
+    #: An EventBridge Scheduler expression such as ``cron(0 2 * * ? *)``; None: on demand only.
     schedule: str | None = None
+    #: The time zone of ``schedule``.
     schedule_timezone: str = "UTC"
 
     def problems(self) -> list[str]:

@@ -35,20 +35,18 @@ MAX_WAKE_UP_FAILURE_MINUTES = MAX_ALARM_WINDOW_SECONDS // 60
 class ComputeRequirements:
     """What SageMaker reserves on an instance for each copy of a component.
 
-    - ``min_memory_mb`` (required, at least 128): memory reserved per copy.
-    - ``max_memory_mb`` (default None: no cap; at least ``min_memory_mb``).
-    - ``accelerators`` (default None: none reserved): GPUs per copy, at least 1; on GPU instance
-      types give it, so that SageMaker places copies by the GPUs they take. Refused on
-      instance types without a GPU.
-    - ``cpu_cores`` (default None: none reserved): at least 0.25.
-
     A copy must fit an instance with what SageMaker keeps for itself; one that does not is
     refused when the component is created (the instance sizes are not checked here).
     """
 
+    #: Memory reserved per copy, at least 128.
     min_memory_mb: int
+    #: A cap on each copy's memory, at least ``min_memory_mb``; None: no cap.
     max_memory_mb: int | None = None
+    #: GPUs per copy, at least 1; None: none reserved. On GPU instance types give it, so that
+    #: SageMaker places copies by the GPUs they take; refused on types without a GPU.
     accelerators: int | None = None
+    #: CPU cores per copy, at least 0.25; None: none reserved.
     cpu_cores: float | None = None
 
     def problems(self, instance_type: str | None = None, prefix: str = "") -> list[str]:
@@ -87,27 +85,31 @@ class ComputeRequirements:
 class CopyScaling:
     """How Application Auto Scaling sizes a component's copies (``DesiredCopyCount``).
 
-    - ``min_copies`` (default 0: scale to zero when idle) and ``max_copies`` (default 4).
-    - ``invocations_per_copy_target`` (default 70.0 requests per copy per minute, the predefined
-      ``SageMakerInferenceComponentInvocationsPerCopy``, as the real-time variant's default; None
-      turns it off) and ``concurrent_requests_per_copy_target`` (default None: off; the
-      high-resolution ``SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution``,
-      which reacts within a minute). At least one: only target tracking scales copies in.
-    - ``scale_in_cooldown_seconds`` (default 300) and ``scale_out_cooldown_seconds`` (default 60).
-    - With ``min_copies`` 0, a step policy adds one copy when a request finds no capacity
-      (``NoCapacityInvocationFailures``), at most once per ``wake_up_cooldown_seconds`` (default
-      600, longer than a cold start, so a copy still starting does not earn a second one), and an
-      alarm reports a wake-up that has not succeeded after ``wake_up_failure_minutes`` (default
-      15) minutes of failed requests.
+    Give at least one target: only target tracking scales copies in. With ``min_copies`` 0, a
+    step policy adds one copy when a request finds no capacity
+    (``NoCapacityInvocationFailures``), and an alarm reports a wake-up that has not succeeded.
     """
 
+    #: The fewest copies; 0 scales to zero when idle.
     min_copies: int = 0
+    #: The most copies.
     max_copies: int = 4
+    #: Requests per copy per minute (the predefined
+    #: ``SageMakerInferenceComponentInvocationsPerCopy``, as the real-time variant's default);
+    #: None turns this target off.
     invocations_per_copy_target: float | None = 70.0
+    #: Concurrent requests per copy (the high-resolution
+    #: ``SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution``, which reacts
+    #: within a minute); None: off.
     concurrent_requests_per_copy_target: float | None = None
+    #: Seconds between scale-in activities.
     scale_in_cooldown_seconds: int = 300
+    #: Seconds between scale-out activities.
     scale_out_cooldown_seconds: int = 60
+    #: The wake-up step adds a copy at most this often: longer than a cold start, so a copy
+    #: still starting does not earn a second one.
     wake_up_cooldown_seconds: int = 600
+    #: Minutes of failed requests after which the alarm reports a wake-up that has not worked.
     wake_up_failure_minutes: int = 15
 
     def problems(self, prefix: str = "") -> list[str]:

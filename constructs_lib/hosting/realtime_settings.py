@@ -68,31 +68,35 @@ ARTICLE_STEPS = (
 
 @dataclass(frozen=True, kw_only=True)
 class RealtimeScalingSettings:
-    """How a real-time endpoint scales. Defaults follow the autoscaling article's notebook.
+    """How a real-time endpoint scales; the defaults follow the autoscaling article's notebook.
 
-    - ``min_capacity`` (default 1, at least 1) and ``max_capacity`` (default 4): bounds, e.g.
-      from ``sizing.size_realtime_endpoint``.
-    - ``invocations_per_instance_target`` (default 70.0 per minute; None turns the policy off).
-    - ``cpu_utilization_target_percent`` (default None: off): per-core CPU target, 0-100;
-      ``vcpus`` (default None: looked up from the instance type) normalizes it.
-    - ``scale_in_cooldown_seconds`` (default 300) and ``scale_out_cooldown_seconds`` (default 60).
-    - ``step_threshold_invocations_per_instance`` (default None: no step policy): the alarm
-      threshold of the spike policy, with ``step_adjustments`` (default the article's steps),
-      ``step_period_seconds`` (default 60) and ``step_evaluation_periods`` (default 1).
-    - ``scheduled_actions`` (default none).
+    ``sizing.size_realtime_endpoint`` derives the bounds and the invocations target from a
+    benchmark. Give at least one policy (invocations, CPU or step).
     """
 
+    #: The fewest instances, at least 1 (a variant that names its model never scales to zero).
     min_capacity: int = 1
+    #: The most instances.
     max_capacity: int = 4
+    #: Target tracking on invocations per instance per minute; None turns the policy off.
     invocations_per_instance_target: float | None = 70.0
+    #: Target tracking on per-core CPU, 0-100; None: off.
     cpu_utilization_target_percent: float | None = None
+    #: vCPUs that normalize the CPU target; None: looked up from the instance type.
     vcpus: int | None = None
+    #: Seconds between scale-in activities.
     scale_in_cooldown_seconds: int = 300
+    #: Seconds between scale-out activities (the step policy's too).
     scale_out_cooldown_seconds: int = 60
+    #: The alarm threshold of the spike step policy; None: no step policy.
     step_threshold_invocations_per_instance: float | None = None
+    #: The spike policy's steps, relative to its threshold.
     step_adjustments: tuple[StepAdjustment, ...] = ARTICLE_STEPS
+    #: The spike alarm's period, a multiple of 60.
     step_period_seconds: int = 60
+    #: Periods the spike alarm must breach.
     step_evaluation_periods: int = 1
+    #: Scheduled changes of the bounds.
     scheduled_actions: tuple[ScheduledCapacity, ...] = ()
 
     def problems(self, instance_type: str | None = None) -> list[str]:
@@ -214,23 +218,26 @@ MAX_ROLLBACK_ALARMS = 10
 class BlueGreenDeployment:
     """Deployment guardrails: a new fleet takes traffic in steps, rolled back on an alarm.
 
-    ``traffic_routing`` (default ``"ALL_AT_ONCE"``): ``CANARY`` shifts ``step_percent`` of the
-    capacity first, then the rest; ``LINEAR`` shifts ``step_percent`` per step. Between steps
-    (``wait_interval_seconds``, default 300, the baking period) SageMaker watches the
-    alarms; any alarm in ALARM rolls traffic back to the old fleet. ``termination_wait_seconds``
-    (default 0) keeps the old fleet after the shift; ``maximum_execution_timeout_seconds`` (default
-    None: SageMaker's) bounds the deployment. ``alarm_on_5xx_errors`` and
-    ``max_model_latency_ms`` (defaults: on, and None for no latency alarm) make the endpoint's own
-    rollback alarms; ``rollback_alarms`` adds alarms made elsewhere.
+    Between steps SageMaker watches the alarms; any alarm in ALARM rolls traffic back to the old
+    fleet.
     """
 
+    #: ``ALL_AT_ONCE``; ``CANARY`` shifts ``step_percent`` of the capacity first, then the
+    #: rest; ``LINEAR`` shifts ``step_percent`` per step.
     traffic_routing: str = "ALL_AT_ONCE"
+    #: The canary (1-50) or linear step (10-50), in percent of the capacity.
     step_percent: int = 10
+    #: The baking period between steps, 0-3600 seconds.
     wait_interval_seconds: int = 300
+    #: How long the old fleet stays after the shift, 0-3600 seconds.
     termination_wait_seconds: int = 0
+    #: Bounds the whole deployment, 600-28800 seconds; None: SageMaker's.
     maximum_execution_timeout_seconds: int | None = None
+    #: A rollback alarm on the endpoint's 5xx errors.
     alarm_on_5xx_errors: bool = True
+    #: A rollback alarm on model latency above this; None: no latency alarm.
     max_model_latency_ms: float | None = None
+    #: Rollback alarms made elsewhere (1 to 10 alarms in all).
     rollback_alarms: Sequence[cloudwatch.IAlarm] = field(default_factory=tuple)
 
     def problems(self) -> list[str]:

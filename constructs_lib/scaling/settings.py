@@ -31,20 +31,24 @@ MAX_TARGET_VALUE_TEXT = "2^360 (about 2.35e108)"
 
 @dataclass(frozen=True, kw_only=True)
 class ScheduledCapacity:
-    """A scheduled change of the scalable target's min and/or max capacity.
+    """A scheduled change of the scalable target's min and/or max capacity (give one or both).
 
-    ``schedule`` is an Application Auto Scaling expression: ``cron(min hour day-of-month month
-    day-of-week year)`` (six fields, one of the day fields ``?``), ``rate(N unit)`` or
-    ``at(yyyy-mm-ddThh:mm:ss)``. ``timezone`` (IANA name, default UTC) applies to cron and at.
     Example: ``ScheduledCapacity(name="business-hours", schedule="cron(0 8 ? * MON-FRI *)",
     min_capacity=1, timezone="Europe/Berlin")`` and a matching ``night`` action with
     ``min_capacity=0``.
     """
 
+    #: Unique among the target's actions.
     name: str
+    #: An Application Auto Scaling expression: ``cron(min hour day-of-month month day-of-week
+    #: year)`` (six fields, one of the day fields ``?``), ``rate(N unit)`` or
+    #: ``at(yyyy-mm-ddThh:mm:ss)``.
     schedule: str
+    #: The new min capacity; None: unchanged.
     min_capacity: int | None = None
+    #: The new max capacity; None: unchanged.
     max_capacity: int | None = None
+    #: An IANA time zone name for cron and at expressions; None: UTC.
     timezone: str | None = None
 
 
@@ -56,28 +60,40 @@ class ScalingSettings:
     instance, 120 s cooldowns), plus a wake-up alarm reacting to one minute of data.
     """
 
+    #: The fewest instances; 0 scales to zero when the queue is empty.
     min_capacity: int = 0
+    #: The most instances.
     max_capacity: int = 5
+    #: Target tracking on ``ApproximateBacklogSizePerInstance``: queued requests per instance.
     target_backlog_per_instance: float = 5.0
+    #: Seconds between scale-in activities.
     scale_in_cooldown_seconds: int = 120
+    #: Seconds between scale-out activities (the spike policy's too).
     scale_out_cooldown_seconds: int = 120
-    # Wake-up from zero: alarm period and how many periods must report a backlog.
+    #: The wake-up alarm's period (a multiple of 60): waking from zero.
     wake_up_period_seconds: int = 60
+    #: Periods that must report a backlog before the first instance starts.
     wake_up_evaluation_periods: int = 1
-    # Longer than a cold start, so a still-starting first instance does not earn a second one
-    # while the alarm stays in ALARM. SageMaker blocks auto scaling while the endpoint updates
-    # (docs/scaling.md, assumptions), which should already prevent it; the cooldown also covers
-    # the case where a decision made meanwhile is applied once the update completes.
+    #: Longer than a cold start, so a still-starting first instance does not earn a second one
+    #: while the alarm stays in ALARM. SageMaker blocks auto scaling while the endpoint updates
+    #: (docs/scaling.md, assumptions), which should already prevent it; the cooldown also
+    #: covers a decision made meanwhile and applied once the update completes.
     wake_up_cooldown_seconds: int = 600
-    # Spike: add spike_step_instances when backlog per instance reaches
-    # target_backlog_per_instance x spike_threshold_multiple, spike_large_step_instances at
-    # twice that. Uses scale_out_cooldown_seconds.
+    #: A step policy for spikes: add ``spike_step_instances`` when the backlog per instance
+    #: reaches ``target_backlog_per_instance`` x ``spike_threshold_multiple``,
+    #: ``spike_large_step_instances`` at twice that.
     spike_enabled: bool = False
+    #: Where the spike policy starts, as a multiple of the target backlog (above 1).
     spike_threshold_multiple: float = 3.0
+    #: Instances the spike policy adds at its threshold.
     spike_step_instances: int = 2
+    #: Instances it adds at twice its threshold.
     spike_large_step_instances: int = 4
+    #: The spike alarm's period, a multiple of 60.
     spike_period_seconds: int = 60
+    #: Periods the spike alarm must breach.
     spike_evaluation_periods: int = 1
+    #: Scheduled changes of the bounds (business hours, nights).
     scheduled_actions: tuple[ScheduledCapacity, ...] = ()
 
     @property
