@@ -139,7 +139,9 @@ class DataPathVpc:
     HTTPS out to them.
     """
 
+    #: Private subnets of the functions, in at least two availability zones.
     subnet_ids: tuple[str, ...] = ()
+    #: Security groups of the functions: HTTPS out to the AWS APIs they call.
     security_group_ids: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
@@ -173,42 +175,49 @@ class DataPathSettings:
     ``max_request_bytes`` bytes, or when the oldest document has waited
     ``batching_window_seconds`` (the SQS event source's batching window). A document of
     ``large_document_bytes`` or more is sent in a request of its own.
-
-    ``dispatcher_reserved_concurrency`` / ``recorder_reserved_concurrency`` [None: no
-    reservation] reserve Lambda concurrency for the functions, which needs an account limit of
-    at least 100 plus the reservations. ``dispatcher_max_concurrency`` [2] /
-    ``recorder_max_concurrency`` [5] cap the SQS event sources' concurrent invocations (None:
-    no cap) without reserving anything; with a reservation they must not exceed it.
-    ``vpc`` [None: no VPC] places both functions in existing subnets (``DataPathVpc``).
-    ``powertools`` ["layer"] loads Powertools from a layer: ``powertools_layer_arn`` [None:
-    the ARN in Powertools' public SSM parameter, resolved at deploy time, which Powertools
-    publishes only in the commercial regions of ``POWERTOOLS_SSM_REGIONS``]; "bundled" puts
-    the installed ``aws-lambda-powertools`` (the pinned version) into the functions' code.
     """
 
+    #: The data path (upload -> dispatcher -> endpoint -> recorder) is built.
     enabled: bool = True
+    #: The most documents in one request.
     max_documents_per_request: int = 32
+    #: The most bytes of documents in one request.
     max_request_bytes: int = 4_000_000
+    #: How long the oldest document of a group may wait (the SQS batching window).
     batching_window_seconds: int = 20
+    #: A document of this size or more is sent in a request of its own.
     large_document_bytes: int = 500_000
+    #: ``InvocationTimeoutSeconds`` of each request.
     invocation_timeout_seconds: int = 900
+    #: ``RequestTTLSeconds``: how long a request may wait in the endpoint's queue.
     request_ttl_seconds: int = 21_600
+    #: Receives before a message moves to its queue's DLQ (both queues).
     max_receive_count: int = 5
+    #: Job records expire (DynamoDB TTL) and curated summaries are deleted after this many days.
     job_ttl_days: int = 90
-    # No reservation by default: a new account's concurrency limit (10) leaves nothing to
-    # reserve, since Lambda keeps 100 unreserved (or the whole limit when it is lower).
+    #: Lambda concurrency reserved for the dispatcher; None: no reservation (a new account's
+    #: limit, 10, leaves nothing to reserve: Lambda keeps 100 unreserved, or the whole limit
+    #: when it is lower).
     dispatcher_reserved_concurrency: int | None = None
+    #: The same for the recorder.
     recorder_reserved_concurrency: int | None = None
-    # The SQS event sources' maximum concurrency: it reserves nothing, so it deploys in any
-    # account, and it caps the concurrent dispatchers (fewer, larger groups for the endpoint)
-    # and recorders (the table's write rate).
+    #: The SQS event source's maximum concurrency for the dispatcher (fewer, larger groups
+    #: for the endpoint): it reserves nothing, so it deploys in any account; None: no cap.
+    #: With a reservation it must not exceed it.
     dispatcher_max_concurrency: int | None = 2
+    #: The same for the recorder (the table's write rate).
     recorder_max_concurrency: int | None = 5
+    #: X-Ray tracing of both functions.
     tracing: bool = False
-    # Powertools from its public layer (an ARN given, or its SSM parameter) or bundled.
+    #: ``layer``: Powertools from its public layer; ``bundled``: the installed
+    #: ``aws-lambda-powertools`` (the pinned version) goes into the functions' code.
     powertools: str = "layer"
+    #: The layer's ARN; None: the ARN in Powertools' public SSM parameter, resolved at deploy
+    #: time, which Powertools publishes only in the commercial regions of
+    #: ``POWERTOOLS_SSM_REGIONS``.
     powertools_layer_arn: str | None = None
-    # Functions outside any VPC by default; AWS Control Tower's CT.LAMBDA.PR.3 wants them in one.
+    #: Existing subnets for both functions (AWS Control Tower's CT.LAMBDA.PR.3 wants them in a
+    #: VPC); None: outside any VPC.
     vpc: DataPathVpc | None = None
 
     def problems(self) -> list[str]:

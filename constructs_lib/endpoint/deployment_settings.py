@@ -45,44 +45,38 @@ MAX_ROLLBACK_ALARMS = 10
 class DeploymentSettings:
     """How an update of the async endpoint is rolled out, and which alarms roll it back.
 
-    ``strategy`` [``ALL_AT_ONCE``]: blue/green with all traffic moved to the new fleet at once,
-    ``CANARY`` (``step_percent`` of the new fleet first), ``LINEAR`` (``step_percent`` per step)
-    or ``ROLLING`` (batches of ``step_percent`` of the instances, old instances removed after each
-    batch). The stepped ones need at least two instances whenever the endpoint is updated: each
-    step is a share of at most half the fleet, so it refuses them unless the endpoint can never be
-    below two instances (``scaling.min_capacity`` >= 2).
-
-    ``step_percent`` [25]: canary size, linear step or rolling batch, as a percentage of the
-    fleet (CANARY 1-50, LINEAR 10-50, ROLLING 5-50; unused with ``ALL_AT_ONCE``).
-    ``rollback_step_percent`` [None: the whole old fleet at once]: ROLLING only, the batch size of
-    a rollback (1-100 %).
-
-    ``wait_interval_seconds`` [300]: the baking period after each shift, while the alarms watch
-    (0-3,600). ``termination_wait_seconds`` [None: 600 s for blue/green; ROLLING has none and
-    refuses a value]: how long the old fleet is kept after the last bake (0-3,600). With the
-    defaults the old fleet lives 900 s after the shift, the data path's invocation timeout, so a
-    request it had started can finish.
-    ``maximum_execution_timeout_seconds`` [3600]: the whole deployment's limit, new instances'
-    cold start included (600-28,800, above the baking and termination waits).
-
-    Rollback alarms, made by ``AsyncEndpoint`` on its own metrics:
-    ``failures_threshold`` [1]: invocation failures in one minute (``InvocationFailures``, Sum)
-    that roll back; ``max_model_latency_seconds`` [60.0, ``None`` for no latency alarm]: the
-    ``ModelLatency`` p90 of a minute above it, in 2 of 3 minutes, rolls back (a request of 32
-    articles takes about 3.5 s on ml.g5.xlarge by the throughput estimate: 60 s means the new
-    model is far slower, e.g. off the GPU). ``rollback_on_data_path_errors`` [True]: with the
-    data path, its recorder's errors alarm rolls back too (a new model whose output the recorder
-    cannot read).
+    The stepped strategies need at least two instances whenever the endpoint is updated: each
+    step is a share of at most half the fleet, so they are refused unless the endpoint can
+    never be below two instances (``scaling.min_capacity`` >= 2). With the defaults the old
+    fleet lives 900 s after the shift, the data path's invocation timeout, so a request it had
+    started can finish. ``AsyncEndpoint`` makes the rollback alarms on its own metrics.
     """
 
+    #: ``ALL_AT_ONCE``: blue/green with all traffic moved to the new fleet at once; ``CANARY``
+    #: (``step_percent`` of the new fleet first), ``LINEAR`` (``step_percent`` per step) or
+    #: ``ROLLING`` (batches of ``step_percent`` of the instances, old ones removed after each).
     strategy: str = "ALL_AT_ONCE"
+    #: Canary size, linear step or rolling batch, in percent of the fleet (CANARY 1-50, LINEAR
+    #: 10-50, ROLLING 5-50; unused with ``ALL_AT_ONCE``).
     step_percent: int = 25
+    #: ROLLING only: the batch size of a rollback (1-100 %); None: the whole old fleet at once.
     rollback_step_percent: int | None = None
+    #: The baking period after each shift, while the alarms watch (0-3,600).
     wait_interval_seconds: int = 300
+    #: How long the old fleet is kept after the last bake (0-3,600); None: 600 s for
+    #: blue/green (ROLLING has none and refuses a value).
     termination_wait_seconds: int | None = None
+    #: The whole deployment's limit, new instances' cold start included (600-28,800, above the
+    #: baking and termination waits).
     maximum_execution_timeout_seconds: int = 3600
+    #: Invocation failures in one minute (``InvocationFailures``, Sum) that roll back.
     failures_threshold: int = 1
+    #: The ``ModelLatency`` p90 of a minute above it, in 2 of 3 minutes, rolls back (a request
+    #: of 32 articles takes about 3.5 s on ml.g5.xlarge by the throughput estimate: 60 s means
+    #: the new model is far slower, e.g. off the GPU); None: no latency alarm.
     max_model_latency_seconds: float | None = 60.0
+    #: With the data path, its recorder's errors alarm rolls back too (a new model whose output
+    #: the recorder cannot read).
     rollback_on_data_path_errors: bool = True
 
     @property

@@ -63,15 +63,15 @@ def guardrail_problems(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GuardrailSettings:
-    """Guardrails for every role and resource of a stack; each is optional (default: none).
+    """Guardrails for every role and resource of a stack; each is optional."""
 
-    ``permissions_boundary_arn`` and ``role_path`` go on every IAM role, ``role_name_prefix``
-    gives every role a physical name starting with it, ``tags`` go on every taggable resource.
-    """
-
+    #: The permissions boundary of every IAM role; None: none.
     permissions_boundary_arn: str | None = None
+    #: The path of every IAM role; None: ``/``.
     role_path: str | None = None
+    #: Every role gets a physical name starting with it; None: generated names.
     role_name_prefix: str | None = None
+    #: Tags on every taggable resource.
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def problems(self) -> list[str]:

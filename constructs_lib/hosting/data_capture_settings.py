@@ -49,22 +49,22 @@ MAX_RETENTION_DAYS = 2**31 - 1
 class DataCaptureSettings:
     """What a real-time endpoint writes to ``captures/`` of the data bucket, and for how long.
 
-    ``enabled`` [False]: captures are customer content (whole articles and their summaries),
-    so nothing is captured unless asked for. ``sampling_percentage`` [10]: the share of requests
-    captured (0-100; "A lower value is recommended for Endpoints with high traffic").
-    ``capture_modes`` [``Input``, ``Output``]: request, response or both per entry
-    (``InputAndOutput`` is one entry for both). ``json_content_types`` [``application/json``,
-    ``application/jsonlines``, what the summarizer reads and writes] are stored as JSON text,
-    ``csv_content_types`` [none] as CSV text; any other content type (``text/plain`` bodies among
-    them) is stored base64-encoded. ``retention_days`` [30]: captures expire after this many days
-    (an S3 lifecycle rule on the prefix).
+    Content types in neither list (``text/plain`` bodies among them) are stored base64-encoded.
     """
 
+    #: Captures are customer content (whole articles and their summaries), so nothing is
+    #: captured unless asked for.
     enabled: bool = False
+    #: The share of requests captured, 0-100 ("A lower value is recommended for Endpoints with
+    #: high traffic").
     sampling_percentage: int = 10
+    #: Request, response or both per entry (``InputAndOutput`` is one entry for both).
     capture_modes: tuple[str, ...] = ("Input", "Output")
+    #: Stored as JSON text: what the summarizer reads and writes.
     json_content_types: tuple[str, ...] = ("application/json", "application/jsonlines")
+    #: Stored as CSV text.
     csv_content_types: tuple[str, ...] = ()
+    #: Captures expire after this many days (an S3 lifecycle rule on the prefix).
     retention_days: int = 30
 
     def problems(self) -> list[str]:
