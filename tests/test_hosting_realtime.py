@@ -36,7 +36,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
         RealtimeScaling,
         RealtimeScalingSettings,
     )
-    from constructs_lib.scaling.construct import ScheduledCapacity
+    from constructs_lib.scaling.settings import ScheduledCapacity
 
     outdir = tmp_path_factory.mktemp("realtime")
     app = app_in(outdir)

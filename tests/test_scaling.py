@@ -22,12 +22,9 @@ from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
 from constructs_lib.endpoint.construct import AsyncEndpoint
-from constructs_lib.scaling.construct import (
-    AsyncEndpointScaling,
-    ScalingSettings,
-    ScheduledCapacity,
-    schedule_expression_problem,
-)
+from constructs_lib.scaling.construct import AsyncEndpointScaling
+from constructs_lib.scaling.schedules import schedule_expression_problem
+from constructs_lib.scaling.settings import ScalingSettings, ScheduledCapacity
 from tests.conftest import construct_app, endpoint_in
 
 TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from constructs_lib._validation import check_int
 from constructs_lib.model.instance_types import instance_type_problems
-from constructs_lib.scaling.settings import schedule_expression_problem
+from constructs_lib.scaling.schedules import schedule_expression_problem
 
 BATCH_STRATEGIES = ("MultiRecord", "SingleRecord")
 # CreateTransformJob: MaxPayloadInMB at most 100, and MaxConcurrentTransforms x MaxPayloadInMB

@@ -29,27 +29,9 @@ from constructs_lib._validation import raise_if_problems
 from constructs_lib.endpoint.base import IAsyncEndpoint
 from constructs_lib.endpoint.deployment_settings import DeploymentSettings, scaling_floor_problems
 from constructs_lib.scaling import policies
-
-# The settings and the schedule parser live in a pure module (the planner and the simulator read
-# them without the CDK); re-exported here so existing imports keep working.
 from constructs_lib.scaling.settings import (
-    MAX_ALARM_WINDOW_SECONDS,
-    METRIC_RESOLUTION_SECONDS,
     ScalingSettings,
-    ScheduledCapacity,
-    schedule_expression_problem,
 )
-
-__all__ = [
-    "MAX_ALARM_WINDOW_SECONDS",
-    "METRIC_RESOLUTION_SECONDS",
-    "SCALABLE_DIMENSION",
-    "SERVICE_LINKED_ROLE_NAME",
-    "AsyncEndpointScaling",
-    "ScalingSettings",
-    "ScheduledCapacity",
-    "schedule_expression_problem",
-]
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 

@@ -1,8 +1,8 @@
 """When Application Auto Scaling would run a scheduled action, minute by minute.
 
-``scaling_settings.schedule_expression_problem`` already checked the expression; this module
-only answers "does it fire in this minute". AWS cron fields: minutes hours day-of-month month
-day-of-week (1-7 = SUN-SAT) year.
+``constructs_lib.scaling.schedules.schedule_expression_problem`` already checked the
+expression; this module only answers "does it fire in this minute". AWS cron fields: minutes
+hours day-of-month month day-of-week (1-7 = SUN-SAT) year.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from constructs_lib.scaling.settings import MONTHS, WEEKDAYS, ScheduledCapacity
+from constructs_lib.scaling.schedules import MONTHS, WEEKDAYS
+from constructs_lib.scaling.settings import ScheduledCapacity
 from summarizer.simulator.errors import SimulationError
 
 _RATE = re.compile(r"^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$")
