@@ -124,11 +124,15 @@ def containers_problems(containers: Sequence[ContainerSpec], mode: str) -> list[
 class MultiContainerModel(Construct):
     """``AWS::SageMaker::Model`` with ``Containers`` and ``InferenceExecutionConfig.Mode``.
 
-    ``mode`` (default ``"Direct"``): each request names its container with
-    ``TargetContainerHostname``; ``"Serial"`` runs every container in order, each one's output
-    the next one's input. ``instance_type`` picks the CPU or GPU DLC image. The execution role
-    may pull exactly the images used, read exactly the archives used, and write SageMaker logs
-    and metrics.
+    The execution role may pull exactly the images used, read exactly the archives used, and
+    write SageMaker logs and metrics.
+
+    Args:
+        containers: the containers, 1 to 15 (2 or more in ``"Serial"`` mode), unique hostnames.
+        instance_type: picks the CPU or GPU DLC image.
+        mode: ``"Direct"``: each request names its container with ``TargetContainerHostname``;
+            ``"Serial"``: every container runs in order, each one's output the next one's input.
+            Default: ``"Direct"``.
     """
 
     def __init__(

@@ -40,23 +40,27 @@ MAX_ROLLBACK_ALARMS = 10
 class BlueGreenDeployment:
     """Deployment guardrails: a new fleet takes traffic in steps, rolled back on an alarm.
 
-    ``traffic_routing`` (default ``"ALL_AT_ONCE"``): ``CANARY`` shifts ``step_percent`` of the
-    capacity first, then the rest; ``LINEAR`` shifts ``step_percent`` per step. Between steps
-    (``wait_interval_seconds``, default 300, the baking period) SageMaker watches the
-    alarms; any alarm in ALARM rolls traffic back to the old fleet. ``termination_wait_seconds``
-    (default 0) keeps the old fleet after the shift; ``maximum_execution_timeout_seconds`` (default
-    None: SageMaker's) bounds the deployment. ``alarm_on_5xx_errors`` and
-    ``max_model_latency_ms`` (defaults: on, and None for no latency alarm) make the endpoint's own
-    rollback alarms; ``rollback_alarms`` adds alarms made elsewhere.
+    Between steps SageMaker watches the alarms; any alarm in ALARM rolls traffic back to the old
+    fleet.
     """
 
+    #: ``"ALL_AT_ONCE"``; ``"CANARY"`` shifts ``step_percent`` of the capacity first, then the
+    #: rest; ``"LINEAR"`` shifts ``step_percent`` per step. Default: ``"ALL_AT_ONCE"``.
     traffic_routing: str = "ALL_AT_ONCE"
+    #: A canary's size (1-50 %) or a linear step (10-50 %). Default: ``10``.
     step_percent: int = 10
+    #: The baking period between steps, 0-3600. Default: ``300``.
     wait_interval_seconds: int = 300
+    #: How long the old fleet is kept after the shift, 0-3600. Default: ``0``.
     termination_wait_seconds: int = 0
+    #: Bounds the whole deployment, 600-28800. Default: ``None`` (SageMaker's).
     maximum_execution_timeout_seconds: int | None = None
+    #: Make the endpoint's own rollback alarm on 5xx errors. Default: ``True``.
     alarm_on_5xx_errors: bool = True
+    #: Make the endpoint's own rollback alarm on model latency above this. Default: ``None``
+    #: (no latency alarm).
     max_model_latency_ms: float | None = None
+    #: Alarms made elsewhere that also roll back (1 to 10 alarms in all). Default: ``()``.
     rollback_alarms: Sequence[cloudwatch.IAlarm] = field(default_factory=tuple)
 
     def problems(self) -> list[str]:
@@ -116,19 +120,10 @@ class BlueGreenDeployment:
 class RealtimeEndpoint(SynchronousEndpoint):
     """``AWS::SageMaker::EndpointConfig`` with one instance-based variant, and its ``Endpoint``.
 
-    ``model`` is any model with a name and an execution role (``HuggingFaceModel`` or a
-    multi-container model), served on ``initial_instance_count`` (default 1) instances of
-    ``instance_type`` in the variant ``variant_name`` (default ``"AllTraffic"``), each allowed
-    ``container_startup_timeout_seconds`` (default 600, 60-3600) to download the model and pass
-    its health check. The instance volume is encrypted with ``volume_key`` (default: none
-    given, SageMaker's AWS-managed key), except on instance families with local NVMe storage,
-    which refuse a volume key (their storage is encrypted by the hardware).
-
-    With ``deployment`` (default None: SageMaker replaces the fleet all at once, without
-    rollback) updates go blue/green with CloudWatch-alarm auto-rollback. The rollback alarms
-    watch this endpoint's metrics while the endpoint lists the alarms; the endpoint's literal name
-    breaks the cycle. The execution role may ``cloudwatch:DescribeAlarms`` on exactly those alarms,
-    which SageMaker needs to read them during a deployment.
+    With ``deployment`` updates go blue/green with CloudWatch-alarm auto-rollback. The rollback
+    alarms watch this endpoint's metrics while the endpoint lists the alarms; the endpoint's
+    literal name breaks the cycle. The execution role may ``cloudwatch:DescribeAlarms`` on
+    exactly those alarms, which SageMaker needs to read them during a deployment.
 
     The endpoint's name is derived from its construct path and ends with the instance type (no
     clock, no randomness): a new ``instance_type`` replaces the endpoint rather than updating
@@ -136,6 +131,20 @@ class RealtimeEndpoint(SynchronousEndpoint):
     autoscaling (``instance_endpoint_name``). A blue/green deployment covers the other updates.
 
     ``grant_invoke`` gives a caller ``sagemaker:InvokeEndpoint`` on this endpoint only.
+
+    Args:
+        model: any model with a name and an execution role (``HuggingFaceModel`` or a
+            multi-container model).
+        instance_type: the variant's instance type.
+        initial_instance_count: instances of the variant. Default: ``1``.
+        variant_name: the production variant's name. Default: ``"AllTraffic"``.
+        volume_key: encrypts the instance volume, except on instance families with local NVMe
+            storage, which refuse one (the hardware encrypts it). Default: ``None`` (SageMaker's
+            AWS-managed key).
+        container_startup_timeout_seconds: each instance's time to download the model and pass
+            its health check, 60-3600. Default: ``600``.
+        deployment: blue/green guardrails for updates. Default: ``None`` (SageMaker replaces
+            the fleet all at once, without rollback).
     """
 
     def __init__(

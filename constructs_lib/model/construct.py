@@ -96,6 +96,36 @@ class HuggingFaceModel(Construct):
 
     The execution role may only pull this one image repository, read the model data, and write
     the endpoint's logs and metrics. Callers add what the endpoint needs (see ``AsyncEndpoint``).
+
+    Args:
+        source: where the weights and the inference code come from, made by a
+            ``ModelSource`` factory; a Hub source needs its ``code_dir``.
+        instance_type: the instance type the model will run on; it picks the CPU or GPU
+            image and must be a family the DLC can run (``instance_types``: Graviton, Neuron
+            and GPUs newer than the image's CUDA are refused).
+        dlc_version: the transformers and PyTorch versions of the DLC image.
+        task: the pipeline task (``HF_TASK``). Default: ``"summarization"``.
+        environment: container variables added to the model server settings, which they
+            may override; ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` and ``HF_TASK`` are the
+            construct's own. Default: ``None`` (no more variables).
+        role: the execution role. Default: ``None`` (a new least-privilege role).
+        enable_network_isolation: cut the container off the network; the weights must come
+            with the model data (``from_s3`` or ``from_local``). Default: ``False``.
+        vpc: place the model's network interfaces in this VPC. Default: ``None``
+            (SageMaker's own network). The role then gets the EC2 network-interface
+            permissions SageMaker documents for VPC-hosted models, those that support it
+            limited to this VPC. A private subnet reaches S3 only through an S3 gateway
+            endpoint and the Hub only through a NAT.
+        vpc_subnets: the subnets, at least two in two availability zones as SageMaker
+            requires; public subnets are refused. Only with ``vpc``. Default: ``None`` (the
+            VPC's private subnets).
+        security_groups: 1 to 5 groups for the interfaces. Only with ``vpc``. Default:
+            ``None`` (one new group with no ingress and HTTPS-only egress).
+        create_vpc_endpoints: create an S3 gateway endpoint on the subnets' route tables,
+            with a policy admitting only this role's access to its buckets' objects. Only
+            with ``vpc``, and only on a VPC dedicated to the model: the endpoint reroutes
+            all S3 traffic of those route tables and its policy would refuse every other
+            workload's. Default: ``False``.
     """
 
     def __init__(
@@ -115,37 +145,6 @@ class HuggingFaceModel(Construct):
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         create_vpc_endpoints: bool = False,
     ) -> None:
-        """
-        Args:
-            source: where the weights and the inference code come from, made by a
-                ``ModelSource`` factory; a Hub source needs its ``code_dir``.
-            instance_type: the instance type the model will run on; it picks the CPU or GPU
-                image and must be a family the DLC can run (``instance_types``: Graviton, Neuron
-                and GPUs newer than the image's CUDA are refused).
-            dlc_version: the transformers and PyTorch versions of the DLC image.
-            task: the pipeline task (``HF_TASK``). Default: ``"summarization"``.
-            environment: container variables added to the model server settings, which they
-                may override; ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` and ``HF_TASK`` are the
-                construct's own. Default: ``None`` (no more variables).
-            role: the execution role. Default: ``None`` (a new least-privilege role).
-            enable_network_isolation: cut the container off the network; the weights must come
-                with the model data (``from_s3`` or ``from_local``). Default: ``False``.
-            vpc: place the model's network interfaces in this VPC. Default: ``None``
-                (SageMaker's own network). The role then gets the EC2 network-interface
-                permissions SageMaker documents for VPC-hosted models, those that support it
-                limited to this VPC. A private subnet reaches S3 only through an S3 gateway
-                endpoint and the Hub only through a NAT.
-            vpc_subnets: the subnets, at least two in two availability zones as SageMaker
-                requires; public subnets are refused. Only with ``vpc``. Default: ``None`` (the
-                VPC's private subnets).
-            security_groups: 1 to 5 groups for the interfaces. Only with ``vpc``. Default:
-                ``None`` (one new group with no ingress and HTTPS-only egress).
-            create_vpc_endpoints: create an S3 gateway endpoint on the subnets' route tables,
-                with a policy admitting only this role's access to its buckets' objects. Only
-                with ``vpc``, and only on a VPC dedicated to the model: the endpoint reroutes
-                all S3 traffic of those route tables and its policy would refuse every other
-                workload's. Default: ``False``.
-        """
         super().__init__(scope, construct_id)
         problems = dlc_version.problems("dlc_version")
         problems += dlc_version.instance_type_problems("instance_type", instance_type)

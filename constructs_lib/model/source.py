@@ -149,13 +149,21 @@ class ModelSource:
     problem, so an argument that belongs to another source cannot be given at all.
     """
 
+    #: ``"hub"``, ``"s3"`` or ``"local"``: the factory that made it.
     kind: str
+    #: The Hub repo id (``from_hub``). Default: ``None``.
     model_id: str | None = None
+    #: The Hub revision (``from_hub``). Default: ``None`` (``main``).
     revision: str | None = None
+    #: The folder packed as ``code/`` (``from_hub``, ``from_local``). Default: ``None``.
     code_dir: Path | None = None
+    #: The folder packed at the archive's root (``from_local``). Default: ``None``.
     weights_dir: Path | None = None
+    #: The staged model data (``from_s3``). Default: ``None``.
     uri: str | None = None
+    #: The KMS key of the staged data (``from_s3``). Default: ``None``.
     key_arn: str | None = None
+    #: ``"gzip"`` (a ``model.tar.gz``) or ``"none"`` (files under a prefix). Default: ``"gzip"``.
     compression: str = "gzip"
 
     @classmethod
