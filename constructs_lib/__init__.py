@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from constructs_lib.hosting.data_capture_settings import DataCaptureSettings
     from constructs_lib.model.construct import HuggingFaceModel
     from constructs_lib.model.dlc_catalog import DlcVersion
+    from constructs_lib.model.source import ModelSource
     from constructs_lib.monitoring.alarms import AsyncEndpointAlarms
     from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
     from constructs_lib.monitoring.dashboard import AsyncEndpointDashboard
@@ -62,6 +63,7 @@ _EXPORTS = {
     "EndpointDataCapture": "hosting.data_capture",
     "EncryptedTopic": "endpoint.notifications",
     "HuggingFaceModel": "model.construct",
+    "ModelSource": "model.source",
     "MonitoringSettings": "monitoring.settings",
     "ScalingSettings": "scaling.settings",
     "ScheduledCapacity": "scaling.settings",
@@ -85,6 +87,7 @@ __all__ = [
     "HuggingFaceModel",
     "IAsyncEndpoint",
     "ImportedAsyncEndpoint",
+    "ModelSource",
     "MonitoringSettings",
     "OrgGuardrails",
     "ScalingSettings",

@@ -13,6 +13,7 @@ from constructs_lib.endpoint.notifications import AsyncNotifications
 from constructs_lib.endpoint.storage import AsyncInferenceStorage
 from constructs_lib.guardrails.aspects import apply_org_guardrails
 from constructs_lib.model.construct import HuggingFaceModel
+from constructs_lib.model.source import ModelSource
 from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
 from constructs_lib.scaling.construct import AsyncEndpointScaling
 
@@ -80,14 +81,19 @@ class SummarizationStack(Stack):
         self.model = HuggingFaceModel(
             self,
             "Model",
-            code_dir=MODEL_CODE_DIR,
+            source=(
+                ModelSource.from_s3(
+                    config.model_data_uri,
+                    key_arn=config.model_data_key_arn,
+                    compression=config.model_data_compression,
+                )
+                if config.model_data_uri
+                else ModelSource.from_hub(
+                    config.model_id, revision=config.model_revision, code_dir=MODEL_CODE_DIR
+                )
+            ),
             instance_type=model_instance_type(config),
             dlc_version=config.dlc,
-            model_id=None if config.model_data_uri else config.model_id,
-            model_revision=config.model_revision,
-            model_data_uri=config.model_data_uri,
-            model_data_key_arn=config.model_data_key_arn,
-            model_data_compression=config.model_data_compression,
             # The model server gives up on a request when SageMaker would (the data path's
             # InvocationTimeoutSeconds); model_environment may still override it on purpose.
             environment={

@@ -103,6 +103,7 @@ def endpoint_in(
         AsyncNotifications,
         DlcVersion,
         HuggingFaceModel,
+        ModelSource,
     )
 
     storage = AsyncInferenceStorage(stack, "Storage")
@@ -110,11 +111,9 @@ def endpoint_in(
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
+        source=ModelSource.from_hub(model_id, revision=model_revision, code_dir=code_dir),
         instance_type=instance_type,
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id=model_id,
-        model_revision=model_revision,
     )
     return (endpoint_class or AsyncEndpoint)(
         stack,

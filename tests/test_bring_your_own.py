@@ -25,6 +25,7 @@ def byo_topics(code_dir: Path) -> Any:
         AsyncNotifications,
         DlcVersion,
         HuggingFaceModel,
+        ModelSource,
     )
     from tests.conftest import construct_app
 
@@ -41,10 +42,9 @@ def byo_topics(code_dir: Path) -> Any:
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.g5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     AsyncEndpoint(
         stack,
@@ -128,6 +128,7 @@ def _byo_bucket_stack(code_dir: Path, *, with_key: bool) -> Any:
         AsyncNotifications,
         DlcVersion,
         HuggingFaceModel,
+        ModelSource,
     )
     from tests.conftest import construct_app
 
@@ -144,10 +145,9 @@ def _byo_bucket_stack(code_dir: Path, *, with_key: bool) -> Any:
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.g5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     AsyncEndpoint(
         stack,
@@ -320,6 +320,7 @@ def byo_data_path(code_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> A
         AsyncNotifications,
         DlcVersion,
         HuggingFaceModel,
+        ModelSource,
     )
     from constructs_lib.data_path import DataPath, DataPathSettings
     from tests._hosting_gates import app_in, synth_gated
@@ -337,10 +338,9 @@ def byo_data_path(code_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> A
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.g5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     endpoint = AsyncEndpoint(
         stack,

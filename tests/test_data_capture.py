@@ -122,7 +122,7 @@ def realtime(code_dir: Path) -> Any:
     from aws_cdk import aws_iam as iam
     from aws_cdk.assertions import Template
 
-    from constructs_lib import AsyncInferenceStorage, DlcVersion, HuggingFaceModel
+    from constructs_lib import AsyncInferenceStorage, DlcVersion, HuggingFaceModel, ModelSource
     from constructs_lib.hosting import RealtimeEndpoint
     from constructs_lib.hosting.data_capture import EndpointDataCapture
 
@@ -131,10 +131,9 @@ def realtime(code_dir: Path) -> Any:
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.g5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     endpoint = RealtimeEndpoint(stack, "Endpoint", model=model, instance_type="ml.g5.xlarge")
     capture = EndpointDataCapture(
@@ -220,7 +219,7 @@ def test_an_async_endpoint_is_refused_with_the_reason(code_dir: Path) -> None:
 def test_a_serverless_endpoint_is_refused(code_dir: Path) -> None:
     import aws_cdk as cdk
 
-    from constructs_lib import AsyncInferenceStorage, DlcVersion, HuggingFaceModel
+    from constructs_lib import AsyncInferenceStorage, DlcVersion, HuggingFaceModel, ModelSource
     from constructs_lib.hosting import ServerlessEndpoint
     from constructs_lib.hosting.data_capture import EndpointDataCapture
 
@@ -228,10 +227,9 @@ def test_a_serverless_endpoint_is_refused(code_dir: Path) -> None:
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.m5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     endpoint = ServerlessEndpoint(stack, "Endpoint", model=model)
     with pytest.raises(ConfigurationError) as error:

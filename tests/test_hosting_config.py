@@ -261,6 +261,7 @@ def build(app: Any, name: str, config: Any, code_dir: Path) -> Any:
         AsyncNotifications,
         DlcVersion,
         HuggingFaceModel,
+        ModelSource,
     )
     from stacks.hosting_resources import build_hosting, model_instance_type
 
@@ -270,10 +271,9 @@ def build(app: Any, name: str, config: Any, code_dir: Path) -> Any:
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type=model_instance_type(config),
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     return build_hosting(stack, config, storage, notifications, model)
 

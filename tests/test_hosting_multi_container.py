@@ -9,14 +9,15 @@ from typing import Any
 import pytest
 
 from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
+from tests.conftest import construct_app
 from tests.test_hosting_multi_model import DLC, policy_statements
 
 
 def spec(hostname: str, **options: Any) -> Any:
-    from constructs_lib import DlcVersion
+    from constructs_lib import DlcVersion, ModelSource
     from constructs_lib.hosting import ContainerSpec
 
-    options.setdefault("model_id", f"org/{hostname.lower()}")
+    options.setdefault("source", ModelSource.from_hub(f"org/{hostname.lower()}"))
     return ContainerSpec(hostname=hostname, dlc_version=DlcVersion(**DLC), **options)
 
 
@@ -25,6 +26,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
     import aws_cdk as cdk
     from aws_cdk import aws_iam as iam
 
+    from constructs_lib import ModelSource
     from constructs_lib.hosting import (
         InferencePipeline,
         MultiContainerEndpoint,
@@ -52,9 +54,9 @@ def built(tmp_path_factory: pytest.TempPathFactory, code_dir: Path) -> Any:
         stack,
         "Pipeline",
         instance_type="ml.m5.xlarge",
-        pre_processing=[spec("clean", model_id=None, code_dir=code_dir, task=None)],
+        pre_processing=[spec("clean", source=ModelSource.from_local(code_dir), task=None)],
         model=spec("summarize"),
-        post_processing=[spec("redact", model_id=None, code_dir=code_dir, task=None)],
+        post_processing=[spec("redact", source=ModelSource.from_local(code_dir), task=None)],
     )
     RealtimeEndpoint(stack, "PipelineEndpoint", model=pipeline, instance_type="ml.m5.xlarge")
     resolve = stack.resolve
@@ -242,11 +244,35 @@ def test_serial_mode_needs_two_containers_and_a_known_mode() -> None:
     )
 
 
-def test_a_container_needs_exactly_one_image_and_something_to_serve() -> None:
+def test_a_container_needs_exactly_one_image_and_a_model_source() -> None:
+    from constructs_lib import ModelSource
     from constructs_lib.hosting import ContainerSpec
 
-    assert ContainerSpec(hostname="x", image_uri="123.dkr.ecr/x:1").problems("containers[0]") == [
+    unpulled = ContainerSpec(hostname="x", image_uri="123.dkr.ecr/x:1", source="org/x")  # type: ignore[arg-type]
+    assert unpulled.problems("containers[0]") == [
         "containers[0].image_repository_arn: required with image_uri, to grant the pull of that "
         "one repository",
-        "containers[0]: give model_id, model_data_uri or code_dir",
+        "containers[0].source: must be a ModelSource (ModelSource.from_hub, from_s3 or "
+        "from_local) (got 'org/x')",
     ]
+    uncompressed = ModelSource.from_s3("s3://models-bucket/x/", compression="none")
+    assert spec("y", source=uncompressed).problems("containers[1]") == [
+        "containers[1].source: a multi-container model takes a model.tar.gz, not uncompressed "
+        "model data (got ModelSource.from_s3('s3://models-bucket/x/', compression='none'))"
+    ]
+
+
+def test_a_staged_container_archive_is_read_and_decrypted_with_its_key() -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib import ModelSource
+    from constructs_lib.hosting import MultiContainerModel
+
+    key = "arn:aws:kms:eu-west-1:123456789012:key/0b7c1e2a-3f4d-4e5f-8a9b-0c1d2e3f4a5b"
+    stack = cdk.Stack(construct_app(), "Staged")
+    staged = ModelSource.from_s3("s3://models-bucket/x/model.tar.gz", key_arn=key)
+    model = MultiContainerModel(
+        stack, "Model", instance_type="ml.m5.xlarge", containers=[spec("x", source=staged)]
+    )
+    statements = policy_statements(stack, model.role)
+    assert {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key} in statements

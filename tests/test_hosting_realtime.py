@@ -13,15 +13,14 @@ from tests._hosting_gates import app_in, assert_gates_clean, synth_gated
 
 
 def hf_model(stack: Any, construct_id: str, code_dir: Path, instance_type: str) -> Any:
-    from constructs_lib import DlcVersion, HuggingFaceModel
+    from constructs_lib import DlcVersion, HuggingFaceModel, ModelSource
 
     return HuggingFaceModel(
         stack,
         construct_id,
-        code_dir=code_dir,
         instance_type=instance_type,
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
 
 

@@ -193,7 +193,7 @@ def test_the_endpoint_name_fits_sagemaker_for_the_longest_instance_types() -> No
 def realtime_resources(outdir: Path, code_dir: Path, instance_type: str, *, guarded: bool) -> Any:
     import aws_cdk as cdk
 
-    from constructs_lib import DlcVersion, HuggingFaceModel
+    from constructs_lib import DlcVersion, HuggingFaceModel, ModelSource
     from constructs_lib.hosting import (
         BlueGreenDeployment,
         RealtimeEndpoint,
@@ -206,10 +206,9 @@ def realtime_resources(outdir: Path, code_dir: Path, instance_type: str, *, guar
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type=instance_type,
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     endpoint = RealtimeEndpoint(
         stack,

@@ -454,17 +454,16 @@ def test_a_cpu_model_runs_one_model_server_worker(code_dir: Path) -> None:
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
 
-    from constructs_lib import DlcVersion, HuggingFaceModel
+    from constructs_lib import DlcVersion, HuggingFaceModel, ModelSource
     from tests.conftest import construct_app
 
     stack = cdk.Stack(construct_app(), "Cpu")
     HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.m5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_id="google/pegasus-large",
+        source=ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
     )
     # Without it the server starts one worker, and one copy of the model, per vCPU.
     Template.from_stack(stack).has_resource_properties(

@@ -91,17 +91,15 @@ def test_by_default_both_timeouts_stay_600_and_the_archive_stays(
 def staged_model(code_dir: Path) -> Any:
     import aws_cdk as cdk
 
-    from constructs_lib import DlcVersion, HuggingFaceModel
+    from constructs_lib import DlcVersion, HuggingFaceModel, ModelSource
 
     stack = cdk.Stack(construct_app(), "Staged")
     model = HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
+        source=ModelSource.from_s3(STAGED_PREFIX, compression="none"),
         instance_type="ml.m5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        model_data_uri=STAGED_PREFIX,
-        model_data_compression="none",
     )
     return stack, model
 

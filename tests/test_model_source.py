@@ -37,29 +37,28 @@ def test_dev_is_not_production_and_does_not_warn(assembly: Any) -> None:
     assert not [w for w in warnings_of(assembly, "PegasusSummarizer-dev") if "production" in w]
 
 
-def hugging_face_model(stack: Any, code_dir: Path, **options: Any) -> Any:
+def hugging_face_model(stack: Any, **options: Any) -> Any:
     from constructs_lib import DlcVersion, HuggingFaceModel
 
     return HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.g5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
         **options,
     )
 
 
-def test_staged_weights_run_with_network_isolation(code_dir: Path) -> None:
+def test_staged_weights_run_with_network_isolation() -> None:
     import aws_cdk as cdk
     from aws_cdk.assertions import Match, Template
+
+    from constructs_lib import ModelSource
 
     stack = cdk.Stack(construct_app(), "Isolated")
     hugging_face_model(
         stack,
-        code_dir,
-        model_data_uri=STAGED,
-        model_data_key_arn=KEY_ARN,
+        source=ModelSource.from_s3(STAGED, key_arn=KEY_ARN),
         enable_network_isolation=True,
     )
     template = Template.from_stack(stack)
@@ -95,65 +94,191 @@ def test_staged_weights_run_with_network_isolation(code_dir: Path) -> None:
     assert decrypts == [KEY_ARN]
 
 
+def test_local_weights_are_packed_with_the_code_and_run_isolated(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    import tarfile
+
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Match, Template
+
+    from constructs_lib import ModelSource
+    from constructs_lib.model.archive import write_model_archive
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "config.json").write_text("{}")
+    stack = cdk.Stack(construct_app(), "Local")
+    model = hugging_face_model(
+        stack,
+        source=ModelSource.from_local(code_dir, weights_dir=weights),
+        enable_network_isolation=True,
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::SageMaker::Model",
+        {
+            "EnableNetworkIsolation": True,
+            "PrimaryContainer": {
+                "ModelDataUrl": Match.any_value(),
+                "Environment": Match.object_like({"HF_MODEL_ID": Match.absent()}),
+            },
+        },
+    )
+    # The archive the asset uploads, at its content-addressed path: weights at the root.
+    packed = write_model_archive(code_dir, weights_dir=weights)
+    with tarfile.open(packed) as tar:
+        assert tar.getnames() == ["config.json", "code/inference.py"]
+    assert model.model_data_compression == "gzip"
+
+
 def test_hub_models_keep_network_access(dev: Any) -> None:
     from aws_cdk.assertions import Match
 
     dev.has_resource_properties("AWS::SageMaker::Model", {"EnableNetworkIsolation": Match.absent()})
 
 
+def test_the_model_construct_refuses_a_source_it_cannot_run(code_dir: Path) -> None:
+    import aws_cdk as cdk
+
+    from constructs_lib import ModelSource
+
+    cases = [
+        (
+            {
+                "source": ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
+                "enable_network_isolation": True,
+            },
+            "enable_network_isolation: needs the weights in the model data "
+            "(ModelSource.from_s3 or from_local), an isolated container cannot download from "
+            "the Hub (got ModelSource.from_hub('google/pegasus-large'))",
+        ),
+        (
+            {"source": ModelSource.from_hub("google/pegasus-large", revision="v1")},
+            "source: HuggingFaceModel serves with your inference code: give "
+            "ModelSource.from_hub(..., code_dir=<folder with inference.py>) "
+            "(got ModelSource.from_hub('google/pegasus-large', revision='v1'))",
+        ),
+        (
+            {"source": "google/pegasus-large"},
+            "source: must be a ModelSource (ModelSource.from_hub, from_s3 or from_local) "
+            "(got 'google/pegasus-large')",
+        ),
+        (
+            {
+                "source": ModelSource.from_hub("google/pegasus-large", code_dir=code_dir),
+                "environment": {"HF_TASK": "translation"},
+            },
+            "environment: 'HF_TASK' is set by the model construct from its own settings and "
+            "may not be overridden (reserved: HF_MODEL_ID, HF_MODEL_REVISION, HF_TASK)",
+        ),
+    ]
+    for index, (options, problem) in enumerate(cases):
+        stack = cdk.Stack(construct_app(), f"Refused{index}")
+        with pytest.raises(ConfigurationError) as raised:
+            hugging_face_model(stack, **options)
+        assert (raised.value.subject, raised.value.problems) == ("HuggingFaceModel", (problem,))
+
+
+HUB_ID_RULE = (
+    "must be a Hugging Face Hub repo id '[namespace/]name', each part 1 to 96 letters, digits, "
+    "'-', '_' or '.', not starting or ending with '-' or '.', without '--' or '..'"
+)
+
+
 @pytest.mark.parametrize(
-    ("options", "problems"),
+    ("factory", "arguments", "problems"),
     [
         (
-            {"model_id": "google/pegasus-large", "enable_network_isolation": True},
+            "from_hub",
+            {"model_id": "google pegasus", "revision": "", "code_dir": Path("/nowhere")},
             (
-                "enable_network_isolation: needs model_data_uri, an isolated container cannot "
-                "download a Hub model_id",
+                f"model_id: {HUB_ID_RULE} (got 'google pegasus')",
+                "revision: must be a branch, tag or 40-hex commit sha of the Hub repo, or left "
+                "out for 'main' (got '')",
+                "code_dir: /nowhere has no inference.py",
             ),
         ),
         (
-            {"model_id": "google/pegasus-large", "environment": {"HF_TASK": "translation"}},
+            "from_hub",
+            {"model_id": None, "revision": 3, "code_dir": 7},
             (
-                "environment: 'HF_TASK' is set by the model construct from its own settings and "
-                "may not be overridden (reserved: HF_MODEL_ID, HF_MODEL_REVISION, HF_TASK)",
+                "model_id: must be a string (got None)",
+                "revision: must be a string (got 3)",
+                "code_dir: must be a path to a folder holding inference.py (got 7)",
             ),
         ),
         (
-            {"model_id": "google pegasus", "model_revision": ""},
+            "from_s3",
+            {"uri": "s3://10.0.0.1/model.tar.gz", "key_arn": "alias/models"},
             (
-                "model_id: must be a Hugging Face Hub repo id '[namespace/]name', each part 1 to "
-                "96 letters, digits, '-', '_' or '.', not starting or ending with '-' or '.', "
-                "without '--' or '..' (got 'google pegasus')",
-                "model_revision: must be a branch, tag or 40-hex commit sha of the Hub repo, or "
-                "left out for 'main' (got '')",
+                "uri: bucket '10.0.0.1' is not a valid S3 bucket name (not formatted as an IP "
+                "address) (got 's3://10.0.0.1/model.tar.gz')",
+                "key_arn: must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/<key id> "
+                "(got 'alias/models')",
             ),
         ),
         (
-            {"model_id": "google/pegasus-large", "model_data_key_arn": "alias/models"},
+            "from_s3",
+            {"uri": "s3://models-bucket/pegasus/", "compression": "gzip"},
+            ("uri: must be 's3://<bucket>/<key>.tar.gz' (got 's3://models-bucket/pegasus/')",),
+        ),
+        (
+            "from_s3",
+            {"uri": STAGED, "compression": "none"},
             (
-                "model_data_key_arn: must be a KMS key ARN, arn:aws:kms:<region>:<account>:key/"
-                "<key id> (got 'alias/models')",
-                "model_data_key_arn: only applies to a staged model_data_uri",
+                "uri: must be 's3://<bucket>/<prefix>/', a key prefix ending with '/', with "
+                f"uncompressed model data (got '{STAGED}')",
             ),
         ),
         (
-            {"model_data_uri": "s3://10.0.0.1/model.tar.gz"},
+            "from_s3",
+            {"uri": STAGED, "compression": "zip"},
+            ("compression: must be one of gzip, none (got 'zip')",),
+        ),
+        (
+            "from_local",
+            {"code_dir": Path("/nowhere"), "weights_dir": Path("/no/weights")},
             (
-                "model_data_uri: bucket '10.0.0.1' is not a valid S3 bucket name (not formatted "
-                "as an IP address) (got 's3://10.0.0.1/model.tar.gz')",
+                "code_dir: /nowhere has no inference.py",
+                "weights_dir: /no/weights is not a folder",
             ),
         ),
     ],
 )
-def test_the_model_construct_refuses_bad_sources(
-    code_dir: Path, options: dict[str, Any], problems: tuple[str, ...]
+def test_each_factory_names_every_bad_argument_with_its_value(
+    factory: str, arguments: dict[str, Any], problems: tuple[str, ...]
 ) -> None:
+    from constructs_lib import ModelSource
+
+    model_id_or_uri = arguments.pop("model_id", arguments.pop("uri", None))
+    positional = [] if factory == "from_local" else [model_id_or_uri]
+    with pytest.raises(ConfigurationError) as raised:
+        getattr(ModelSource, factory)(*positional, **arguments)
+    assert (raised.value.subject, raised.value.problems) == (f"ModelSource.{factory}", problems)
+
+
+def test_local_weights_may_not_hold_the_code_folder(code_dir: Path, tmp_path: Path) -> None:
+    from constructs_lib import ModelSource
+
+    (tmp_path / "code").mkdir()
+    with pytest.raises(ConfigurationError) as raised:
+        ModelSource.from_local(code_dir, weights_dir=tmp_path)
+    assert raised.value.problems == (
+        f"weights_dir: {tmp_path} has code/, the place of code_dir in the archive",
+    )
+
+
+def test_factories_accept_unresolved_tokens() -> None:
     import aws_cdk as cdk
 
-    stack = cdk.Stack(construct_app(), "Refused")
-    with pytest.raises(ConfigurationError) as raised:
-        hugging_face_model(stack, code_dir, **options)
-    assert (raised.value.subject, raised.value.problems) == ("HuggingFaceModel", problems)
+    from constructs_lib import ModelSource
+
+    stack = cdk.Stack(construct_app(), "Tokens")
+    uri = cdk.CfnParameter(stack, "Uri").value_as_string
+    revision = cdk.CfnParameter(stack, "Revision").value_as_string
+    assert ModelSource.from_s3(uri, key_arn=uri).uri == uri
+    assert ModelSource.from_hub(revision, revision=revision).revision == revision
 
 
 def test_the_endpoint_refuses_to_email_embedded_results(code_dir: Path) -> None:

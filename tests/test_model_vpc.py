@@ -46,15 +46,15 @@ def _vpc(stack: Any, *, private: list[str] = PRIVATE, zones: list[str] = ZONES) 
 
 
 def _model(stack: Any, code_dir: Path, **options: Any) -> Any:
-    from constructs_lib import DlcVersion, HuggingFaceModel
+    from constructs_lib import DlcVersion, HuggingFaceModel, ModelSource
 
+    options.setdefault("source", ModelSource.from_hub("google/pegasus-large", code_dir=code_dir))
     return HuggingFaceModel(
         stack,
         "Model",
-        code_dir=code_dir,
         instance_type="ml.g5.xlarge",
         dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-        **{"model_id": "google/pegasus-large", **options},
+        **options,
     )
 
 
@@ -188,12 +188,13 @@ def test_given_security_groups_are_used_and_none_is_created(code_dir: Path) -> N
 def endpoints(code_dir: Path) -> Any:
     from aws_cdk.assertions import Template
 
+    from constructs_lib import ModelSource
+
     stack = _stack("Endpoints")
     model = _model(
         stack,
         code_dir,
-        model_id=None,
-        model_data_uri=ARCHIVE,
+        source=ModelSource.from_s3(ARCHIVE),
         vpc=_vpc(stack),
         create_vpc_endpoints=True,
     )

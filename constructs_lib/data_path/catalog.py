@@ -55,17 +55,28 @@ class SummariesCatalog(Construct):
     (``yyyy-MM-dd``, the finished date) with partition projection, so new days are queryable
     without a crawler or ``MSCK REPAIR``. The workgroup enforces its configuration: results go
     to ``results_prefix`` encrypted with SSE-KMS and ``key``, and a query stops after
-    ``bytes_scanned_cutoff`` (default 10 GB). Names default to the stack's name:
-    ``database_name`` [``<stack>``, lower case, ``_`` for ``-``], ``table_name``
-    [``summaries``], ``workgroup_name`` [``<stack>-summaries-<first 8 hex of the stack id>``].
-    ``removal_policy`` [RETAIN] applies to the workgroup; with DESTROY it is deleted together
-    with its saved queries. The Glue definitions hold no data and go with the stack.
+    ``bytes_scanned_cutoff``. The Glue definitions hold no data and go with the stack.
 
     Rebuilding a stack works: a retained workgroup keeps its saved queries under the old
     stack's name, and the new stack's workgroup is named after the new stack id, so the two
     never collide (a fixed name would fail the create). The Glue database and table are deleted
     with the stack, so their fixed names are free again. A ``workgroup_name`` given with RETAIN
     collides on a rebuild until the old workgroup is deleted.
+
+    Args:
+        bucket_name: the bucket of the dataset and the query results.
+        key: encrypts the query results (the bucket's key).
+        dataset_prefix: the table's location under the bucket.
+        results_prefix: where the workgroup writes query results.
+        bytes_scanned_cutoff: stops a query that scans more. Default:
+            ``DEFAULT_BYTES_SCANNED_CUTOFF`` (10 GB).
+        database_name: the Glue database. Default: ``None`` (the stack's name, lower case,
+            ``_`` for ``-``).
+        table_name: the Glue table. Default: ``"summaries"``.
+        workgroup_name: the Athena workgroup. Default: ``None``
+            (``<stack>-summaries-<first 8 hex of the stack id>``).
+        removal_policy: for the workgroup; with ``DESTROY`` it is deleted together with its
+            saved queries. Default: ``RemovalPolicy.RETAIN``.
     """
 
     def __init__(

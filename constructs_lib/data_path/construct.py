@@ -70,25 +70,40 @@ class DataPath(Construct):
       appends summaries under ``curated/summaries/``.
     * ``jobs`` (``JobsTable`` on the storage key), ``catalog`` (Glue + Athena), ``alarms``.
 
-    Arguments (defaults in brackets): ``model_id`` and ``model_revision`` [none] are recorded
-    with every job. ``key`` [a new customer-managed key] encrypts the queues and the functions'
-    log groups. ``removal_policy`` [RETAIN] applies to the table, the key, the queues, the log
-    groups and the workgroup. ``architecture`` [ARM_64]. ``powertools_layer_arn`` [None:
-    ``settings.powertools_layer_arn``, else resolved at deploy time from Powertools' public SSM
-    parameter] is needed where Powertools publishes none (outside the commercial partition);
-    ``settings.powertools`` "bundled" packages Powertools into the functions' code instead.
-    ``dispatcher_timeout`` [2 minutes] and ``recorder_timeout`` [1 minute] set
-    the functions' timeouts and, six-fold, their queues' visibility timeouts. ``memory_size``
-    [512 MB] per function. ``recorder_batch_size`` [10] notifications per recorder invocation.
-    ``request_retention_days`` [7] and ``athena_results_retention_days`` [7] expire
-    ``requests/`` and ``athena-results/``; the curated dataset expires after
-    ``settings.job_ttl_days``, like the job records. The queues' DLQs keep messages a day less
-    than the shortest of the request, input and result retentions (at most 14 days; 14 with
-    an existing bucket, whose lifecycle must then keep them 15 days or more), so a redriven
-    message finds what it names; those retentions must be 2 days or more. ``log_retention``
-    [one year, as AWS Control Tower's CT.CLOUDWATCH.PR.2 asks].
-    ``bytes_scanned_cutoff`` [10 GB] stops runaway Athena queries. ``metrics_namespace`` [the
-    stack name] is the functions' Powertools metrics namespace.
+    The queues' DLQs keep messages a day less than the shortest of the request, input and
+    result retentions (at most 14 days; 14 with an existing bucket, whose lifecycle must then
+    keep them 15 days or more), so a redriven message finds what it names; those retentions must
+    be 2 days or more. The curated dataset expires after ``settings.job_ttl_days``, like the job
+    records.
+
+    Args:
+        endpoint: the async endpoint whose storage bucket and topics the path works on.
+        settings: batching, retries, retention and the Lambda packaging (``DataPathSettings``).
+        model_id: recorded with every job.
+        model_revision: recorded with every job. Default: ``None``.
+        key: encrypts the queues and the functions' log groups. Default: ``None`` (a new
+            customer-managed key).
+        removal_policy: for the table, the key, the queues, the log groups and the workgroup.
+            Default: ``RemovalPolicy.RETAIN``.
+        architecture: the functions' architecture. Default: ``lambda_.Architecture.ARM_64``.
+        powertools_layer_arn: the Powertools layer, needed where Powertools publishes no SSM
+            parameter (outside the commercial partition); ``settings.powertools`` "bundled"
+            packages Powertools into the functions' code instead. Default: ``None``
+            (``settings.powertools_layer_arn``, else resolved at deploy time from Powertools'
+            public SSM parameter).
+        dispatcher_timeout: the dispatcher's timeout and, six-fold, its queue's visibility
+            timeout. Default: ``DISPATCHER_TIMEOUT`` (2 minutes).
+        recorder_timeout: the recorder's, likewise. Default: ``RECORDER_TIMEOUT`` (1 minute).
+        memory_size: MB per function. Default: ``512``.
+        recorder_batch_size: notifications per recorder invocation. Default: ``10``.
+        request_retention_days: expiry of ``requests/``. Default: ``7``.
+        athena_results_retention_days: expiry of ``athena-results/``. Default: ``7``.
+        log_retention: the functions' log groups. Default: ``logs.RetentionDays.ONE_YEAR`` (as
+            AWS Control Tower's CT.CLOUDWATCH.PR.2 asks).
+        bytes_scanned_cutoff: stops runaway Athena queries. Default:
+            ``DEFAULT_BYTES_SCANNED_CUTOFF`` (10 GB).
+        metrics_namespace: the functions' Powertools metrics namespace. Default: ``None`` (the
+            stack name).
     """
 
     def __init__(

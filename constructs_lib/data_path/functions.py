@@ -228,12 +228,24 @@ class DataPathFunction(Construct):
     """A Python 3.12 Lambda function of the data path, with its own role and log group.
 
     The role starts empty apart from writing to its own log group (no managed policy); callers
-    grant the rest. The log group keeps ``log_retention`` and is encrypted with ``key``. With
-    ``tracing`` the function sends X-Ray traces (and its role may put trace segments);
-    without it Powertools' tracer is switched off. ``layer`` is Powertools' layer; None bundles
-    Powertools into the function's code instead. ``reserved_concurrency`` None reserves
-    nothing. ``vpc`` [None: no VPC] puts the function's network interfaces in those subnets and
-    security groups, and lets its role manage them (nothing else of EC2).
+    grant the rest.
+
+    Args:
+        handler: the handler, e.g. ``runtime.dispatcher.handler``.
+        description: the function's description.
+        environment: its environment variables.
+        layer: Powertools' layer; ``None`` bundles Powertools into the function's code.
+        key: encrypts the log group.
+        timeout: the function's timeout.
+        memory_size: MB.
+        reserved_concurrency: reserved concurrent executions; ``None`` reserves nothing.
+        architecture: the function's architecture.
+        tracing: send X-Ray traces (the role may put trace segments); without it Powertools'
+            tracer is switched off.
+        log_retention: the log group's retention.
+        removal_policy: for the log group.
+        vpc: puts the function's network interfaces in those subnets and security groups, and
+            lets its role manage them (nothing else of EC2). Default: ``None`` (no VPC).
     """
 
     def __init__(

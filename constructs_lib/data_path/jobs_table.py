@@ -31,8 +31,12 @@ class JobsTable(Construct):
     """DynamoDB table of jobs: key ``job_id``, GSIs ``by-status`` and ``by-submission``.
 
     On-demand capacity, point-in-time recovery, encrypted with ``key`` (the storage key, so one
-    key guards the documents and what is known about them), TTL on ``expires_at``. With
-    ``removal_policy=RETAIN`` the table outlives the stack and has deletion protection on.
+    key guards the documents and what is known about them), TTL on ``expires_at``.
+
+    Args:
+        key: encrypts the table.
+        removal_policy: with ``RETAIN`` the table outlives the stack and has deletion
+            protection on. Default: ``RemovalPolicy.RETAIN``.
     """
 
     def __init__(

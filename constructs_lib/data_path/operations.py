@@ -24,14 +24,22 @@ class DataPathAlarms(Construct):
     """Ten alarms over the two queues and the two functions, and the widgets that show them.
 
     Per queue: any message in its DLQ (a message failed ``max_receive_count`` times and needs a
-    look), and its oldest message older than ``oldest_message_seconds`` (default 15 minutes:
-    the consumer is not keeping up or is failing). Per function: any error and any throttle in
+    look), and its oldest message older than ``oldest_message_seconds`` (the consumer is not
+    keeping up or is failing). Per function: any error and any throttle in
     five minutes, and any call AWS refused them (their ``AccessDenied`` metric). No data (an
     idle path) counts as fine, except for the DLQ alarms, which keep
     their state through silence (a DLQ nobody reads stops reporting). ``alarms`` lists them all; the
     stack's monitoring wires them to the operations topic. ``metrics_namespace`` is where the
     functions publish their own counts (documents dispatched, jobs succeeded and failed), which
     the widgets show next to the AWS metrics.
+
+    Args:
+        dispatch: the dispatcher's queue.
+        record: the recorder's queue.
+        functions: the functions by name, e.g. ``{"dispatcher": ..., "recorder": ...}``.
+        metrics_namespace: where the functions publish their own counts.
+        oldest_message_seconds: the age of a queue's oldest message that alarms. Default:
+            ``900`` (15 minutes).
     """
 
     def __init__(

@@ -58,12 +58,20 @@ def visibility_timeout_seconds(function_timeout_seconds: int, batching_window_se
 class WorkQueue(Construct):
     """A standard SQS queue and its dead-letter queue, both on ``key`` and TLS-only.
 
-    A message received ``max_receive_count`` times without being deleted moves to
-    ``dead_letter_queue``. ``retention`` (default 4 days) is how long an unprocessed message
-    waits; ``dead_letter_retention`` (default 14 days, the longest SQS allows) how long the DLQ
-    keeps it, at least ``retention`` (expiry counts from the first enqueue). The data path
-    shortens both to the life of the objects its messages name. ``removal_policy`` [DESTROY,
-    as for any SQS queue in the CDK] applies to both queues; the data path passes its own.
+    The data path shortens both retentions to the life of the objects its messages name, and
+    passes its own removal policy.
+
+    Args:
+        key: encrypts both queues.
+        visibility_timeout: the queue's visibility timeout.
+        max_receive_count: receives after which a message moves to ``dead_letter_queue``.
+        retention: how long an unprocessed message waits. Default: ``DEFAULT_RETENTION`` (4
+            days).
+        dead_letter_retention: how long the DLQ keeps it, at least ``retention`` (expiry
+            counts from the first enqueue). Default: ``MAX_RETENTION`` (14 days, the longest
+            SQS allows).
+        removal_policy: for both queues. Default: ``RemovalPolicy.DESTROY`` (as for any SQS
+            queue in the CDK).
     """
 
     def __init__(

@@ -242,11 +242,20 @@ def endpoint_name_problems(name: str, value: Any) -> list[str]:
 class ImportedAsyncEndpoint(AsyncEndpointBase):
     """An async endpoint created elsewhere (see ``AsyncEndpoint.from_endpoint_attributes``).
 
-    ``variant_name`` defaults to ``AllTraffic`` (SageMaker's and this library's default).
-
     ``grant_invoke_async`` grants ``InvokeEndpointAsync`` on it; with ``bucket`` (and ``key`` if
     the bucket is encrypted with a customer key) it also grants uploading under ``input_prefix``
     and reading ``output_prefixes``, which a caller needs to submit and collect.
+
+    Args:
+        endpoint_name: the endpoint's name.
+        variant_name: its production variant. Default: ``"AllTraffic"`` (SageMaker's and this
+            library's).
+        bucket: the bucket its requests and results live in. Default: ``None`` (grants cover
+            the endpoint only).
+        key: the bucket's customer-managed key; only with ``bucket``. Default: ``None``.
+        input_prefix: where callers upload requests. Default: ``"inputs/"``.
+        output_prefixes: where results and failures land. Default:
+            ``("results/", "failures/")``.
     """
 
     def __init__(

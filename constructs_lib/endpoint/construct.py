@@ -178,32 +178,41 @@ class AsyncEndpoint(CreatedEndpoint, AsyncEndpointBase):
     ``grant_invoke_async`` gives a caller everything a submission needs; ``metric_*`` methods
     return the async metrics with the namespace and dimensions AWS publishes them under.
 
-    ``include_response_in_notifications`` (default False) embeds results of up to 128 KB in the
-    notifications; it is refused while ``notifications`` has e-mail subscribers, because SNS
-    e-mail is plain text outside the KMS key. Instance families with NVMe instance store get no
-    volume ``KmsKeyId`` (CreateEndpointConfig refuses one; the hardware encrypts the store).
+    Instance families with NVMe instance store get no volume ``KmsKeyId`` (CreateEndpointConfig
+    refuses one; the hardware encrypts the store). Requests still queued in an endpoint that a
+    change replaces are lost with it: drain it first.
 
-    Defaults: ``initial_instance_count`` [1: scaling takes it to zero when idle],
-    ``max_concurrent_invocations_per_instance`` [None: SageMaker chooses; this app sets 1, since
-    the model server serves one request at a time per GPU], ``container_startup_timeout_seconds``
-    [600: the container's health check], ``model_data_download_timeout_seconds`` [None: the same
-    as ``container_startup_timeout_seconds``; downloading and extracting the model data from S3],
-    ``variant_name`` [``AllTraffic``], ``endpoint_name``
-    [None: derived from the construct path and ending with the instance type, so that a new
-    ``instance_type`` replaces the endpoint, which SageMaker allows under autoscaling, instead of
-    updating it, which it refuses (``instance_endpoint_name``); a literal name cannot be replaced,
-    so changing its instance type under scaling needs the manual procedure of docs/scaling.md].
-    Requests still queued in a replaced endpoint are lost with it: drain it first.
-
-    ``deployment`` [None: SageMaker's default, blue/green all at once with no baking period and
-    no rollback] turns on deployment guardrails for updates (``DeploymentSettings``): the
-    endpoint gets a ``DeploymentConfig`` rolling back on its own alarms (``rollback_alarms``:
-    invocation failures, model latency), and ``add_rollback_alarms`` adds others (the data path's
-    recorder errors in this app). The execution role may describe exactly those alarms, as the
-    guardrails require. A stepped strategy (canary, linear, rolling) needs
-    ``initial_instance_count`` >= 2 here, and ``AsyncEndpointScaling`` refuses a
-    ``min_capacity`` below 2 for it. docs/deployments.md says what an update does at zero
-    instances.
+    Args:
+        model: the model to serve (``HuggingFaceModel`` or any model with a name and a role).
+        storage: where requests, results and failures live.
+        notifications: the success and error topics.
+        instance_type: the variant's instance type.
+        initial_instance_count: instances at creation; scaling takes it to zero when idle.
+            Default: ``1``.
+        max_concurrent_invocations_per_instance: requests SageMaker sends an instance at once.
+            Default: ``None`` (SageMaker chooses; this app sets 1, since the model server serves
+            one request at a time per GPU).
+        include_response_in_notifications: embed results of up to 128 KB in the notifications;
+            refused while ``notifications`` has e-mail subscribers, because SNS e-mail is plain
+            text outside the KMS key. Default: ``False``.
+        container_startup_timeout_seconds: the container's health check, model loading
+            included. Default: ``600``.
+        model_data_download_timeout_seconds: downloading and extracting the model data from S3.
+            Default: ``None`` (the same as ``container_startup_timeout_seconds``).
+        variant_name: the production variant's name. Default: ``"AllTraffic"``.
+        endpoint_name: a physical name. Default: ``None`` (derived from the construct path and
+            ending with the instance type, so that a new ``instance_type`` replaces the
+            endpoint, which SageMaker allows under autoscaling, instead of updating it, which it
+            refuses (``instance_endpoint_name``); a literal name cannot be replaced, so changing
+            its instance type under scaling needs the manual procedure of docs/scaling.md).
+        deployment: deployment guardrails for updates (``DeploymentSettings``): a
+            ``DeploymentConfig`` rolling back on the endpoint's own alarms
+            (``rollback_alarms``: invocation failures, model latency; ``add_rollback_alarms``
+            adds others), which the execution role may describe. A stepped strategy (canary,
+            linear, rolling) needs ``initial_instance_count`` >= 2, and ``AsyncEndpointScaling``
+            refuses a ``min_capacity`` below 2 for it; docs/deployments.md says what an update
+            does at zero instances. Default: ``None`` (SageMaker's default: blue/green all at
+            once, no baking period, no rollback).
     """
 
     def __init__(
@@ -412,7 +421,12 @@ class AsyncEndpoint(CreatedEndpoint, AsyncEndpointBase):
     def from_endpoint_name(
         scope: Construct, construct_id: str, endpoint_name: str, *, variant_name: str = "AllTraffic"
     ) -> IAsyncEndpoint:
-        """An endpoint created elsewhere, by name: scale it, monitor it, grant invoking it."""
+        """An endpoint created elsewhere, by name: scale it, monitor it, grant invoking it.
+
+        Args:
+            endpoint_name: the endpoint's name.
+            variant_name: its production variant. Default: ``"AllTraffic"``.
+        """
         return ImportedAsyncEndpoint(
             scope, construct_id, endpoint_name=endpoint_name, variant_name=variant_name
         )
@@ -423,9 +437,9 @@ class AsyncEndpoint(CreatedEndpoint, AsyncEndpointBase):
     ) -> IAsyncEndpoint:
         """An endpoint created elsewhere, with the bucket (and key) its callers write and read.
 
-        ``attributes`` are ``ImportedAsyncEndpoint``'s: ``endpoint_name``, and optionally
-        ``variant_name`` (default ``AllTraffic``), ``bucket`` (default none: ``grant_invoke_async``
-        then grants only ``InvokeEndpointAsync``), ``key``, ``input_prefix`` (``inputs/``) and
-        ``output_prefixes`` (``results/``, ``failures/``).
+        ``attributes`` are ``ImportedAsyncEndpoint``'s, with their defaults there:
+        ``endpoint_name``, and optionally ``variant_name``, ``bucket`` (without it
+        ``grant_invoke_async`` grants only ``InvokeEndpointAsync``), ``key``, ``input_prefix``
+        and ``output_prefixes``.
         """
         return ImportedAsyncEndpoint(scope, construct_id, **attributes)

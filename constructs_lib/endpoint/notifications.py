@@ -25,8 +25,13 @@ class EncryptedTopic(Construct):
     The AWS-managed ``alias/aws/sns`` key cannot be granted to other principals, so SageMaker or
     CloudWatch could not publish to it: the key here is the topic's own. ``grant_publish`` also
     grants the key; ``allow_service_publish`` opens the key to a service principal.
-    ``emails`` [none] are subscribed (each must confirm); ``removal_policy`` [``RETAIN``]
-    applies to a key the topic creates (none is created when ``key`` is given).
+
+    Args:
+        display_name: the topic's display name (also in its key's description).
+        key: the customer-managed key to encrypt with. Default: ``None`` (a new key).
+        emails: addresses subscribed to the topic; each must confirm. Default: ``()``.
+        removal_policy: for the key the topic creates (none when ``key`` is given). Default:
+            ``RemovalPolicy.RETAIN``.
     """
 
     def __init__(
@@ -95,13 +100,17 @@ class EncryptedTopic(Construct):
 class AsyncNotifications(Construct):
     """Success and error topics for an async endpoint, sharing one customer-managed key.
 
-    By default both topics are created, encrypted with one new customer-managed key (or with
-    ``key``, e.g. an organization-wide key, when given), TLS-only. To bring your own topics pass
-    ``existing_success_topic`` and ``existing_error_topic`` (both or neither) and, if they are
-    encrypted with a customer-managed key, that ``key``, so that the grants include it; nothing
-    is created then. Optional e-mail subscriptions, ``emails`` (default: none), go to both topics
-    (each address must confirm). ``removal_policy`` (default ``RETAIN``) applies to a created key
-    only.
+    Both topics are created, TLS-only, unless you bring your own: then nothing is created.
+
+    Args:
+        emails: addresses subscribed to both topics; each must confirm. Default: ``()``.
+        removal_policy: for a key created here. Default: ``RemovalPolicy.RETAIN``.
+        key: the customer-managed key of the topics, e.g. an organization-wide key, or of the
+            brought topics, so that grants include it. Default: ``None`` (a new key for created
+            topics; none for brought ones).
+        existing_success_topic: your success topic; give both topics or neither. Default:
+            ``None`` (created).
+        existing_error_topic: your error topic. Default: ``None`` (created).
     """
 
     def __init__(

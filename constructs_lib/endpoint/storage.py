@@ -39,18 +39,28 @@ class AsyncInferenceStorage(Construct):
     bucket's deletion (aws/aws-cdk#16332, #21776). Those records are also the audit trail of the
     deletion. Its lifecycle expires every log, so a retained log bucket empties itself.
 
-    Arguments: ``input_retention_days`` (default 7) and ``result_retention_days`` (default 30)
-    expire inputs, and results and failures; ``removal_policy`` (default ``RETAIN``);
-    ``input_prefix`` / ``output_prefix`` / ``failure_prefix`` (default ``inputs/``,
-    ``results/``, ``failures/``).
+    Bring your own bucket (``existing_bucket``) and nothing is created, neither bucket,
+    access-log bucket nor key. Grants stay exact: the object actions under each prefix.
+    Lifecycle, versioning, access logging, TLS enforcement and deletion stay the bucket owner's,
+    so retention days and a removal policy are refused with an existing bucket, and
+    ``add_prefix`` only registers a prefix (its expiry is the owner's).
 
-    Bring your own bucket: with ``existing_bucket`` (default None: a bucket is created) nothing is
-    created, neither bucket, access-log bucket nor key. Pass ``existing_key`` (default None) when
-    that bucket is encrypted with a customer-managed KMS key, so that every grant includes the
-    key; without it the grants are S3 only (an SSE-S3 bucket). Grants stay exact: the object
-    actions under each prefix. Lifecycle, versioning, access logging, TLS enforcement and
-    deletion stay the bucket owner's, so retention days and a removal policy are refused with an
-    existing bucket, and ``add_prefix`` only registers a prefix (its expiry is the owner's).
+    Args:
+        input_retention_days: days before inputs expire; refused with ``existing_bucket``.
+            Default: ``None`` (``DEFAULT_INPUT_RETENTION_DAYS``, 7, for a created bucket).
+        result_retention_days: days before results and failures expire; refused with
+            ``existing_bucket``. Default: ``None`` (``DEFAULT_RESULT_RETENTION_DAYS``, 30, for a
+            created bucket).
+        removal_policy: ``DESTROY`` empties and deletes the data bucket with the stack;
+            ``RETAIN`` keeps data and keys. Refused with ``existing_bucket``. Default: ``None``
+            (``RemovalPolicy.RETAIN`` for a created bucket).
+        input_prefix: where requests are uploaded. Default: ``"inputs/"``.
+        output_prefix: where results land. Default: ``"results/"``.
+        failure_prefix: where failures land. Default: ``"failures/"``.
+        existing_bucket: your bucket instead of a created one. Default: ``None`` (created).
+        existing_key: the customer-managed key that encrypts ``existing_bucket``, so that every
+            grant includes it; only with ``existing_bucket``. Default: ``None`` (grants are S3
+            only: an SSE-S3 bucket).
 
     Attributes: ``bucket`` (``s3.IBucket``); ``input_retention_days`` and
     ``result_retention_days`` (None with an existing bucket); ``encryption_key`` (``kms.IKey``,

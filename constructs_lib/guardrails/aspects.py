@@ -50,10 +50,18 @@ def prefixed_role_name(prefix: str, role: IConstruct) -> str:
 class OrgGuardrails:
     """An aspect that puts a permissions boundary, a path and a name prefix on every IAM role.
 
-    Each setting is optional (default ``None``: left as CDK makes it). A role name prefix gives
-    every unnamed role a physical name (``prefix`` + a deterministic unique suffix); changing it
-    later replaces the roles. A role already named without the prefix keeps its name, with a
-    synthesis warning. Invalid settings raise ``ConfigurationError`` listing every problem.
+    A role name prefix gives every unnamed role a physical name (``prefix`` + a deterministic
+    unique suffix); changing it later replaces the roles. A role already named without the
+    prefix keeps its name, with a synthesis warning. Invalid settings raise
+    ``ConfigurationError`` listing every problem.
+
+    Args:
+        permissions_boundary_arn: the managed policy set as every role's permissions boundary.
+            Default: ``None`` (left as CDK makes it).
+        role_path: the path of every role, e.g. ``/workloads/summarizer/``; a role's ARN
+            includes it. Default: ``None`` (left as CDK makes it: ``/``).
+        role_name_prefix: the prefix of every role's physical name. Default: ``None`` (left as
+            CDK makes it: unnamed roles stay unnamed).
     """
 
     def __init__(
@@ -114,7 +122,16 @@ def apply_org_guardrails(
     role_name_prefix: str | None = None,
     tags: Mapping[str, str] | None = None,
 ) -> None:
-    """Apply ``OrgGuardrails`` and ``tags`` to every resource under ``scope``."""
+    """Apply ``OrgGuardrails`` and ``tags`` to every resource under ``scope`` (an app, a
+    stage, a stack or one construct; aspects stop at a ``Stage``, so apply them to each stage's
+    stacks too).
+
+    Args:
+        permissions_boundary_arn: as ``OrgGuardrails``. Default: ``None`` (no boundary).
+        role_path: as ``OrgGuardrails``. Default: ``None`` (no path).
+        role_name_prefix: as ``OrgGuardrails``. Default: ``None`` (no prefix).
+        tags: tags put on every taggable resource. Default: ``None`` (no tags).
+    """
     raise_if_problems("apply_org_guardrails", guardrail_problems(tags=tags))
     if permissions_boundary_arn or role_path or role_name_prefix:
         Aspects.of(scope).add(

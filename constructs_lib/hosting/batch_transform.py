@@ -51,20 +51,27 @@ JOB_ENVIRONMENT = {"MAX_ARTICLES_PER_REQUEST": "100000"}
 class BatchTransform(Construct):
     """A state machine that runs a transform job of ``model`` over ``storage``'s articles.
 
-    ``settings`` (default ``BatchTransformSettings()``: one ``ml.g5.xlarge``, ``MultiRecord``,
-    on demand only) shape the job; ``removal_policy`` (default RETAIN) applies to the keys, logs
-    and topic this construct makes.
+    Results are encrypted with the storage key. Execution logs (level ALL) and the scheduler's
+    dead-letter queue are encrypted with a key of their own; X-Ray tracing is on. The model's
+    execution role may list and read the input prefix and write the output prefix; the state
+    machine role may create, describe and stop transform jobs and pass that one role.
 
-    Inputs are read from ``input_prefix`` (default ``<storage input prefix>batch/``), results go
-    to ``output_prefix`` (default ``<storage results prefix>batch/``), encrypted with the storage
-    key; both must sit under the storage's input and results prefixes, whose grants and expiry
-    rules they share. ``failure_topic`` (default: a new ``EncryptedTopic`` with ``emails``)
-    receives a message when a job fails or times out (``emails`` default: none). Execution logs
-    (level ALL) and the scheduler's dead-letter queue are encrypted with a key of their own;
-    X-Ray tracing is on.
-
-    The model's execution role may list and read the input prefix and write the output prefix;
-    the state machine role may create, describe and stop transform jobs and pass that one role.
+    Args:
+        model: the model to run (a ``model.tar.gz`` one: batch transform cannot load
+            uncompressed model data).
+        storage: the bucket and key of the articles and results.
+        settings: the job's shape and schedule. Default: ``None``
+            (``BatchTransformSettings()``: one ``ml.g5.xlarge``, ``MultiRecord``, on demand
+            only).
+        input_prefix: where the job reads; under the storage's input prefix, whose grants and
+            expiry it shares. Default: ``None`` (``<storage input prefix>batch/``).
+        output_prefix: where results go; under the storage's results prefix. Default: ``None``
+            (``<storage results prefix>batch/``).
+        failure_topic: receives a message when a job fails or times out. Default: ``None`` (a
+            new ``EncryptedTopic`` with ``emails``).
+        emails: subscribed to the topic made here. Default: ``()``.
+        removal_policy: for the keys, logs and topic made here. Default:
+            ``RemovalPolicy.RETAIN``.
     """
 
     def __init__(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aws_cdk import aws_iam as iam
@@ -26,10 +25,10 @@ from constructs_lib.model.archive import write_model_archive
 from constructs_lib.model.construct import (
     MODEL_SERVER_ENVIRONMENT,
     instance_type_problems,
-    model_data_uri_problems,
     role_policy,
 )
 from constructs_lib.model.s3_uri import parse_s3_uri
+from constructs_lib.model.source import ModelSource
 
 MODES = ("Direct", "Serial")
 MAX_CONTAINERS = 15
@@ -39,27 +38,26 @@ MAX_ENV_VALUE = 1024
 
 @dataclass(frozen=True, kw_only=True)
 class ContainerSpec:
-    """One container of a multi-container model.
+    """One container of a multi-container model: its image and where its model comes from."""
 
-    The image is the Hugging Face PyTorch inference DLC of ``dlc_version`` (resolved per region
-    and instance type), or your own ``image_uri`` with its ``image_repository_arn`` (the only
-    repository the role may pull from). The model comes from the Hub (``model_id``, pinned by
-    ``model_revision``), from a pre-staged ``model_data_uri`` archive, or from nowhere (a pure
-    pre- or post-processing container, which then needs ``code_dir``). ``code_dir`` (default
-    None) must hold ``inference.py``; it is packed as ``code/`` of a deterministic archive.
-    ``task`` (default ``"summarization"``) sets ``HF_TASK`` on DLC containers; ``environment``
-    (default empty) is added to the container environment.
-    """
-
+    #: The container's hostname, 1-63 letters, digits or inner hyphens, unique in the model.
     hostname: str
+    #: Where its weights and code come from, made by a ``ModelSource`` factory: the Hub
+    #: (``from_hub``, with or without ``code_dir``), a staged ``model.tar.gz`` (``from_s3``;
+    #: uncompressed data is not taken here), or local folders (``from_local``; code alone makes
+    #: a pre- or post-processing container).
+    source: ModelSource
+    #: The Hugging Face PyTorch inference DLC (resolved per region and instance type); exactly
+    #: one of ``dlc_version`` and ``image_uri``. Default: ``None``.
     dlc_version: dlc_image.DlcVersion | None = None
+    #: Your own image instead of the DLC. Default: ``None``.
     image_uri: str | None = None
+    #: The repository of ``image_uri``, the only one the role may pull from; required with
+    #: ``image_uri``. Default: ``None``.
     image_repository_arn: str | None = None
-    model_id: str | None = None
-    model_revision: str | None = None
-    model_data_uri: str | None = None
-    code_dir: Path | None = None
+    #: ``HF_TASK`` of a DLC container; ``None`` sets none. Default: ``"summarization"``.
     task: str | None = "summarization"
+    #: Variables added to the container environment. Default: ``{}`` (none).
     environment: Mapping[str, str] = field(default_factory=dict)
 
     def problems(self, prefix: str) -> list[str]:
@@ -79,21 +77,16 @@ class ContainerSpec:
             )
         if self.dlc_version is not None:
             problems += self.dlc_version.problems(f"{prefix}.dlc_version")
-        if self.model_id is not None and self.model_data_uri is not None:
-            problems.append(f"{prefix}: give at most one of model_id and model_data_uri")
-        if self.model_revision is not None and self.model_id is None:
-            problems.append(f"{prefix}.model_revision: only applies to a Hub model_id")
-        problems += model_data_uri_problems(f"{prefix}.model_data_uri", self.model_data_uri)
-        if self.code_dir is not None:
-            if self.model_data_uri is not None:
-                problems.append(
-                    f"{prefix}.code_dir: a model_data_uri archive already holds code/ "
-                    "(give one of them)"
-                )
-            elif not Path(self.code_dir, "inference.py").is_file():
-                problems.append(f"{prefix}.code_dir: {self.code_dir} has no inference.py")
-        if self.model_id is None and self.model_data_uri is None and self.code_dir is None:
-            problems.append(f"{prefix}: give model_id, model_data_uri or code_dir")
+        if not isinstance(self.source, ModelSource):
+            problems.append(
+                f"{prefix}.source: must be a ModelSource (ModelSource.from_hub, from_s3 or "
+                f"from_local) (got {self.source!r})"
+            )
+        elif self.source.compression != "gzip":
+            problems.append(
+                f"{prefix}.source: a multi-container model takes a model.tar.gz, not "
+                f"uncompressed model data (got {self.source})"
+            )
         for name, value in self.environment.items():
             if len(value) > MAX_ENV_VALUE:
                 problems.append(
@@ -131,11 +124,15 @@ def containers_problems(containers: Sequence[ContainerSpec], mode: str) -> list[
 class MultiContainerModel(Construct):
     """``AWS::SageMaker::Model`` with ``Containers`` and ``InferenceExecutionConfig.Mode``.
 
-    ``mode`` (default ``"Direct"``): each request names its container with
-    ``TargetContainerHostname``; ``"Serial"`` runs every container in order, each one's output
-    the next one's input. ``instance_type`` picks the CPU or GPU DLC image. The execution role
-    may pull exactly the images used, read exactly the archives used, and write SageMaker logs
-    and metrics.
+    The execution role may pull exactly the images used, read exactly the archives used, and
+    write SageMaker logs and metrics.
+
+    Args:
+        containers: the containers, 1 to 15 (2 or more in ``"Serial"`` mode), unique hostnames.
+        instance_type: picks the CPU or GPU DLC image.
+        mode: ``"Direct"``: each request names its container with ``TargetContainerHostname``;
+            ``"Serial"``: every container runs in order, each one's output the next one's input.
+            Default: ``"Direct"``.
     """
 
     def __init__(
@@ -214,8 +211,10 @@ class MultiContainerModel(Construct):
         return container.image_uri, container.image_repository_arn
 
     def _model_data(self, index: int, container: ContainerSpec) -> str | None:
-        if container.model_data_uri is not None:
-            location = parse_s3_uri(container.model_data_uri)
+        source = container.source
+        if source.kind == "s3":
+            assert source.uri is not None
+            location = parse_s3_uri(source.uri)
             assert location is not None
             bucket, key = location
             iam.Grant.add_to_principal(
@@ -223,11 +222,18 @@ class MultiContainerModel(Construct):
                 actions=["s3:GetObject"],
                 resource_arns=[f"arn:{cdk_values.PARTITION}:s3:::{bucket}/{key}"],
             )
-            return container.model_data_uri
-        if container.code_dir is None:
+            if source.key_arn is not None:
+                # The archive is SSE-KMS encrypted: reading it decrypts.
+                iam.Grant.add_to_principal(
+                    grantee=self.role, actions=["kms:Decrypt"], resource_arns=[source.key_arn]
+                )
+            return source.uri
+        if source.code_dir is None:
             return None
         archive = s3_assets.Asset(
-            self, f"Code{index}", path=str(write_model_archive(container.code_dir))
+            self,
+            f"Code{index}",
+            path=str(write_model_archive(source.code_dir, weights_dir=source.weights_dir)),
         )
         iam.Grant.add_to_principal(
             grantee=self.role,
@@ -243,10 +249,10 @@ class MultiContainerModel(Construct):
             env.update(MODEL_SERVER_ENVIRONMENT)
             if container.task:
                 env["HF_TASK"] = container.task
-        if container.model_id is not None:
-            env["HF_MODEL_ID"] = container.model_id
-            if container.model_revision:
-                env["HF_MODEL_REVISION"] = container.model_revision
+        if container.source.kind == "hub":
+            env["HF_MODEL_ID"] = str(container.source.model_id)
+            if container.source.revision:
+                env["HF_MODEL_REVISION"] = container.source.revision
         env.update(container.environment)
         return env or None
 

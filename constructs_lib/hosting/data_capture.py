@@ -35,10 +35,9 @@ class CapturedEndpoint(Protocol):
 class EndpointDataCapture(Construct):
     """Captures a sample of a real-time endpoint's requests and responses to the data bucket.
 
-    ``endpoint`` (a ``RealtimeEndpoint``, or any endpoint with ``cfn_endpoint_config`` and
-    ``role``) gets ``DataCaptureConfig``: ``settings.sampling_percentage`` of its invocations,
-    ``settings.capture_modes``, the JSON and CSV content types stored as text, written under
-    ``prefix`` [``captures/``] of ``storage``'s bucket, encrypted with the bucket's KMS key
+    The endpoint gets ``DataCaptureConfig``: ``settings.sampling_percentage`` of its
+    invocations, ``settings.capture_modes``, the JSON and CSV content types stored as text,
+    written under ``prefix`` of ``storage``'s bucket, encrypted with the bucket's KMS key
     (``KmsKeyId``; none for a brought SSE-S3 bucket). The endpoint's execution role may write
     there (and use the key); the prefix expires after ``settings.retention_days``.
     ``grant_read`` lets an analyst or a job list and read the captures.
@@ -49,6 +48,14 @@ class EndpointDataCapture(Construct):
     and updates the endpoint. Refused for asynchronous endpoints (their capture is not
     documented; their requests and results are in S3 already) and serverless ones (documented as
     unsupported).
+
+    Args:
+        endpoint: a ``RealtimeEndpoint``, or any endpoint with ``cfn_endpoint_config`` and
+            ``role``.
+        storage: the bucket (and key) the captures are written to.
+        settings: sampling, modes and retention (``DataCaptureSettings``, enabled).
+        prefix: the captures' prefix in the bucket. Default: ``CAPTURE_PREFIX``
+            (``"captures/"``).
     """
 
     def __init__(

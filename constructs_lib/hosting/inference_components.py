@@ -101,21 +101,18 @@ RESERVATION_METRICS: dict[str, MetricSpec] = {
 
 @dataclass(frozen=True, kw_only=True)
 class InferenceComponentSpec:
-    """One component of an ``InferenceComponentEndpoint``.
+    """One component of an ``InferenceComponentEndpoint``: a model and what each copy reserves."""
 
-    - ``id``: its construct id (letters, digits, inner hyphens; unique on the endpoint).
-    - ``model``: any model with a name and an execution role (e.g. ``HuggingFaceModel``).
-    - ``compute``: what each copy reserves (``ComputeRequirements``; ``min_memory_mb`` is
-      required by SageMaker).
-    - ``initial_copies`` (default 1, at least 1: SageMaker refuses 0 at creation).
-    - ``scaling`` (default ``CopyScaling()``: 0 to 4 copies, scale to zero and back; None keeps
-      ``initial_copies`` copies, with no scalable target at all).
-    """
-
+    #: Its construct id (letters, digits, inner hyphens; unique on the endpoint).
     id: str
+    #: Any model with a name and an execution role (e.g. ``HuggingFaceModel``).
     model: ModelLike
+    #: What each copy reserves (``min_memory_mb`` is required by SageMaker).
     compute: ComputeRequirements
+    #: Copies at creation, at least 1: SageMaker refuses 0 at creation. Default: ``1``.
     initial_copies: int = 1
+    #: Copy scaling; ``None`` keeps ``initial_copies`` copies, with no scalable target at all.
+    #: Default: ``CopyScaling()`` (0 to 4 copies, scale to zero and back).
     scaling: CopyScaling | None = field(default_factory=CopyScaling)
 
     def problems(self, instance_type: str | None = None, prefix: str = "") -> list[str]:
@@ -151,6 +148,11 @@ class InferenceComponent(InvocationMetrics, Construct):
     It ends with the endpoint's instance type, and so does the resource's logical id: a new
     instance type replaces the endpoint, and the component is created anew on the new endpoint
     rather than updated in place (``UpdateInferenceComponent`` cannot move a component).
+
+    Args:
+        spec: the component (its ``id`` is the construct id).
+        instance_suffix: the endpoint's instance type, as it ends the component's name.
+        startup_timeout_seconds: the container's health check and model download timeout.
     """
 
     def __init__(
@@ -376,24 +378,32 @@ class InferenceComponent(InvocationMetrics, Construct):
 
 
 class InferenceComponentEndpoint(SynchronousEndpoint):
-    """A real-time endpoint whose variant hosts ``components`` (one or more
-    ``InferenceComponentSpec``) on ``instance_type`` instances, scaled by SageMaker between
-    ``min_instance_count`` (default 0) and ``max_instance_count`` (default 4) to fit the copies.
-
-    The endpoint configuration names ``role`` (default: the first component's model role) as
-    its execution role and a variant without a model, starting ``initial_instance_count``
-    (default 1: the API's minimum, even with a minimum of 0) instances, routing requests by
-    ``routing_strategy`` (default ``LEAST_OUTSTANDING_REQUESTS``; or ``RANDOM``). Each copy may
-    take ``container_startup_timeout_seconds`` (default 600, 60-3600) to download its model and
-    pass its health check. ``volume_key`` (default None) encrypts instance volumes, except on
-    instance families with NVMe storage, which refuse one. ``variant_name`` defaults to
-    ``AllTraffic``.
+    """A real-time endpoint whose variant hosts ``components`` on ``instance_type`` instances,
+    scaled by SageMaker between ``min_instance_count`` and ``max_instance_count`` to fit the
+    copies. The endpoint configuration names ``role`` and a variant without a model.
 
     The role may write the components' logs and metrics; ``grant_invoke`` lets a caller invoke
     every component, ``components[i].grant_invoke`` one of them. Metrics are per component
     (``components[i].metric_*``); ``metric`` here reads what the copies reserve of the
     instances. The endpoint is named after its construct path and instance type, like
     ``RealtimeEndpoint``, so a new instance type replaces it (and its components).
+
+    Args:
+        components: one or more ``InferenceComponentSpec``.
+        instance_type: the variant's instance type.
+        role: the endpoint configuration's execution role. Default: ``None`` (the first
+            component's model role).
+        initial_instance_count: instances at creation. Default: ``1`` (the API's minimum, even
+            with a minimum of 0).
+        min_instance_count: managed instance scaling's floor. Default: ``0``.
+        max_instance_count: managed instance scaling's ceiling. Default: ``4``.
+        routing_strategy: ``LEAST_OUTSTANDING_REQUESTS`` or ``RANDOM``. Default:
+            ``"LEAST_OUTSTANDING_REQUESTS"``.
+        variant_name: the production variant's name. Default: ``"AllTraffic"``.
+        volume_key: encrypts instance volumes, except on instance families with NVMe storage,
+            which refuse one. Default: ``None`` (SageMaker's AWS-managed key).
+        container_startup_timeout_seconds: each copy's time to download its model and pass its
+            health check, 60-3600. Default: ``600``.
     """
 
     def __init__(

@@ -21,9 +21,15 @@ from constructs_lib.hosting.containers import MAX_CONTAINERS, ContainerSpec, Mul
 class InferencePipeline(MultiContainerModel):
     """A ``Serial`` multi-container model: ``pre_processing`` -> ``model`` -> ``post_processing``.
 
-    ``pre_processing`` and ``post_processing`` (default: none; at least one of them, 15
-    containers at most in all) run in the order given. Serve it with ``RealtimeEndpoint`` or a
-    ``BatchTransform``. ``model_hostname`` is the model container's hostname, for metrics.
+    Serve it with ``RealtimeEndpoint`` or a ``BatchTransform``. ``model_hostname`` is the model
+    container's hostname, for metrics.
+
+    Args:
+        model: the model's container.
+        instance_type: picks the CPU or GPU DLC image.
+        pre_processing: containers run before the model, in the order given; at least one
+            processing container in all, 15 containers at most. Default: ``()``.
+        post_processing: containers run after the model, in the order given. Default: ``()``.
     """
 
     def __init__(

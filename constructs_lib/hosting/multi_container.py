@@ -31,10 +31,16 @@ class MultiContainerEndpoint(RealtimeEndpoint):
     container); without ``container_hostnames`` the caller may invoke every container.
     ``metric_container_*`` return the per-container metrics (dimensions ``EndpointName``,
     ``VariantName``, ``ContainerName``; published for direct invocation) and
-    ``container_widgets`` a dashboard row of them. The other arguments are ``RealtimeEndpoint``'s,
-    with its defaults: ``initial_instance_count`` [1], ``variant_name`` [``AllTraffic``],
-    ``volume_key`` [none], ``container_startup_timeout_seconds`` [600], ``deployment`` [none:
-    no blue/green guardrails].
+    ``container_widgets`` a dashboard row of them.
+
+    Args:
+        model: the multi-container model to serve.
+        instance_type: the variant's instance type.
+        initial_instance_count: as ``RealtimeEndpoint``. Default: ``1``.
+        variant_name: as ``RealtimeEndpoint``. Default: ``"AllTraffic"``.
+        volume_key: as ``RealtimeEndpoint``. Default: ``None`` (SageMaker's AWS-managed key).
+        container_startup_timeout_seconds: as ``RealtimeEndpoint``. Default: ``600``.
+        deployment: as ``RealtimeEndpoint``. Default: ``None`` (no blue/green guardrails).
     """
 
     def __init__(

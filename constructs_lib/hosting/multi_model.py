@@ -39,17 +39,24 @@ from constructs_lib.model.construct import (
 class MultiModelEndpoint(SynchronousEndpoint):
     """Model (``Mode: MultiModel``), endpoint configuration and endpoint over an S3 prefix.
 
-    ``artifacts_bucket`` + ``artifacts_prefix`` (default ``"models/"``) hold the archives;
-    ``artifacts_key`` (default None: the bucket is not KMS-encrypted) is the bucket's key, granted
-    for reading. ``dlc_version`` picks the Hugging Face CPU image; ``task`` (default
-    ``"summarization"``) and ``environment`` (default empty) go to the container.
-    ``model_cache`` (default True) keeps loaded models in memory; turn it off for very many,
-    rarely used models. ``instance_type`` (CPU only), ``initial_instance_count`` (default 1) and
-    ``variant_name`` (default ``"AllTraffic"``). ``volume_key`` (default None: SageMaker's
-    AWS-managed key) encrypts the instance volume where the model cache lives.
-
     ``grant_invoke(grantee, target_models=[...])`` adds the ``sagemaker:TargetModel`` condition;
     ``grant_add_models(grantee)`` lets a publisher upload new archives under the prefix.
+
+    Args:
+        artifacts_bucket: the bucket that holds the model archives.
+        dlc_version: picks the Hugging Face CPU image.
+        instance_type: a CPU instance type (the DLC serves multi-model endpoints on CPU only).
+        artifacts_prefix: the archives' prefix in the bucket. Default: ``"models/"``.
+        artifacts_key: the bucket's KMS key, granted for reading. Default: ``None`` (the bucket
+            is not KMS-encrypted).
+        initial_instance_count: instances of the variant. Default: ``1``.
+        task: ``HF_TASK`` of the container. Default: ``"summarization"``.
+        environment: more container variables. Default: ``None`` (none).
+        model_cache: keep loaded models in memory; turn it off for very many, rarely used
+            models. Default: ``True``.
+        variant_name: the production variant's name. Default: ``"AllTraffic"``.
+        volume_key: encrypts the instance volume where the model cache lives. Default:
+            ``None`` (SageMaker's AWS-managed key).
     """
 
     def __init__(

@@ -36,19 +36,10 @@ from constructs_lib.model.construct import instance_type_problems
 class RealtimeEndpoint(SynchronousEndpoint):
     """``AWS::SageMaker::EndpointConfig`` with one instance-based variant, and its ``Endpoint``.
 
-    ``model`` is any model with a name and an execution role (``HuggingFaceModel`` or a
-    multi-container model), served on ``initial_instance_count`` (default 1) instances of
-    ``instance_type`` in the variant ``variant_name`` (default ``"AllTraffic"``), each allowed
-    ``container_startup_timeout_seconds`` (default 600, 60-3600) to download the model and pass
-    its health check. The instance volume is encrypted with ``volume_key`` (default: none
-    given, SageMaker's AWS-managed key), except on instance families with local NVMe storage,
-    which refuse a volume key (their storage is encrypted by the hardware).
-
-    With ``deployment`` (default None: SageMaker replaces the fleet all at once, without
-    rollback) updates go blue/green with CloudWatch-alarm auto-rollback. The rollback alarms
-    watch this endpoint's metrics while the endpoint lists the alarms; the endpoint's literal name
-    breaks the cycle. The execution role may ``cloudwatch:DescribeAlarms`` on exactly those alarms,
-    which SageMaker needs to read them during a deployment.
+    With ``deployment`` updates go blue/green with CloudWatch-alarm auto-rollback. The rollback
+    alarms watch this endpoint's metrics while the endpoint lists the alarms; the endpoint's
+    literal name breaks the cycle. The execution role may ``cloudwatch:DescribeAlarms`` on
+    exactly those alarms, which SageMaker needs to read them during a deployment.
 
     The endpoint's name is derived from its construct path and ends with the instance type (no
     clock, no randomness): a new ``instance_type`` replaces the endpoint rather than updating
@@ -56,6 +47,20 @@ class RealtimeEndpoint(SynchronousEndpoint):
     autoscaling (``instance_endpoint_name``). A blue/green deployment covers the other updates.
 
     ``grant_invoke`` gives a caller ``sagemaker:InvokeEndpoint`` on this endpoint only.
+
+    Args:
+        model: any model with a name and an execution role (``HuggingFaceModel`` or a
+            multi-container model).
+        instance_type: the variant's instance type.
+        initial_instance_count: instances of the variant. Default: ``1``.
+        variant_name: the production variant's name. Default: ``"AllTraffic"``.
+        volume_key: encrypts the instance volume, except on instance families with local NVMe
+            storage, which refuse one (the hardware encrypts it). Default: ``None`` (SageMaker's
+            AWS-managed key).
+        container_startup_timeout_seconds: each instance's time to download the model and pass
+            its health check, 60-3600. Default: ``600``.
+        deployment: blue/green guardrails for updates. Default: ``None`` (SageMaker replaces
+            the fleet all at once, without rollback).
     """
 
     def __init__(

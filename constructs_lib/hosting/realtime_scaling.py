@@ -39,8 +39,13 @@ class RealtimeScaling(Construct):
 
     Makes a scalable target on ``sagemaker:variant:DesiredInstanceCount`` (through the SageMaker
     Application Auto Scaling service-linked role, so no new role), the enabled target tracking
-    policies, the step policy with its alarm, and the scheduled actions. ``instance_type``
-    (default: the endpoint's) normalizes the CPU target.
+    policies, the step policy with its alarm, and the scheduled actions.
+
+    Args:
+        endpoint: the real-time endpoint whose variant scales.
+        settings: bounds, policies and schedules (``RealtimeScalingSettings``; its fields carry
+            their own defaults).
+        instance_type: normalizes the CPU target. Default: ``None`` (the endpoint's).
     """
 
     def __init__(

@@ -50,11 +50,14 @@ def instance_vcpus(instance_type: str) -> int | None:
 class StepAdjustment:
     """Add ``change`` instances while the metric is ``lower``..``upper`` above the threshold.
 
-    ``upper`` None is unbounded. Bounds are relative to the alarm threshold, as in the API.
+    Bounds are relative to the alarm threshold, as in the API.
     """
 
+    #: Where the step starts: the previous step's ``upper`` (0 for the first).
     lower: float
+    #: Instances to add, at least 1.
     change: int
+    #: Where the step ends; None: unbounded (the last step).
     upper: float | None = None
 
 

@@ -26,11 +26,17 @@ from constructs_lib.model.construct import uncompressed_model_problems
 class ServerlessEndpoint(SynchronousEndpoint):
     """``AWS::SageMaker::EndpointConfig`` with a ``ServerlessConfig`` variant, and its endpoint.
 
-    ``memory_size_mb`` (default 6144: PEGASUS-large needs about 2.3 GB for its weights alone),
-    ``max_concurrency`` (default 10) and ``provisioned_concurrency`` (default None: none, so a
-    cold start after idle and nothing billed at idle), in the variant ``variant_name`` (default
-    ``"AllTraffic"``). The model must run on CPU: give the
-    ``HuggingFaceModel`` a CPU instance type (it picks the CPU image from it).
+    The model must run on CPU: give the ``HuggingFaceModel`` a CPU instance type (it picks the
+    CPU image from it), and a ``model.tar.gz`` (serverless cannot load uncompressed model data).
+
+    Args:
+        model: any model with a name and an execution role.
+        memory_size_mb: memory of each serverless instance. Default: ``6144`` (PEGASUS-large
+            needs about 2.3 GB for its weights alone).
+        max_concurrency: concurrent invocations at most. Default: ``10``.
+        provisioned_concurrency: warm capacity, billed. Default: ``None`` (none: a cold start
+            after idle and nothing billed at idle).
+        variant_name: the production variant's name. Default: ``"AllTraffic"``.
     """
 
     def __init__(

@@ -113,8 +113,11 @@ def max_capacity(max_rps: float, invocations_per_instance: float, growth_factor:
 class RealtimeSizing:
     """What the sizing method proposes: the scaling target and the capacity bounds."""
 
+    #: The target-tracking target: invocations per instance per minute.
     invocations_per_instance: float
+    #: The fewest instances the endpoint keeps.
     min_capacity: int
+    #: The most instances it scales to.
     max_capacity: int
 
 

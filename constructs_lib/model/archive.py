@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 _EXCLUDED_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 _EXCLUDED_SUFFIXES = (".pyc", ".pyo")
@@ -70,7 +70,9 @@ def model_files(code_dir: Path, *, weights_dir: Path | None = None) -> list[tupl
     return found
 
 
-def _write_archive(target: BinaryIO, code_dir: Path, weights_dir: Path | None) -> None:
+def _write_archive(
+    target: BinaryIO | _HashingWriter, code_dir: Path, weights_dir: Path | None
+) -> None:
     files = model_files(code_dir, weights_dir=weights_dir)
     # Streamed, so a multi-GB checkpoint never sits in memory.
     with (
@@ -98,21 +100,46 @@ def build_model_archive(code_dir: Path, *, weights_dir: Path | None = None) -> b
     return out.getvalue()
 
 
-def write_model_archive(code_dir: Path, *, directory: Path | None = None) -> Path:
-    """Write the archive under a content-addressed name and return its path.
+def write_model_archive(
+    code_dir: Path, *, weights_dir: Path | None = None, directory: Path | None = None
+) -> Path:
+    """Write the archive (``weights_dir`` at the root, if given) under a content-addressed name
+    and return its path.
 
-    Rebuilding identical inputs reuses the same file, so repeated synths stay cheap.
+    Rebuilding identical inputs reuses the same file, so repeated synths stay cheap. The archive
+    is streamed to disk while it is hashed, so weights never sit in memory.
     """
-    data = build_model_archive(code_dir)
-    digest = hashlib.sha256(data).hexdigest()[:32]
     target_dir = directory or Path(tempfile.gettempdir()) / "model-archives"
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"model-{digest}.tar.gz"
-    if not target.exists():
-        partial = target.with_suffix(".partial")
-        partial.write_bytes(data)
+    with tempfile.NamedTemporaryFile(dir=target_dir, suffix=".partial", delete=False) as handle:
+        hashed = _HashingWriter(handle)
+        try:
+            _write_archive(hashed, code_dir, weights_dir)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+    partial = Path(handle.name)
+    target = target_dir / f"model-{hashed.digest.hexdigest()[:32]}.tar.gz"
+    if target.exists():
+        partial.unlink()
+    else:
         partial.replace(target)
     return target
+
+
+class _HashingWriter:
+    """A write-only file that hashes what passes through it on its way to ``target``."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self.target = target
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.target.write(data)
+
+    def flush(self) -> None:
+        self.target.flush()
 
 
 def main() -> None:

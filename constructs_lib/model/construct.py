@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_cdk import ArnFormat, Stack
@@ -19,18 +18,12 @@ from constructs_lib._values import INSTANCE_NAMESPACE
 from constructs_lib.model import dlc_image
 from constructs_lib.model.archive import write_model_archive
 from constructs_lib.model.instance_types import instance_type_problems
-from constructs_lib.model.s3_uri import (
-    model_data_source_problems,
-    model_data_uri_problems,
-    parse_s3_uri,
-)
+from constructs_lib.model.s3_uri import model_data_uri_problems, parse_s3_uri
 from constructs_lib.model.source import (
     RESERVED_ENVIRONMENT,
+    ModelSource,
     container_environment_problems,
     environment_problems,
-    kms_key_arn_problems,
-    model_id_problems,
-    model_revision_problems,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +36,7 @@ __all__ = [
     "MODEL_SERVER_ENVIRONMENT",
     "RESERVED_ENVIRONMENT",
     "HuggingFaceModel",
+    "ModelSource",
     "instance_type_problems",
     "model_data_uri_problems",
     "role_policy",
@@ -93,47 +87,45 @@ def role_policy(role: iam.IRole) -> IConstruct:
 class HuggingFaceModel(Construct):
     """``AWS::SageMaker::Model`` on the Hugging Face PyTorch inference DLC.
 
-    The image URI is resolved per region by mapping (no SDK call at synth time) and follows the
-    instance type: GPU families get the GPU image. ``code_dir`` (it must hold ``inference.py``) is
-    packed into a deterministic ``model.tar.gz`` asset as ``code/``. Weights come from the Hub
-    (``model_id``, pinned by ``model_revision``) or, with ``model_data_uri``, from a pre-staged
-    archive in S3 that already holds weights and ``code/`` (``make stage-model`` builds and
-    uploads one), which shortens and de-risks cold starts.
+    Its weights and inference code come from ``source``: ``ModelSource.from_hub`` (weights from
+    the Hub at every cold start, our code as a deterministic ``model.tar.gz`` asset),
+    ``ModelSource.from_s3`` (a staged archive or prefix that already holds weights and
+    ``code/``, which shortens and de-risks cold starts) or ``ModelSource.from_local``. The image
+    URI is resolved per region by mapping (no SDK call at synth time) and follows the instance
+    type: GPU families get the GPU image.
 
-    The execution role may only pull this one image repository, read the model archive, and write
+    The execution role may only pull this one image repository, read the model data, and write
     the endpoint's logs and metrics. Callers add what the endpoint needs (see ``AsyncEndpoint``).
 
-    Arguments: ``instance_type`` must be a family the DLC can run (``instance_types``: Graviton,
-    Neuron and GPUs newer than the image's CUDA are refused). ``model_id`` (no default) or
-    ``model_data_uri`` (no default): exactly one. ``model_revision`` (default None: the Hub's
-    ``main`` at every cold start; pin a 40-hex commit sha for production). ``task`` (default
-    ``summarization``). ``environment`` (default none) adds container variables and may override
-    the model server settings, but not ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` or ``HF_TASK``.
-    ``model_data_key_arn`` (default None) is the KMS key that encrypts the staged archive; the
-    role gets ``kms:Decrypt`` on it. ``model_data_compression`` (default ``"gzip"``: a
-    ``model.tar.gz`` at ``model_data_uri``, the container's ``ModelDataUrl``); ``"none"``:
-    ``model_data_uri`` is an S3 prefix ending with ``/`` under which the files lie uncompressed
-    (``make stage-model UNCOMPRESSED=1``), given as ``ModelDataSource`` with ``S3Prefix`` and
-    ``CompressionType: None``, so SageMaker copies them to ``/opt/ml/model`` without gunzip and
-    untar ("Deploying uncompressed models",
-    https://docs.aws.amazon.com/sagemaker/latest/dg/large-model-inference-uncompressed.html:
-    not for batch transform, serverless or multi-model endpoints, which keep the archive). The
-    role then gets ``s3:GetObject`` under the prefix and ``s3:ListBucket`` for keys under it.
-    ``role`` (default: a new least-privilege role).
-    ``enable_network_isolation`` (default False) cuts the container off the network; it needs
-    ``model_data_uri``.
-
-    Network: ``vpc`` (default None: SageMaker's own network) places the model's network
-    interfaces in ``vpc_subnets`` (default: the VPC's private subnets; at least two, in two
-    availability zones, as SageMaker requires; public subnets are refused) behind
-    ``security_groups`` (default: one new group with no ingress and HTTPS-only egress). The role
-    then gets the EC2 network-interface permissions SageMaker documents for VPC-hosted models,
-    the ones that support it limited to this VPC. A private subnet reaches S3 (the model archive,
-    the endpoint's data) only through an S3 gateway endpoint and the Hub only through a NAT:
-    ``create_vpc_endpoints`` (default False) creates the gateway endpoint on the subnets' route
-    tables, with a policy admitting only this role's access to its buckets' objects. Only use it
-    on a VPC dedicated to the model: the endpoint reroutes all S3 traffic of those route tables
-    and its policy would refuse every other workload's.
+    Args:
+        source: where the weights and the inference code come from, made by a
+            ``ModelSource`` factory; a Hub source needs its ``code_dir``.
+        instance_type: the instance type the model will run on; it picks the CPU or GPU
+            image and must be a family the DLC can run (``instance_types``: Graviton, Neuron
+            and GPUs newer than the image's CUDA are refused).
+        dlc_version: the transformers and PyTorch versions of the DLC image.
+        task: the pipeline task (``HF_TASK``). Default: ``"summarization"``.
+        environment: container variables added to the model server settings, which they
+            may override; ``HF_MODEL_ID``, ``HF_MODEL_REVISION`` and ``HF_TASK`` are the
+            construct's own. Default: ``None`` (no more variables).
+        role: the execution role. Default: ``None`` (a new least-privilege role).
+        enable_network_isolation: cut the container off the network; the weights must come
+            with the model data (``from_s3`` or ``from_local``). Default: ``False``.
+        vpc: place the model's network interfaces in this VPC. Default: ``None``
+            (SageMaker's own network). The role then gets the EC2 network-interface
+            permissions SageMaker documents for VPC-hosted models, those that support it
+            limited to this VPC. A private subnet reaches S3 only through an S3 gateway
+            endpoint and the Hub only through a NAT.
+        vpc_subnets: the subnets, at least two in two availability zones as SageMaker
+            requires; public subnets are refused. Only with ``vpc``. Default: ``None`` (the
+            VPC's private subnets).
+        security_groups: 1 to 5 groups for the interfaces. Only with ``vpc``. Default:
+            ``None`` (one new group with no ingress and HTTPS-only egress).
+        create_vpc_endpoints: create an S3 gateway endpoint on the subnets' route tables,
+            with a policy admitting only this role's access to its buckets' objects. Only
+            with ``vpc``, and only on a VPC dedicated to the model: the endpoint reroutes
+            all S3 traffic of those route tables and its policy would refuse every other
+            workload's. Default: ``False``.
     """
 
     def __init__(
@@ -141,14 +133,9 @@ class HuggingFaceModel(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        code_dir: Path,
+        source: ModelSource,
         instance_type: str,
         dlc_version: dlc_image.DlcVersion,
-        model_id: str | None = None,
-        model_revision: str | None = None,
-        model_data_uri: str | None = None,
-        model_data_key_arn: str | None = None,
-        model_data_compression: str = "gzip",
         task: str = "summarization",
         environment: Mapping[str, str] | None = None,
         role: iam.IRole | None = None,
@@ -161,29 +148,25 @@ class HuggingFaceModel(Construct):
         super().__init__(scope, construct_id)
         problems = dlc_version.problems("dlc_version")
         problems += dlc_version.instance_type_problems("instance_type", instance_type)
-        problems += model_data_source_problems(
-            "model_data_uri", model_data_uri, "model_data_compression", model_data_compression
-        )
-        if (model_id is None) == (model_data_uri is None):
-            problems.append("model_id / model_data_uri: give exactly one of them")
-        if model_id is not None:
-            problems += model_id_problems("model_id", model_id)
-        if model_revision is not None and model_data_uri is not None:
-            problems.append("model_revision: only applies to a Hub model_id")
-        problems += model_revision_problems("model_revision", model_revision)
-        problems += kms_key_arn_problems("model_data_key_arn", model_data_key_arn)
-        if model_data_key_arn is not None and model_data_uri is None:
-            problems.append("model_data_key_arn: only applies to a staged model_data_uri")
-        if enable_network_isolation and model_data_uri is None:
+        if not isinstance(source, ModelSource):
             problems.append(
-                "enable_network_isolation: needs model_data_uri, an isolated container cannot "
-                "download a Hub model_id"
+                "source: must be a ModelSource (ModelSource.from_hub, from_s3 or from_local) "
+                f"(got {source!r})"
+            )
+        elif source.kind == "hub" and source.code_dir is None:
+            problems.append(
+                "source: HuggingFaceModel serves with your inference code: give "
+                f"ModelSource.from_hub(..., code_dir=<folder with inference.py>) (got {source})"
+            )
+        elif enable_network_isolation and not source.weights_in_model_data:
+            problems.append(
+                "enable_network_isolation: needs the weights in the model data "
+                "(ModelSource.from_s3 or from_local), an isolated container cannot download "
+                f"from the Hub (got {source})"
             )
         problems += environment_problems(
             "environment", environment or {}, reserved=RESERVED_ENVIRONMENT
         )
-        if not Path(code_dir, "inference.py").is_file():
-            problems.append(f"code_dir: {code_dir} has no inference.py")
         subnets = None
         if vpc is None:
             for name, value in (
@@ -223,57 +206,34 @@ class HuggingFaceModel(Construct):
             # The model server starts one worker per GPU, but one per vCPU on a CPU instance, each
             # with its own copy of the model; requests are served one at a time anyway.
             env["SAGEMAKER_MODEL_SERVER_WORKERS"] = "1"
-        if model_data_uri is None:
-            env["HF_MODEL_ID"] = str(model_id)
-            if model_revision:
-                env["HF_MODEL_REVISION"] = model_revision
-            archive = s3_assets.Asset(self, "CodeArchive", path=str(write_model_archive(code_dir)))
+        self.source = source
+        if source.kind == "s3":
+            assert source.uri is not None
+            self.model_data_url = self._grant_staged_data(
+                source.uri, source.compression, source.key_arn, archive_arns, listed_buckets
+            )
+        else:
+            assert source.code_dir is not None
+            if source.kind == "hub":
+                env["HF_MODEL_ID"] = str(source.model_id)
+                if source.revision:
+                    env["HF_MODEL_REVISION"] = source.revision
+            archive = s3_assets.Asset(
+                self,
+                "CodeArchive",
+                path=str(write_model_archive(source.code_dir, weights_dir=source.weights_dir)),
+            )
             # The one archive object, not Asset.grant_read's whole-bucket read.
             archive_arns.append(archive.bucket.arn_for_objects(archive.s3_object_key))
             iam.Grant.add_to_principal(
                 grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
             )
             self.model_data_url = archive.s3_object_url
-        else:
-            location = parse_s3_uri(model_data_uri)
-            assert location is not None
-            bucket, key = location
-            bucket_arn = f"arn:{cdk_values.PARTITION}:s3:::{bucket}"
-            if model_data_compression == "none":
-                # Every object under the prefix, which SageMaker lists to find them.
-                archive_arns.append(f"{bucket_arn}/{key}*")
-                listed_buckets.append(bucket_arn)
-                iam.Grant.add_to_principal(
-                    grantee=self.role,
-                    actions=["s3:ListBucket"],
-                    resource_arns=[bucket_arn],
-                    conditions={"StringLike": {"s3:prefix": [f"{key}*"]}},
-                )
-                acknowledge_all(
-                    self.role,
-                    findings={
-                        f"AwsSolutions-IAM5[Resource::{nag_resource(self, archive_arns[0])}]": (
-                            "Uncompressed model data is every object under its staged prefix "
-                            "(one model version, written once by make stage-model)."
-                        )
-                    },
-                )
-            else:
-                archive_arns.append(f"{bucket_arn}/{key}")
-            iam.Grant.add_to_principal(
-                grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
-            )
-            if model_data_key_arn is not None:
-                # The archive is SSE-KMS encrypted (make stage-model): reading it decrypts.
-                iam.Grant.add_to_principal(
-                    grantee=self.role, actions=["kms:Decrypt"], resource_arns=[model_data_key_arn]
-                )
-            self.model_data_url = model_data_uri
         env.update(environment or {})
         raise_if_problems("HuggingFaceModel", container_environment_problems("environment", env))
 
         # "gzip" (an archive at model_data_url) or "none" (files under the model_data_url prefix).
-        self.model_data_compression = model_data_compression
+        self.model_data_compression = source.compression
         self.security_groups: list[ec2.ISecurityGroup] = []
         self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
         vpc_config = None
@@ -296,7 +256,7 @@ class HuggingFaceModel(Construct):
                 self.allow_s3_through_endpoint(["s3:GetObject"], archive_arns)
                 self.allow_s3_through_endpoint(["s3:ListBucket"], listed_buckets)
 
-        uncompressed = model_data_compression == "none"
+        uncompressed = source.compression == "none"
         self.cfn_model = sagemaker.CfnModel(
             self,
             "Model",
@@ -317,12 +277,12 @@ class HuggingFaceModel(Construct):
                 ),
                 environment=env,
             ),
-            # No network access from the container: weights and code come from model_data_uri,
+            # No network access from the container: weights and code come with the model data,
             # which SageMaker downloads before the container starts.
             enable_network_isolation=True if enable_network_isolation else None,
             vpc_config=vpc_config,
         )
-        if model_data_uri is None:
+        if source.kind == "hub":
             checkov_skip(
                 self.cfn_model,
                 "CKV_AWS_370",
@@ -365,6 +325,51 @@ class HuggingFaceModel(Construct):
                 conditions={"ArnEquals": {"aws:PrincipalArn": self.role.role_arn}},
             )
         )
+
+    def _grant_staged_data(
+        self,
+        uri: str,
+        compression: str,
+        key_arn: str | None,
+        archive_arns: list[str],
+        listed_buckets: list[str],
+    ) -> str:
+        """Let the role read staged model data (adding what it reads to ``archive_arns`` and
+        ``listed_buckets``, for a gateway endpoint's policy) and return the model data URL."""
+        location = parse_s3_uri(uri)
+        assert location is not None
+        bucket, key = location
+        bucket_arn = f"arn:{cdk_values.PARTITION}:s3:::{bucket}"
+        if compression == "none":
+            # Every object under the prefix, which SageMaker lists to find them.
+            archive_arns.append(f"{bucket_arn}/{key}*")
+            listed_buckets.append(bucket_arn)
+            iam.Grant.add_to_principal(
+                grantee=self.role,
+                actions=["s3:ListBucket"],
+                resource_arns=[bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{key}*"]}},
+            )
+            acknowledge_all(
+                self.role,
+                findings={
+                    f"AwsSolutions-IAM5[Resource::{nag_resource(self, archive_arns[0])}]": (
+                        "Uncompressed model data is every object under its staged prefix "
+                        "(one model version, written once by make stage-model)."
+                    )
+                },
+            )
+        else:
+            archive_arns.append(f"{bucket_arn}/{key}")
+        iam.Grant.add_to_principal(
+            grantee=self.role, actions=["s3:GetObject"], resource_arns=archive_arns
+        )
+        if key_arn is not None:
+            # The model data is SSE-KMS encrypted (make stage-model): reading it decrypts.
+            iam.Grant.add_to_principal(
+                grantee=self.role, actions=["kms:Decrypt"], resource_arns=[key_arn]
+            )
+        return uri
 
     def _security_group(self, vpc: ec2.IVpc) -> ec2.SecurityGroup:
         from aws_cdk import aws_ec2 as ec2

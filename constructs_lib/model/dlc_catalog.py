@@ -58,7 +58,9 @@ def region_problems(name: str, region: str) -> list[str]:
 class DlcVersion:
     """One Hugging Face inference DLC release, as the SageMaker SDK catalog names it."""
 
+    #: The transformers version of the release, e.g. ``"4.51.3"``.
     transformers: str
+    #: The PyTorch version of the release, e.g. ``"2.6.0"``.
     pytorch: str
 
     @property

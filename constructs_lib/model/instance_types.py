@@ -33,13 +33,21 @@ _ACCELERATOR_NAMES = {
 class InstanceFamily:
     """One row of the table: what an instance family is, as far as hosting the DLC goes."""
 
+    #: The family, e.g. ``"g5"`` or ``"p6-b200"``.
     name: str
+    #: ``"none"``, ``"nvidia"``, ``"inferentia"``, ``"trainium"`` or ``"gaudi"``.
     accelerator: str
+    #: The CPU's architecture: ``"x86_64"`` or ``"arm64"`` (Graviton).
     architecture: str
+    #: NVMe instance store, for which CreateEndpointConfig refuses a volume ``KmsKeyId``.
     local_storage: bool
+    #: The sizes SageMaker hosts, e.g. ``("xlarge", "2xlarge")``.
     sizes: tuple[str, ...]
+    #: The accelerator's device, for messages. Default: ``None``.
     device: str | None = None
+    #: The lowest CUDA version with kernels for the GPU. Default: ``None`` (not a GPU).
     min_cuda: tuple[int, int] | None = None
+    #: Why the DLC cannot run on the family. Default: ``None`` (it can).
     unsupported: str | None = None
 
     @property

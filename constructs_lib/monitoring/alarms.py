@@ -50,7 +50,8 @@ class AsyncEndpointAlarms(Construct):
 
     Args:
         endpoint: the endpoint to watch; an imported one works too.
-        settings: recipients and one threshold per alarm. Default: ``MonitoringSettings()``.
+        settings: recipients and one threshold per alarm. Default: ``None``
+            (``MonitoringSettings()``).
         topic: the topic to page. Default: ``None``, an ``EncryptedTopic`` made here; with a
             given topic, ``settings.alarm_emails`` must be empty.
         removal_policy: for the key of the topic made here. Default: ``RemovalPolicy.RETAIN``.

@@ -77,8 +77,8 @@ class AsyncEndpointDashboard(Construct):
 
     Args:
         endpoint: the endpoint to show; an imported one works too.
-        alarms: shown in an alarm status widget in the top row. Default: none (the top row is
-            then the endpoint's links only, under the header "Endpoint").
+        alarms: shown in an alarm status widget in the top row. Default: ``()`` (the top row
+            is then the endpoint's links only, under the header "Endpoint").
         stuck_queue_threshold_seconds: drawn on the age-of-oldest-request graph. Default:
             ``None``, no line.
         dashboard_name: the physical name. Default: ``None``, CloudFormation generates one.

@@ -39,12 +39,15 @@ class AlarmThreshold:
 
     Every field is required: each alarm has its own defaults (``MonitoringSettings``), so start
     from them, e.g. ``dataclasses.replace(MonitoringSettings().stuck_queue, threshold=900)``.
-    ``period_seconds`` is a multiple of 60 (SageMaker publishes one-minute metrics).
     """
 
+    #: The value the alarm compares its metric with (its unit is the metric's).
     threshold: int
+    #: The period of each datapoint, a multiple of 60 (SageMaker publishes one-minute metrics).
     period_seconds: int
+    #: N: how many of the last periods are evaluated.
     evaluation_periods: int
+    #: M: how many of them must breach, at most N.
     datapoints_to_alarm: int
 
     def problems(self, name: str, *, minimum_threshold: int = 1) -> list[str]:

@@ -149,6 +149,11 @@ class AsyncEndpointScaling(Construct):
       ``deployment``) needs ``min_capacity`` of 2 or more (scheduled actions stay within it):
       refused otherwise. Application Auto Scaling is blocked while an update runs
       (docs/deployments.md).
+
+    Args:
+        endpoint: the endpoint to scale; an imported one works too.
+        settings: capacity bounds, policies and schedules (``ScalingSettings``; its fields
+            carry their own defaults).
     """
 
     def __init__(

@@ -16,7 +16,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from constructs_lib import DlcVersion
+from constructs_lib import DlcVersion, ModelSource
 from constructs_lib.hosting import (
     ContainerSpec,
     InferencePipeline,
@@ -42,18 +42,23 @@ class SummarizationPipelineStack(cdk.Stack):
             instance_type=INSTANCE_TYPE,
             pre_processing=[
                 ContainerSpec(
-                    hostname="clean", dlc_version=DLC, code_dir=HERE / "pre_processing", task=None
+                    hostname="clean",
+                    dlc_version=DLC,
+                    source=ModelSource.from_local(HERE / "pre_processing"),
+                    task=None,
                 )
             ],
             model=ContainerSpec(
                 hostname="summarize",
                 dlc_version=DLC,
-                model_id="google/pegasus-large",
-                code_dir=MODEL_CODE,
+                source=ModelSource.from_hub("google/pegasus-large", code_dir=MODEL_CODE),
             ),
             post_processing=[
                 ContainerSpec(
-                    hostname="redact", dlc_version=DLC, code_dir=HERE / "post_processing", task=None
+                    hostname="redact",
+                    dlc_version=DLC,
+                    source=ModelSource.from_local(HERE / "post_processing"),
+                    task=None,
                 )
             ],
         )

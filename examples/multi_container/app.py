@@ -17,7 +17,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from constructs_lib import DlcVersion
+from constructs_lib import DlcVersion, ModelSource
 from constructs_lib.hosting import (
     ContainerSpec,
     MultiContainerEndpoint,
@@ -44,13 +44,15 @@ class SentimentStack(cdk.Stack):
                 ContainerSpec(
                     hostname="englishModel",
                     dlc_version=DLC,
-                    model_id="distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+                    source=ModelSource.from_hub(
+                        "distilbert/distilbert-base-uncased-finetuned-sst-2-english"
+                    ),
                     task="text-classification",
                 ),
                 ContainerSpec(
                     hostname="germanModel",
                     dlc_version=DLC,
-                    model_id="oliverguhr/german-sentiment-bert",
+                    source=ModelSource.from_hub("oliverguhr/german-sentiment-bert"),
                     task="text-classification",
                 ),
             ],

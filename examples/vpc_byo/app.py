@@ -20,8 +20,6 @@ From a clone of this repository (in your own project, constructs_lib is pip-inst
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
@@ -34,10 +32,10 @@ from constructs_lib import (
     AsyncNotifications,
     DlcVersion,
     HuggingFaceModel,
+    ModelSource,
     apply_org_guardrails,
 )
 
-MODEL_CODE = Path(__file__).resolve().parents[2] / "model_code"
 DEFAULTS = {
     "vpc_id": "vpc-0a1b2c3d4e5f60718",
     "bucket": "research-data-lake",
@@ -81,11 +79,10 @@ class PrivateSummarizer(cdk.Stack):
         self.model = HuggingFaceModel(
             self,
             "Model",
-            code_dir=MODEL_CODE,
+            # A staged archive that already holds code/ (built from model_code/).
+            source=ModelSource.from_s3(settings["model_data_uri"], key_arn=settings["key_arn"]),
             instance_type="ml.g5.xlarge",
             dlc_version=DlcVersion(transformers="4.51.3", pytorch="2.6.0"),
-            model_data_uri=settings["model_data_uri"],
-            model_data_key_arn=settings["key_arn"],
             enable_network_isolation=True,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
