@@ -29,7 +29,7 @@ from constructs import Construct
 from constructs_lib._nag import acknowledge, arn_placeholder
 from constructs_lib.endpoint.keys import customer_key
 from constructs_lib.endpoint.notifications import EncryptedTopic
-from constructs_lib.endpoint.storage import access_log_bucket
+from constructs_lib.endpoint.storage import access_log_bucket, private_kms_bucket
 from constructs_lib.guardrails.aspects import apply_guardrail_settings
 from stacks.smoke_outputs import OUTPUT_ENV
 
@@ -162,18 +162,12 @@ class PipelineStack(Stack):
             description="Encrypts the delivery pipeline's artifacts and build caches",
             removal_policy=RemovalPolicy.RETAIN,
         )
-        return s3.Bucket(
+        return private_kms_bucket(
             self,
             "Artifacts",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.artifact_key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="artifacts/",
+            key=self.artifact_key,
+            access_logs=access_logs,
+            access_logs_prefix="artifacts/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     # Artifacts matter only while an execution runs or is retried.
