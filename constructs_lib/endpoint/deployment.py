@@ -18,6 +18,7 @@ The endpoint lists the alarms and the alarms watch the endpoint: they read its n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -60,18 +61,7 @@ def rollback_alarms(
         cloudwatch.CfnAlarm.DimensionProperty(name="VariantName", value=variant_name),
     ]
 
-    def alarm(
-        construct_id: str,
-        what: str,
-        metric_name: str,
-        *,
-        threshold: float,
-        comparison_operator: str,
-        evaluation_periods: int,
-        datapoints_to_alarm: int,
-        statistic: str | None = None,
-        extended_statistic: str | None = None,
-    ) -> cloudwatch.CfnAlarm:
+    def alarm(construct_id: str, what: str, **metric_and_threshold: Any) -> cloudwatch.CfnAlarm:
         """A one-minute alarm on a variant metric; ``what`` opens its description."""
         return cloudwatch.CfnAlarm(
             scope,
@@ -81,25 +71,19 @@ def rollback_alarms(
                 f"update back to the old fleet. {RUNBOOK}"
             ),
             namespace=ENDPOINT_NAMESPACE,
-            metric_name=metric_name,
             dimensions=dimensions,
             period=60,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints_to_alarm,
-            threshold=threshold,
-            comparison_operator=comparison_operator,
             # Counters are published only with traffic, and an endpoint at zero instances
             # publishes almost nothing: no data means nothing failed.
             treat_missing_data="notBreaching",
-            statistic=statistic,
-            extended_statistic=extended_statistic,
+            **metric_and_threshold,
         )
 
     alarms = [
         alarm(
             "RollbackFailuresAlarm",
             f"{settings.failures_threshold} or more invocations failed in a minute.",
-            "InvocationFailures",
+            metric_name="InvocationFailures",
             statistic="Sum",
             evaluation_periods=1,
             datapoints_to_alarm=1,
@@ -113,7 +97,7 @@ def rollback_alarms(
             alarm(
                 "RollbackLatencyAlarm",
                 f"model latency p90 above {latency:g} s in 2 of 3 minutes.",
-                "ModelLatency",
+                metric_name="ModelLatency",
                 extended_statistic="p90",
                 evaluation_periods=3,
                 datapoints_to_alarm=2,
