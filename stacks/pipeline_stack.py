@@ -29,8 +29,8 @@ from constructs import Construct
 from constructs_lib._nag import acknowledge, arn_placeholder
 from constructs_lib.endpoint.keys import customer_key
 from constructs_lib.endpoint.notifications import EncryptedTopic
-from constructs_lib.endpoint.storage import access_log_bucket
-from constructs_lib.guardrails.aspects import apply_org_guardrails
+from constructs_lib.endpoint.storage import access_log_bucket, private_kms_bucket
+from constructs_lib.guardrails.aspects import apply_guardrail_settings
 from stacks.smoke_outputs import OUTPUT_ENV
 
 from .config import AppConfig
@@ -102,14 +102,7 @@ class PipelineStack(Stack):
         # Every role CDK Pipelines makes here (pipeline, CodeBuild projects, action roles,
         # self-mutation, asset publishing, event rules) and the smoke runners. Aspects do not
         # cross into the stages: each environment's stack carries its own guardrails.
-        guardrails = settings.guardrails
-        apply_org_guardrails(
-            self,
-            permissions_boundary_arn=guardrails.permissions_boundary_arn,
-            role_path=guardrails.role_path,
-            role_name_prefix=guardrails.role_name_prefix,
-            tags=guardrails.tags,
-        )
+        apply_guardrail_settings(self, settings.guardrails)
         self.stack_factory = stack_factory
         self.artifact_bucket = self._artifact_bucket()
         self.log_group = logs.LogGroup(
@@ -169,18 +162,12 @@ class PipelineStack(Stack):
             description="Encrypts the delivery pipeline's artifacts and build caches",
             removal_policy=RemovalPolicy.RETAIN,
         )
-        return s3.Bucket(
+        return private_kms_bucket(
             self,
             "Artifacts",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.artifact_key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="artifacts/",
+            key=self.artifact_key,
+            access_logs=access_logs,
+            access_logs_prefix="artifacts/",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     # Artifacts matter only while an execution runs or is retried.

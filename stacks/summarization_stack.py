@@ -11,7 +11,7 @@ from constructs import Construct
 from constructs_lib.endpoint.construct import AsyncEndpoint
 from constructs_lib.endpoint.notifications import AsyncNotifications
 from constructs_lib.endpoint.storage import AsyncInferenceStorage
-from constructs_lib.guardrails.aspects import apply_org_guardrails
+from constructs_lib.guardrails.aspects import apply_guardrail_settings
 from constructs_lib.model.construct import HuggingFaceModel
 from constructs_lib.model.source import ModelSource
 from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
@@ -46,14 +46,7 @@ class SummarizationStack(Stack):
             f"Asynchronous PEGASUS summarization on SageMaker ({config.name})",
         )
         super().__init__(scope, construct_id, **kwargs)
-        guardrails = config.guardrails
-        apply_org_guardrails(
-            self,
-            permissions_boundary_arn=guardrails.permissions_boundary_arn,
-            role_path=guardrails.role_path,
-            role_name_prefix=guardrails.role_name_prefix,
-            tags=guardrails.tags,
-        )
+        apply_guardrail_settings(self, config.guardrails)
         removal_policy = config.cdk_removal_policy
         for warning in config.warnings():
             # One id per kind of warning, so each can be acknowledged on its own.

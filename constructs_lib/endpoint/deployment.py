@@ -18,6 +18,7 @@ The endpoint lists the alarms and the alarms watch the endpoint: they read its n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -59,52 +60,50 @@ def rollback_alarms(
         cloudwatch.CfnAlarm.DimensionProperty(name="EndpointName", value=endpoint_name),
         cloudwatch.CfnAlarm.DimensionProperty(name="VariantName", value=variant_name),
     ]
-    # Counters are published only with traffic, and an endpoint at zero instances publishes
-    # almost nothing: no data means nothing failed.
-    quiet_is_fine = "notBreaching"
-    alarms = [
-        cloudwatch.CfnAlarm(
+
+    def alarm(construct_id: str, what: str, **metric_and_threshold: Any) -> cloudwatch.CfnAlarm:
+        """A one-minute alarm on a variant metric; ``what`` opens its description."""
+        return cloudwatch.CfnAlarm(
             scope,
-            "RollbackFailuresAlarm",
+            construct_id,
             alarm_description=(
-                f"Async endpoint {endpoint_name}: {settings.failures_threshold} or more "
-                "invocations failed in a minute. During a deployment this rolls the update back "
-                f"to the old fleet. {RUNBOOK}"
+                f"Async endpoint {endpoint_name}: {what} During a deployment this rolls the "
+                f"update back to the old fleet. {RUNBOOK}"
             ),
             namespace=ENDPOINT_NAMESPACE,
-            metric_name="InvocationFailures",
             dimensions=dimensions,
-            statistic="Sum",
             period=60,
+            # Counters are published only with traffic, and an endpoint at zero instances
+            # publishes almost nothing: no data means nothing failed.
+            treat_missing_data="notBreaching",
+            **metric_and_threshold,
+        )
+
+    alarms = [
+        alarm(
+            "RollbackFailuresAlarm",
+            f"{settings.failures_threshold} or more invocations failed in a minute.",
+            metric_name="InvocationFailures",
+            statistic="Sum",
             evaluation_periods=1,
             datapoints_to_alarm=1,
             threshold=settings.failures_threshold,
             comparison_operator="GreaterThanOrEqualToThreshold",
-            treat_missing_data=quiet_is_fine,
         )
     ]
     latency = settings.max_model_latency_seconds
     if latency is not None:
         alarms.append(
-            cloudwatch.CfnAlarm(
-                scope,
+            alarm(
                 "RollbackLatencyAlarm",
-                alarm_description=(
-                    f"Async endpoint {endpoint_name}: model latency p90 above {latency:g} s in 2 "
-                    "of 3 minutes. During a deployment this rolls the update back to the old "
-                    f"fleet. {RUNBOOK}"
-                ),
-                namespace=ENDPOINT_NAMESPACE,
+                f"model latency p90 above {latency:g} s in 2 of 3 minutes.",
                 metric_name="ModelLatency",
-                dimensions=dimensions,
                 extended_statistic="p90",
-                period=60,
                 evaluation_periods=3,
                 datapoints_to_alarm=2,
                 # ModelLatency is published in microseconds.
                 threshold=latency * 1_000_000,
                 comparison_operator="GreaterThanThreshold",
-                treat_missing_data=quiet_is_fine,
             )
         )
     return alarms

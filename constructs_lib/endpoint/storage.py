@@ -165,18 +165,12 @@ class AsyncInferenceStorage(Construct):
                 abort_incomplete_multipart_upload_after=cdk_values.days(1),
             )
 
-        bucket = s3.Bucket(
+        bucket = private_kms_bucket(
             self,
             "Data",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            bucket_key_enabled=True,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=access_logs_bucket,
-            server_access_logs_prefix="data-bucket/",
+            key=key,
+            access_logs=access_logs_bucket,
+            access_logs_prefix="data-bucket/",
             lifecycle_rules=[
                 expire("expire-inputs", input_prefix, input_retention_days),
                 expire("expire-results", output_prefix, result_retention_days),
@@ -386,6 +380,38 @@ def _shown(value: object) -> str:
     if isinstance(value, RemovalPolicy):
         return f"RemovalPolicy.{value.name}"
     return repr(value)
+
+
+def private_kms_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    access_logs_prefix: str,
+    lifecycle_rules: list[s3.LifecycleRule],
+    removal_policy: RemovalPolicy,
+    auto_delete_objects: bool | None = None,
+) -> s3.Bucket:
+    """A bucket encrypted with the customer-managed ``key`` (with an S3 Bucket Key, so that KMS
+    is asked once per bucket and period rather than per object), TLS-only, private, owned by the
+    account, versioned, and logging its requests to ``access_logs`` under ``access_logs_prefix``."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=access_logs_prefix,
+        lifecycle_rules=lifecycle_rules,
+        removal_policy=removal_policy,
+        auto_delete_objects=auto_delete_objects,
+    )
 
 
 def access_log_bucket(scope: Construct, construct_id: str, *, expiration_days: int) -> s3.Bucket:

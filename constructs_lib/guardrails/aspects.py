@@ -14,6 +14,7 @@ Tags are ordinary CDK tags (``Tags.of(scope).add``); ``apply_org_guardrails`` do
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 
@@ -32,7 +33,11 @@ from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 from constructs_lib._validation import raise_if_problems
-from constructs_lib.guardrails.settings import ROLE_NAME_LIMIT, guardrail_problems
+from constructs_lib.guardrails.settings import (
+    ROLE_NAME_LIMIT,
+    GuardrailSettings,
+    guardrail_problems,
+)
 
 
 def prefixed_role_name(prefix: str, role: IConstruct) -> str:
@@ -145,3 +150,8 @@ def apply_org_guardrails(
         )
     for key, value in (tags or {}).items():
         Tags.of(scope).add(key, value)
+
+
+def apply_guardrail_settings(scope: IConstruct, settings: GuardrailSettings) -> None:
+    """``apply_org_guardrails`` with an environment's ``guardrails`` section."""
+    apply_org_guardrails(scope, **dataclasses.asdict(settings))

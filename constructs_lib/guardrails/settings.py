@@ -75,9 +75,5 @@ class GuardrailSettings:
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def problems(self) -> list[str]:
-        return guardrail_problems(
-            permissions_boundary_arn=self.permissions_boundary_arn,
-            role_path=self.role_path,
-            role_name_prefix=self.role_name_prefix,
-            tags=self.tags,
-        )
+        # The fields are guardrail_problems' (and apply_org_guardrails') arguments.
+        return guardrail_problems(**dataclasses.asdict(self))

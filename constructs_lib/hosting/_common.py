@@ -148,6 +148,25 @@ class InvocationMetrics:
         """Requests the model answered with a 4xx code (Sum)."""
         return self.metric("Invocation4XXErrors", **props)
 
+    def _latency_widget(self, title: str) -> cloudwatch.GraphWidget:
+        """Model latency p50 and p90 beside SageMaker's own overhead p90 (microseconds)."""
+        return cloudwatch.GraphWidget(
+            title=title,
+            left=[
+                self.metric_model_latency(statistic="p50", label="ModelLatency p50"),
+                self.metric_model_latency(statistic="p90", label="ModelLatency p90"),
+                self.metric("OverheadLatency", statistic="p90", label="OverheadLatency p90"),
+            ],
+            width=6,
+        )
+
+    def _error_metrics(self) -> list[cloudwatch.IMetric]:
+        """The model's 4xx and 5xx answers, labelled for a graph."""
+        return [
+            self.metric_invocation_4xx_errors(label="4xx"),
+            self.metric_invocation_5xx_errors(label="5xx"),
+        ]
+
 
 class SynchronousEndpoint(CreatedEndpoint, InvocationMetrics, Construct):
     """Base of the endpoints invoked with ``InvokeEndpoint``: the endpoint, grants and metrics.
@@ -241,23 +260,8 @@ class SynchronousEndpoint(CreatedEndpoint, InvocationMetrics, Construct):
                 left=[self.metric_invocations(label="Invocations")],
                 width=6,
             ),
-            cloudwatch.GraphWidget(
-                title="Latency (µs)",
-                left=[
-                    self.metric_model_latency(statistic="p50", label="ModelLatency p50"),
-                    self.metric_model_latency(statistic="p90", label="ModelLatency p90"),
-                    self.metric_overhead_latency(statistic="p90", label="OverheadLatency p90"),
-                ],
-                width=6,
-            ),
-            cloudwatch.GraphWidget(
-                title="Errors",
-                left=[
-                    self.metric_invocation_4xx_errors(label="4xx"),
-                    self.metric_invocation_5xx_errors(label="5xx"),
-                ],
-                width=6,
-            ),
+            self._latency_widget("Latency (µs)"),
+            cloudwatch.GraphWidget(title="Errors", left=self._error_metrics(), width=6),
             cloudwatch.GraphWidget(
                 title="Utilization (%)",
                 left=[

@@ -343,21 +343,10 @@ class InferenceComponent(InvocationMetrics, Construct):
                 ],
                 width=6,
             ),
-            cloudwatch.GraphWidget(
-                title=f"{label}: latency (µs)",
-                left=[
-                    self.metric_model_latency(statistic="p50", label="ModelLatency p50"),
-                    self.metric_model_latency(statistic="p90", label="ModelLatency p90"),
-                    self.metric("OverheadLatency", statistic="p90", label="OverheadLatency p90"),
-                ],
-                width=6,
-            ),
+            self._latency_widget(f"{label}: latency (µs)"),
             cloudwatch.GraphWidget(
                 title=f"{label}: errors and load per copy",
-                left=[
-                    self.metric_invocation_4xx_errors(label="4xx"),
-                    self.metric_invocation_5xx_errors(label="5xx"),
-                ],
+                left=self._error_metrics(),
                 right=[
                     self.metric_invocations_per_copy(label="Invocations per copy"),
                     self.metric_concurrent_requests_per_copy(label="Concurrent requests per copy"),

@@ -6,9 +6,10 @@ composed with ``AsyncEndpointDashboard`` by ``AsyncEndpointMonitoring``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_sns as sns
@@ -80,13 +81,52 @@ class AsyncEndpointAlarms(Construct):
         self.topic: sns.ITopic = topic
         self._action = cloudwatch_actions.SnsAction(topic)
 
-        self.invocation_failures_alarm = self._invocation_failures(settings.invocation_failures)
-        self.stuck_queue_alarm = self._stuck_queue(settings.stuck_queue)
-        self.wake_up_failure_alarm = self._wake_up_failure(settings.wake_up_failure)
-        self.notification_failures_alarm = self._notification_failures(
-            settings.notification_failures
+        e = endpoint
+        self.invocation_failures_alarm = self._alarm(
+            "InvocationFailuresAlarm",
+            settings.invocation_failures,
+            e.metric_invocation_failures,
+            "at least {threshold} invocation(s) failed. Error notifications and s3 failures/ "
+            "hold the reasons; container logs are in /aws/sagemaker/Endpoints/<endpoint>.",
         )
-        self.s3_failures_alarm = self._s3_failures(settings.s3_failures)
+        self.stuck_queue_alarm = self._alarm(
+            "StuckQueueAlarm",
+            settings.stuck_queue,
+            # No unit filter: an alarm whose unit differs from the published one never gets data.
+            partial(e.metric_approximate_age_of_oldest_request, unit=None),
+            "the oldest queued request is older than {threshold} s; the queue is not draining "
+            "and requests expire at their TTL (6 h by default).",
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # An empty queue has no oldest request.
+            missing=self._QUIET_IS_FINE,
+        )
+        self.wake_up_failure_alarm = self._alarm(
+            "WakeUpFailureAlarm",
+            settings.wake_up_failure,
+            e.metric_has_backlog_without_capacity,
+            "requests have waited with no instance for {minutes} minutes; scale-from-zero "
+            "failed or the new instance never came into service.",
+            # A gap in this metric is no evidence that an instance came up: it neither fires
+            # nor resolves the alarm (and a flaky metric cannot reset the 15-minute count).
+            missing=cloudwatch.TreatMissingData.MISSING,
+        )
+        self.notification_failures_alarm = self._alarm(
+            "NotificationFailuresAlarm",
+            settings.notification_failures,
+            e.metric_notification_failures,
+            "SageMaker could not publish {threshold} or more success/error notification(s); "
+            "clients waiting on the topics miss results that are in S3.",
+        )
+        # One alarm for both directions: the cause (S3 or KMS access of the execution role, a
+        # missing or foreign-key-encrypted object) and the first steps are the same, and the
+        # dashboard's errors row tells the two apart.
+        self.s3_failures_alarm = self._alarm(
+            "S3FailuresAlarm",
+            settings.s3_failures,
+            self._s3_failures,
+            "{threshold} or more requests could not be downloaded from or their results "
+            "uploaded to S3.",
+        )
         self.alarms: tuple[cloudwatch.Alarm, ...] = tuple(
             alarm
             for alarm in (
@@ -161,19 +201,27 @@ class AsyncEndpointAlarms(Construct):
     def _alarm(
         self,
         construct_id: str,
-        t: AlarmThreshold,
-        metric: cloudwatch.IMetric,
+        t: AlarmThreshold | None,
+        metric: Callable[..., cloudwatch.IMetric],
         description: str,
         *,
         comparison: cloudwatch.ComparisonOperator = _AT_LEAST,
         missing: cloudwatch.TreatMissingData = _QUIET_IS_FINE,
-    ) -> cloudwatch.Alarm:
+    ) -> cloudwatch.Alarm | None:
+        """The alarm on ``metric(period=...)`` at ``t``'s period, or ``None`` when ``t`` is (the
+        alarm is turned off). ``description`` may name ``{threshold}`` and ``{minutes}`` (how long
+        the breach must last)."""
+        if t is None:
+            return None
+        watched = metric(period=cdk_values.seconds(t.period_seconds))
+        said = description.format(
+            threshold=t.threshold, minutes=t.datapoints_to_alarm * t.period_seconds // 60
+        )
         return cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_description=f"Async endpoint {self.endpoint.endpoint_name}: {description} "
-            + RUNBOOK,
-            metric=metric,
+            alarm_description=f"Async endpoint {self.endpoint.endpoint_name}: {said} " + RUNBOOK,
+            metric=watched,
             threshold=t.threshold,
             comparison_operator=comparison,
             treat_missing_data=missing,
@@ -181,71 +229,10 @@ class AsyncEndpointAlarms(Construct):
             datapoints_to_alarm=t.datapoints_to_alarm,
         )
 
-    def _invocation_failures(self, t: AlarmThreshold | None) -> cloudwatch.Alarm | None:
-        if t is None:
-            return None
-        return self._alarm(
-            "InvocationFailuresAlarm",
-            t,
-            self.endpoint.metric_invocation_failures(period=cdk_values.seconds(t.period_seconds)),
-            f"at least {t.threshold} invocation(s) failed. Error notifications and s3 failures/ "
-            "hold the reasons; container logs are in /aws/sagemaker/Endpoints/<endpoint>.",
-        )
-
-    def _stuck_queue(self, t: AlarmThreshold | None) -> cloudwatch.Alarm | None:
-        if t is None:
-            return None
-        return self._alarm(
-            "StuckQueueAlarm",
-            t,
-            # No unit filter: an alarm whose unit differs from the published one never gets data.
-            self.endpoint.metric_approximate_age_of_oldest_request(
-                period=cdk_values.seconds(t.period_seconds), unit=None
-            ),
-            f"the oldest queued request is older than {t.threshold} s; the queue is not draining "
-            "and requests expire at their TTL (6 h by default).",
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            # An empty queue has no oldest request.
-            missing=self._QUIET_IS_FINE,
-        )
-
-    def _wake_up_failure(self, t: AlarmThreshold | None) -> cloudwatch.Alarm | None:
-        if t is None:
-            return None
-        return self._alarm(
-            "WakeUpFailureAlarm",
-            t,
-            self.endpoint.metric_has_backlog_without_capacity(
-                period=cdk_values.seconds(t.period_seconds)
-            ),
-            "requests have waited with no instance for "
-            f"{t.datapoints_to_alarm * t.period_seconds // 60} minutes; scale-from-zero failed "
-            "or the new instance never came into service.",
-            # A gap in this metric is no evidence that an instance came up: it neither fires
-            # nor resolves the alarm (and a flaky metric cannot reset the 15-minute count).
-            missing=cloudwatch.TreatMissingData.MISSING,
-        )
-
-    def _notification_failures(self, t: AlarmThreshold | None) -> cloudwatch.Alarm | None:
-        if t is None:
-            return None
-        return self._alarm(
-            "NotificationFailuresAlarm",
-            t,
-            self.endpoint.metric_notification_failures(period=cdk_values.seconds(t.period_seconds)),
-            f"SageMaker could not publish {t.threshold} or more success/error notification(s); "
-            "clients waiting on the topics miss results that are in S3.",
-        )
-
-    def _s3_failures(self, t: AlarmThreshold | None) -> cloudwatch.Alarm | None:
-        if t is None:
-            return None
-        # One alarm for both directions: the cause (S3 or KMS access of the execution role, a
-        # missing or foreign-key-encrypted object) and the first steps are the same, and the
-        # dashboard's errors row tells the two apart.
-        period = cdk_values.seconds(t.period_seconds)
+    def _s3_failures(self, *, period: Duration) -> cloudwatch.IMetric:
+        """Request download plus response upload failures, gaps counted as none."""
         e = self.endpoint
-        s3_failures = cloudwatch.MathExpression(
+        return cloudwatch.MathExpression(
             expression="FILL(downloads, 0) + FILL(uploads, 0)",
             using_metrics={
                 "downloads": e.metric_request_download_failures(period=period),
@@ -253,11 +240,4 @@ class AsyncEndpointAlarms(Construct):
             },
             label="Request download + response upload failures",
             period=period,
-        )
-        return self._alarm(
-            "S3FailuresAlarm",
-            t,
-            s3_failures,
-            f"{t.threshold} or more requests could not be downloaded from or their results "
-            "uploaded to S3.",
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,13 +61,7 @@ def poisson(*, per_minute: float, minutes: float, seed: int) -> list[Document]:
     _check_positive("poisson minutes", minutes, maximum=MAX_TRACE_SECONDS / 60)
     _check_expected("poisson", per_minute * minutes)
     rng = random.Random(seed)
-    rate, end, now = per_minute / 60.0, minutes * 60.0, 0.0
-    documents: list[Document] = []
-    while True:
-        now += rng.expovariate(rate)
-        if now >= end:
-            return documents
-        documents.append(Document(now))
+    return [Document(t) for t in _arrival_times(rng, per_minute / 60.0, minutes * 60.0)]
 
 
 def daily(*, peak_per_minute: float, days: float, seed: int) -> list[Document]:
@@ -78,16 +72,26 @@ def daily(*, peak_per_minute: float, days: float, seed: int) -> list[Document]:
     # The sine's mean over the 12 busy hours is 2/pi of its peak.
     _check_expected("daily", peak_per_minute * 720 * (2 / math.pi) * days)
     rng = random.Random(seed)
-    peak, end, now = peak_per_minute / 60.0, days * 86_400.0, 0.0
-    documents: list[Document] = []
-    while True:
-        # Thinning (Lewis and Shedler): candidates at the peak rate, kept with rate(t) / peak.
-        now += rng.expovariate(peak)
-        if now >= end:
-            return documents
-        hour = (now % 86_400.0) / 3600.0
-        if rng.random() < max(0.0, math.sin(math.pi * (hour - 6.0) / 12.0)):
-            documents.append(Document(now))
+    # Thinning (Lewis and Shedler): candidates at the peak rate, kept with rate(t) / peak.
+    return [
+        Document(t)
+        for t in _arrival_times(rng, peak_per_minute / 60.0, days * 86_400.0)
+        if rng.random() < _working_day_share(t)
+    ]
+
+
+def _working_day_share(seconds: float) -> float:
+    """The daily rate at ``seconds`` as a share of its peak: a sine from 06:00 to 18:00."""
+    hour = (seconds % 86_400.0) / 3600.0
+    return max(0.0, math.sin(math.pi * (hour - 6.0) / 12.0))
+
+
+def _arrival_times(rng: random.Random, per_second: float, end: float) -> Iterator[float]:
+    """The arrival times of a Poisson process of ``per_second`` from 0 until ``end`` seconds."""
+    now = rng.expovariate(per_second)
+    while now < end:
+        yield now
+        now += rng.expovariate(per_second)
 
 
 def _check_count(name: str, count: int) -> None:

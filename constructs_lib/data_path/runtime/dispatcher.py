@@ -63,13 +63,20 @@ from .observability import (
     logger,
     metrics,
 )
-from .retry import NETWORK_ERRORS, Backoff, describe, error_code, is_access_denied, is_missing
+from .retry import (
+    NETWORK_ERRORS,
+    Backoff,
+    describe,
+    error_code,
+    is_access_denied,
+    is_condition_failed,
+    is_missing,
+)
 
 # S3's answer to a read whose If-Match ETag no longer matches: the key was uploaded again.
 REPLACED_CODES = frozenset({"PreconditionFailed", "412"})
 # The object is in an archive storage class: it cannot be read until someone restores it.
 ARCHIVED_CODES = frozenset({"InvalidObjectState"})
-CONDITION_FAILED = "ConditionalCheckFailedException"
 # After a request's TTL and invocation timeout, how long its notification may still take (SNS
 # and SQS delivery, the recorder's retries) before the job counts as overdue.
 NOTIFICATION_MARGIN = _dt.timedelta(minutes=15)
@@ -470,7 +477,7 @@ class Dispatcher:
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+            if not is_condition_failed(error):
                 raise
             count(self.sink, DUPLICATES_SKIPPED)
             logger.info(
@@ -614,7 +621,7 @@ class Dispatcher:
             )
         except ClientError as error:
             # The outcome is already recorded (a very fast notification): nothing to mark.
-            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+            if not is_condition_failed(error):
                 raise
 
     def _give_up_or_retry(
@@ -653,7 +660,7 @@ class Dispatcher:
                     },
                 )
             except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+                if not is_condition_failed(error):
                     raise
 
 

@@ -59,9 +59,8 @@ from .observability import (
     logger,
     metrics,
 )
-from .retry import describe, is_access_denied, is_missing
+from .retry import describe, is_access_denied, is_condition_failed, is_missing
 
-CONDITION_FAILED = "ConditionalCheckFailedException"
 WAITING = "inference_id = :inference AND #status = :queued"
 # How many attempts of a request the recorder tries when it checks that a body's job ids make
 # up the inference id (each re-dispatch or retry is one attempt).
@@ -301,15 +300,7 @@ class Recorder:
                     f"{where} (the source document is unknown)"
                 ),
             }
-            try:
-                self.dynamodb.put_item(
-                    TableName=self.config.jobs_table,
-                    Item=jobs.to_item(record),
-                    ConditionExpression="attribute_not_exists(job_id)",
-                )
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
-                    raise
+            if not self._put_new(record):
                 current = self._get(job)  # written meanwhile: use what is there
                 if current:
                     found[job] = current
@@ -376,6 +367,20 @@ class Recorder:
 
     # ---------------------------------------------------------------- conditional updates
 
+    def _put_new(self, record: Mapping[str, Any]) -> bool:
+        """Write ``record`` unless its job already has one; False when it had (nothing written)."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.config.jobs_table,
+                Item=jobs.to_item(record),
+                ConditionExpression="attribute_not_exists(job_id)",
+            )
+        except ClientError as error:
+            if not is_condition_failed(error):
+                raise
+            return False
+        return True
+
     def _update(
         self, job: str, inference: str, sets: Mapping[str, Any], removes: tuple[str, ...] = ()
     ) -> dict[str, Any] | None:
@@ -404,7 +409,7 @@ class Recorder:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
+            if not is_condition_failed(error):
                 raise
             return None
         return jobs.from_item(response["Attributes"])
@@ -673,15 +678,7 @@ class Recorder:
         else:
             record[jobs.STATUS] = jobs.STATUS_FAILED
             record.update(self._failure_sets(notification))
-        try:
-            self.dynamodb.put_item(
-                TableName=self.config.jobs_table,
-                Item=jobs.to_item(record),
-                ConditionExpression="attribute_not_exists(job_id)",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != CONDITION_FAILED:
-                raise
+        if not self._put_new(record):
             result.stale.append(notification.inference_id)
             return
         (result.succeeded if notification.completed else result.failed).append(

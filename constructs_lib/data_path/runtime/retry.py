@@ -58,6 +58,8 @@ NETWORK_ERRORS = (
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException", "Forbidden", "403"}
 )
+# What DynamoDB answers when a write's ConditionExpression is false.
+CONDITION_FAILED = "ConditionalCheckFailedException"
 # What S3 answers for an object (or object version) that does not exist.
 MISSING_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "NotFound"})
 
@@ -71,6 +73,11 @@ def error_code(error: BaseException) -> str:
 
 def is_access_denied(error: BaseException) -> bool:
     return error_code(error) in ACCESS_DENIED_CODES
+
+
+def is_condition_failed(error: BaseException) -> bool:
+    """DynamoDB refused a conditional write because its condition did not hold."""
+    return error_code(error) == CONDITION_FAILED
 
 
 def is_missing(error: BaseException) -> bool:
