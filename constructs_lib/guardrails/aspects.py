@@ -153,5 +153,10 @@ def apply_org_guardrails(
 
 
 def apply_guardrail_settings(scope: IConstruct, settings: GuardrailSettings) -> None:
-    """``apply_org_guardrails`` with an environment's ``guardrails`` section."""
+    """``apply_org_guardrails`` with an environment's ``guardrails`` section.
+
+    Args:
+        scope: the stack (or any construct) whose roles and resources get the guardrails.
+        settings: the boundary, role path, role name prefix and tags (``GuardrailSettings``).
+    """
     apply_org_guardrails(scope, **dataclasses.asdict(settings))
