@@ -156,7 +156,6 @@ def apply_guardrail_settings(scope: IConstruct, settings: GuardrailSettings) -> 
     """``apply_org_guardrails`` with an environment's ``guardrails`` section.
 
     Args:
-        scope: the stack (or any construct) whose roles and resources get the guardrails.
         settings: the boundary, role path, role name prefix and tags (``GuardrailSettings``).
     """
     apply_org_guardrails(scope, **dataclasses.asdict(settings))
