@@ -343,6 +343,15 @@ def test_a_real_time_variant_cannot_scale_to_zero_but_inference_components_can()
     ]
 
 
+def test_scheduled_actions_are_checked_as_for_the_async_endpoint() -> None:
+    from constructs_lib import ScheduledCapacity
+
+    night = ScheduledCapacity(name="night", schedule="cron(0 20 ? * * *)", max_capacity=1)
+    assert problems_of(scheduled_actions=(night, night)) == [
+        "scheduled_actions[1].name: must be unique among scheduled actions (got 'night')"
+    ]
+
+
 def test_a_cpu_target_needs_known_cores() -> None:
     from constructs_lib.hosting import RealtimeScalingSettings
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from constructs_lib._validation import check_int, check_number
-from constructs_lib.scaling.settings import ScheduledCapacity, scheduled_action_problems
+from constructs_lib.scaling.settings import ScheduledCapacity, scheduled_actions_problems
 
 if TYPE_CHECKING:
     from aws_cdk import aws_cloudwatch as cloudwatch
@@ -156,14 +156,9 @@ class RealtimeScalingSettings:
             problems, "scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, minimum=0
         )
         problems += self._step_problems()
-        for index, action in enumerate(self.scheduled_actions):
-            field_name = f"scheduled_actions[{index}]"
-            if not isinstance(action, ScheduledCapacity):
-                problems.append(f"{field_name}: must be a ScheduledCapacity (got {action!r})")
-                continue
-            problems += scheduled_action_problems(
-                field_name, action, self.min_capacity, self.max_capacity
-            )
+        problems += scheduled_actions_problems(
+            self.scheduled_actions, self.min_capacity, self.max_capacity
+        )
         return problems
 
     def _step_problems(self) -> list[str]:

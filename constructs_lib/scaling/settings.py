@@ -174,27 +174,31 @@ class ScalingSettings:
         return problems
 
     def _schedule_problems(self) -> list[str]:
-        actions = self.scheduled_actions
-        if not isinstance(actions, tuple | list):
-            return [f"scheduled_actions: must be a list of scheduled actions (got {actions!r})"]
-        problems: list[str] = []
-        seen: set[str] = set()
-        for index, action in enumerate(actions):
-            field = f"scheduled_actions[{index}]"
-            if not isinstance(action, ScheduledCapacity):
-                problems.append(f"{field}: must be a ScheduledCapacity (got {action!r})")
-                continue
-            problems += scheduled_action_problems(
-                field, action, self.min_capacity, self.max_capacity
-            )
-            if isinstance(action.name, str):
-                if action.name in seen:
-                    problems.append(
-                        f"{field}.name: must be unique among scheduled actions "
-                        f"(got {action.name!r})"
-                    )
-                seen.add(action.name)
-        return problems
+        return scheduled_actions_problems(
+            self.scheduled_actions, self.min_capacity, self.max_capacity
+        )
+
+
+def scheduled_actions_problems(actions: Any, floor: Any, ceiling: Any) -> list[str]:
+    """Every problem of a scalable target's ``scheduled_actions`` between its ``floor`` and
+    ``ceiling`` capacities (any endpoint family's), names unique among them."""
+    if not isinstance(actions, tuple | list):
+        return [f"scheduled_actions: must be a list of scheduled actions (got {actions!r})"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, action in enumerate(actions):
+        field = f"scheduled_actions[{index}]"
+        if not isinstance(action, ScheduledCapacity):
+            problems.append(f"{field}: must be a ScheduledCapacity (got {action!r})")
+            continue
+        problems += scheduled_action_problems(field, action, floor, ceiling)
+        if isinstance(action.name, str):
+            if action.name in seen:
+                problems.append(
+                    f"{field}.name: must be unique among scheduled actions (got {action.name!r})"
+                )
+            seen.add(action.name)
+    return problems
 
 
 # --- validation helpers -------------------------------------------------------------------------
