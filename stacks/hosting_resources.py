@@ -202,7 +202,8 @@ def _add_error_alarm(
         evaluation_periods=1,
         treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
     )
-    notifications.error.allow_service_publish("cloudwatch.amazonaws.com")
+    if notifications.error is not None:  # a topic of our own (a given one is its owner's)
+        notifications.error.allow_service_publish("cloudwatch.amazonaws.com")
     alarm.add_alarm_action(cw_actions.SnsAction(notifications.error_topic))
 
 

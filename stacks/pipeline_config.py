@@ -397,9 +397,9 @@ def load_pipeline_settings(
     environment's name to its AppConfig (the stages pick from them).
     """
     problems: list[str] = []
+    settings: PipelineSettings | None = None
     if not isinstance(section, Mapping):
         problems.append(f"{SECTION}: must be an object (got {section!r})")
-        settings = None
     else:
         if "config_file" in section:
             problems.append(

@@ -181,11 +181,12 @@ class SummarizationStack(Stack):
             "FailureLocation": (self.storage.failure_uri, "Errors are written here"),
             "SuccessTopicArn": (self.notifications.success_topic_arn, "Success events"),
             "ErrorTopicArn": (self.notifications.error_topic_arn, "Error events"),
-            "AccessLogsBucketName": (
+        }
+        if self.storage.access_logs_bucket is not None:  # None only for a bucket not ours
+            outputs["AccessLogsBucketName"] = (
                 self.storage.access_logs_bucket.bucket_name,
                 "Access logs; kept when the stack is deleted, each log expires on its own",
-            ),
-        }
+            )
         if self.data_path is not None:
             path = self.data_path
             catalog = path.catalog

@@ -672,10 +672,13 @@ def coverage(stack: Any) -> list[tuple[str, str, str | None]]:
 
 
 @functools.cache
-def install() -> None:
-    from rehearsal.emulator import custom_resources, lambdas, s3
-
-    register(*PROVIDERS, s3.Bucket, *lambdas.PROVIDERS, custom_resources.CustomResource)
+def install(*providers: type[Any], native: tuple[tuple[str, frozenset[str]], ...] = ()) -> None:
+    """Route moto's CloudFormation through the rehearsal: the providers of ``providers.py``
+    and ``providers`` (the other modules' resource classes) win over moto's, and ``native``
+    adds resource types left to moto, with the properties each reads."""
+    register(*PROVIDERS, *providers)
+    for resource_type, properties in native:
+        NATIVE[resource_type] = Support(properties)
     parsing.resource_class_from_type = resource_class_from_type
     parsing.parse_and_create_resource = parse_and_create_resource
     parsing.parse_and_update_resource = parse_and_update_resource

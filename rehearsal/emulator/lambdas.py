@@ -313,13 +313,14 @@ ESM_PROPERTIES = frozenset(
 PROVIDERS: tuple[type[Provider], ...] = (Function,)
 
 
-def install() -> None:
-    from rehearsal.emulator import cfn
+# The resource types the control plane leaves to moto, with the properties it reads.
+NATIVE_TYPES = (("AWS::Lambda::EventSourceMapping", ESM_PROPERTIES),)
 
+
+def install() -> None:
     lambda_models.LambdaFunction._get_layers_data = _get_layers_data  # type: ignore[method-assign]
     lambda_models.LambdaFunction.invoke = _invoke  # type: ignore[method-assign]
     lambda_models.LambdaBackend.create_event_source_mapping = _create_esm  # type: ignore[method-assign]
     lambda_models.LambdaBackend.update_event_source_mapping = _update_esm  # type: ignore[method-assign]
     lambda_models.LambdaBackend.delete_event_source_mapping = _delete_esm  # type: ignore[method-assign]
     lambda_models.LambdaBackend.delete_function = _delete_function  # type: ignore[method-assign]
-    cfn.NATIVE["AWS::Lambda::EventSourceMapping"] = cfn.Support(ESM_PROPERTIES)

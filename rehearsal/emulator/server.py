@@ -125,11 +125,16 @@ def _visible_faster() -> None:
 
 def install_extensions() -> None:
     """Patch moto once per process (idempotent)."""
-    from rehearsal.emulator import cfn, endpoint, lambdas, s3, sns
+    from rehearsal.emulator import cfn, custom_resources, endpoint, lambdas, s3, sns
 
     _route_faster()
     _visible_faster()
-    cfn.install()
+    cfn.install(
+        s3.Bucket,
+        *lambdas.PROVIDERS,
+        custom_resources.CustomResource,
+        native=lambdas.NATIVE_TYPES,
+    )
     lambdas.install()
     s3.install()
     endpoint.install()

@@ -1,20 +1,14 @@
 """The running emulator's services, for the code moto calls back into (providers, patches).
 
-moto's backends are process-wide; so is this: one emulator runs per process at a time.
+moto's backends are process-wide; so is this: one emulator runs per process at a time. The
+services use this state; it does not know their modules (``Emulator`` in ``server.py`` fills
+it in), so each field names its service's class in a comment rather than by import.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from rehearsal.emulator.aws import Api
-    from rehearsal.emulator.endpoint import EndpointService
-    from rehearsal.emulator.faults import Faults
-    from rehearsal.emulator.iam import Enforcer
-    from rehearsal.lambdas.poller import Pollers
-    from rehearsal.lambdas.runtime import LambdaService
+from typing import Any
 
 
 @dataclass
@@ -36,17 +30,17 @@ class Journal:
 
 @dataclass
 class State:
-    api: Api | None = None
-    lambdas: LambdaService | None = None
-    pollers: Pollers | None = None
-    endpoints: EndpointService | None = None
-    faults: Faults | None = None
-    iam: Enforcer | None = None
+    api: Any = None  # aws.Api: SDK clients on the emulator, as the CLI's role or another
+    lambdas: Any = None  # lambdas.runtime.LambdaService
+    pollers: Any = None  # lambdas.poller.Pollers
+    endpoints: Any = None  # endpoint.EndpointService
+    faults: Any = None  # faults.Faults
+    iam: Any = None  # iam.Enforcer
     endpoint_url: str = ""
     journal: Journal = field(default_factory=Journal)
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def require_api(self) -> Api:
+    def require_api(self) -> Any:
         if self.api is None:
             raise RuntimeError("the emulator is not running")
         return self.api
