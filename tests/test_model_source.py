@@ -269,16 +269,24 @@ def test_local_weights_may_not_hold_the_code_folder(code_dir: Path, tmp_path: Pa
     )
 
 
-def test_factories_accept_unresolved_tokens() -> None:
+def test_factories_accept_unresolved_tokens_where_the_template_can_carry_them() -> None:
     import aws_cdk as cdk
 
     from constructs_lib import ModelSource
 
     stack = cdk.Stack(construct_app(), "Tokens")
-    uri = cdk.CfnParameter(stack, "Uri").value_as_string
+    key = cdk.CfnParameter(stack, "Key").value_as_string
     revision = cdk.CfnParameter(stack, "Revision").value_as_string
-    assert ModelSource.from_s3(uri, key_arn=uri).uri == uri
+    assert ModelSource.from_s3(STAGED, key_arn=key).key_arn == key
     assert ModelSource.from_hub(revision, revision=revision).revision == revision
+    # The role's grants name the staged data's bucket and key: a deploy-time URI cannot.
+    uri = cdk.CfnParameter(stack, "Uri").value_as_string
+    with pytest.raises(ConfigurationError) as raised:
+        ModelSource.from_s3(uri)
+    assert raised.value.problems == (
+        "uri: must be written out at synth time (s3://<bucket>/<key>): the model's role is "
+        "granted exactly that object or prefix (got a token resolved at deploy time)",
+    )
 
 
 def test_the_endpoint_refuses_to_email_embedded_results(code_dir: Path) -> None:

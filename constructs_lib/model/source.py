@@ -219,9 +219,17 @@ class ModelSource:
                 not for batch transform, serverless or multi-model endpoints). Default:
                 ``"gzip"``.
         """
-        problems = _text_problems("uri", uri) or model_data_source_problems(
-            "uri", uri, "compression", compression
-        )
+        if is_token(uri):
+            # The role's grants name the bucket and the key (or prefix) of the data, which a
+            # value resolved only at deploy time cannot give at synth.
+            problems = [
+                "uri: must be written out at synth time (s3://<bucket>/<key>): the model's role "
+                "is granted exactly that object or prefix (got a token resolved at deploy time)"
+            ]
+        else:
+            problems = _text_problems("uri", uri) or model_data_source_problems(
+                "uri", uri, "compression", compression
+            )
         if key_arn is not None:
             problems += _text_problems("key_arn", key_arn) or kms_key_arn_problems(
                 "key_arn", key_arn
