@@ -22,13 +22,10 @@ from cfnlint.api import ManualArgs, lint  # type: ignore[import-untyped]
 
 from constructs_lib._validation import ConfigurationError
 from constructs_lib.endpoint.construct import AsyncEndpoint
-from constructs_lib.monitoring.construct import (
-    AlarmThreshold,
-    AsyncEndpointAlarms,
-    AsyncEndpointDashboard,
-    AsyncEndpointMonitoring,
-    MonitoringSettings,
-)
+from constructs_lib.monitoring.alarms import AsyncEndpointAlarms
+from constructs_lib.monitoring.construct import AsyncEndpointMonitoring
+from constructs_lib.monitoring.dashboard import AsyncEndpointDashboard
+from constructs_lib.monitoring.settings import AlarmThreshold, MonitoringSettings
 from tests.conftest import construct_app, endpoint_in
 
 ASYNC = "AWS/SageMaker"

@@ -22,11 +22,8 @@ from constructs_lib._validation import raise_if_problems
 from constructs_lib.hosting._common import HOSTNAME, execution_role
 from constructs_lib.model import dlc_image
 from constructs_lib.model.archive import write_model_archive
-from constructs_lib.model.construct import (
-    MODEL_SERVER_ENVIRONMENT,
-    instance_type_problems,
-    role_policy,
-)
+from constructs_lib.model.construct import MODEL_SERVER_ENVIRONMENT, role_policy
+from constructs_lib.model.instance_types import instance_type_problems
 from constructs_lib.model.s3_uri import parse_s3_uri
 from constructs_lib.model.source import ModelSource
 

@@ -29,11 +29,8 @@ from constructs_lib.hosting._common import (
     variant_problems,
 )
 from constructs_lib.model import dlc_image
-from constructs_lib.model.construct import (
-    MODEL_SERVER_ENVIRONMENT,
-    instance_type_problems,
-    role_policy,
-)
+from constructs_lib.model.construct import MODEL_SERVER_ENVIRONMENT, role_policy
+from constructs_lib.model.instance_types import instance_type_problems
 
 
 class MultiModelEndpoint(SynchronousEndpoint):

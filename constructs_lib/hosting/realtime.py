@@ -30,7 +30,7 @@ from constructs_lib.hosting._common import (
 from constructs_lib.hosting.realtime_settings import (
     BlueGreenDeployment,
 )
-from constructs_lib.model.construct import instance_type_problems
+from constructs_lib.model.instance_types import instance_type_problems
 
 
 class RealtimeEndpoint(SynchronousEndpoint):

@@ -1,8 +1,8 @@
 """Settings of a real-time endpoint: its autoscaling and its blue/green deployment guardrails.
 
 Pure Python (no CDK import), apart from the constructs that read them (``RealtimeScaling`` in
-``realtime_scaling.py``, ``RealtimeEndpoint`` in ``realtime.py``, which re-export these names):
-the app's configuration loader validates them without starting the CDK's Node process.
+``realtime_scaling.py``, ``RealtimeEndpoint`` in ``realtime.py``): the app's configuration
+loader validates them without starting the CDK's Node process.
 """
 
 from __future__ import annotations

@@ -17,8 +17,7 @@ from constructs_lib._validation import is_token, raise_if_problems
 from constructs_lib._values import INSTANCE_NAMESPACE
 from constructs_lib.model import dlc_image
 from constructs_lib.model.archive import write_model_archive
-from constructs_lib.model.instance_types import instance_type_problems
-from constructs_lib.model.s3_uri import model_data_uri_problems, parse_s3_uri
+from constructs_lib.model.s3_uri import parse_s3_uri
 from constructs_lib.model.source import (
     RESERVED_ENVIRONMENT,
     ModelSource,
@@ -30,19 +29,6 @@ if TYPE_CHECKING:
     # Imported where a VPC is used: aws_ec2 is aws-cdk-lib's largest Python module (about 0.1 s
     # to import) and a model outside a VPC does not need it (aws_lambda still imports it).
     from aws_cdk import aws_ec2 as ec2
-
-# Re-exported for callers that validated with these before they moved to pure modules.
-__all__ = [
-    "MODEL_SERVER_ENVIRONMENT",
-    "RESERVED_ENVIRONMENT",
-    "HuggingFaceModel",
-    "ModelSource",
-    "instance_type_problems",
-    "model_data_uri_problems",
-    "role_policy",
-    "uncompressed_model_problems",
-]
-
 
 # Async payloads can be large and slow: lift the model server's request/response size caps and
 # set its response timeout. multi-model-server 1.1.11 reads MMS_DEFAULT_RESPONSE_TIMEOUT in

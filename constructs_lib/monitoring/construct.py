@@ -17,16 +17,9 @@ from constructs import Construct
 from constructs_lib._validation import raise_if_problems
 from constructs_lib.endpoint.base import IAsyncEndpoint
 from constructs_lib.endpoint.notifications import EncryptedTopic
-from constructs_lib.monitoring.alarms import AsyncEndpointAlarms as AsyncEndpointAlarms
-from constructs_lib.monitoring.alarms import alarm_problems
-from constructs_lib.monitoring.dashboard import AsyncEndpointDashboard as AsyncEndpointDashboard
-from constructs_lib.monitoring.dashboard import dashboard_name_problems
-from constructs_lib.monitoring.links import endpoint_console_url as endpoint_console_url
-from constructs_lib.monitoring.links import log_group_console_url as log_group_console_url
-from constructs_lib.monitoring.settings import AlarmThreshold as AlarmThreshold
-from constructs_lib.monitoring.settings import MonitoringSettings as MonitoringSettings
-
-# The settings are re-exported from a pure module so configuration loads without the CDK.
+from constructs_lib.monitoring.alarms import AsyncEndpointAlarms, alarm_problems
+from constructs_lib.monitoring.dashboard import AsyncEndpointDashboard, dashboard_name_problems
+from constructs_lib.monitoring.settings import MonitoringSettings
 
 
 class AsyncEndpointMonitoring(Construct):

@@ -1,8 +1,9 @@
-"""Scaling settings of an asynchronous endpoint and the schedule expressions they carry.
+"""Scaling settings of an endpoint: capacity bounds, policies and scheduled actions.
 
-Pure Python (no CDK import): the stack's configuration, ``AsyncEndpointScaling``
-(``scaling.py``, which re-exports these names), the capacity planner and the scaling simulator
-all read the same ``ScalingSettings``, so what is planned and simulated is what is deployed.
+Pure Python (no CDK import): the app's configuration loader, ``AsyncEndpointScaling``
+(``construct.py``), the real-time settings, the capacity planner and the scaling simulator all
+read the same ``ScalingSettings``, so what is planned and simulated is what is deployed. The
+schedule expressions are checked by ``schedules.py``.
 """
 
 from __future__ import annotations
